@@ -1,0 +1,49 @@
+"""The harness's exception tree.
+
+    HarnessError                  anything the harness reports as one line
+    ├── ConfigError               bad input: a file, a flag, a setting
+    ├── StartupError              a component did not become healthy
+    ├── ComponentError            an operation on a running component failed
+    ├── FaultError                a fault could not be injected or removed
+    ├── CheckError                a check could not be evaluated
+    └── PolicyError               a verdict policy file is unusable
+
+Every CLI error is one of these and prints as a single line; anything else
+is a bug in the harness.
+"""
+
+from __future__ import annotations
+
+
+class HarnessError(Exception):
+    """Base class: a failure the harness explains in one line."""
+
+
+class ConfigError(HarnessError):
+    """Bad input from the user: a flag, a file or a setting."""
+
+
+class StartupError(HarnessError):
+    """A component failed to start or to become healthy in time."""
+
+    def __init__(self, component: str, reason: str, log_tail: str = "") -> None:
+        self.component = component
+        self.reason = reason
+        self.log_tail = log_tail
+        super().__init__(f"{component} failed to start: {reason}")
+
+
+class ComponentError(HarnessError):
+    """An operation (stop, kill, pause...) on a component failed."""
+
+
+class FaultError(HarnessError):
+    """A fault could not be injected or removed."""
+
+
+class CheckError(HarnessError):
+    """A check could not be evaluated."""
+
+
+class PolicyError(HarnessError):
+    """A verdict policy file is missing or malformed."""
