@@ -1,0 +1,149 @@
+"""A capture server for what the stack sends out: mail over SMTP, webhooks over HTTP.
+
+The product sends verification mail and Alertmanager sends alert mail and
+webhooks; checks read them back from here. Run it with
+`python -m harness.capture --smtp-port P --http-port Q --dir D`.
+
+HTTP API (JSON):
+    GET    /health
+    GET    /messages[?to=address]      captured mails, oldest first
+    DELETE /messages
+    POST   /webhooks/{channel}         record the JSON (or text) body
+    GET    /webhooks/{channel}         recorded bodies, oldest first
+Every captured item is also appended to `<dir>/mail.jsonl` or `<dir>/webhooks.jsonl`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import email
+import email.policy
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope, Session
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+MAX_ITEMS = 10_000
+
+
+class Store:
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.messages: list[dict[str, Any]] = []
+        self.webhooks: dict[str, list[Any]] = {}
+
+    def _append(self, filename: str, record: dict[str, Any]) -> None:
+        with (self.directory / filename).open("a") as out:
+            out.write(json.dumps(record) + "\n")
+
+    def add_message(self, record: dict[str, Any]) -> None:
+        self.messages = [*self.messages[-MAX_ITEMS + 1 :], record]
+        self._append("mail.jsonl", record)
+
+    def add_webhook(self, channel: str, body: Any) -> None:
+        items = self.webhooks.setdefault(channel, [])
+        items.append(body)
+        del items[:-MAX_ITEMS]
+        self._append(
+            "webhooks.jsonl", {"channel": channel, "received_at": time.time(), "body": body}
+        )
+
+
+def parse_mail(envelope: Envelope) -> dict[str, Any]:
+    raw = envelope.original_content or envelope.content or b""
+    if isinstance(raw, str):
+        raw = raw.encode()
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    body = message.get_body(preferencelist=("plain", "html"))
+    return {
+        "mail_from": envelope.mail_from,
+        "rcpt_to": list(envelope.rcpt_tos),
+        "subject": str(message.get("Subject", "")),
+        "from": str(message.get("From", "")),
+        "to": str(message.get("To", "")),
+        "text": body.get_content() if body is not None else "",
+        "received_at": time.time(),
+    }
+
+
+class MailHandler:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        self.store.add_message(parse_mail(envelope))
+        return "250 Message accepted for delivery"
+
+
+def build_app(store: Store) -> Starlette:
+    async def health(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def messages(request: Request) -> Response:
+        if request.method == "DELETE":
+            store.messages = []
+            return Response(status_code=204)
+        to = request.query_params.get("to")
+        found = [m for m in store.messages if to is None or to in m["rcpt_to"]]
+        return JSONResponse({"messages": found})
+
+    async def webhooks(request: Request) -> Response:
+        channel = request.path_params["channel"]
+        if request.method == "POST":
+            raw = await request.body()
+            try:
+                body: Any = json.loads(raw)
+            except ValueError:
+                body = raw.decode(errors="replace")
+            store.add_webhook(channel, body)
+            return JSONResponse({"status": "recorded"})
+        return JSONResponse({"items": store.webhooks.get(channel, [])})
+
+    return Starlette(
+        routes=[
+            Route("/health", health),
+            Route("/messages", messages, methods=["GET", "DELETE"]),
+            Route("/webhooks/{channel}", webhooks, methods=["GET", "POST"]),
+        ]
+    )
+
+
+async def serve(host: str, smtp_port: int, http_port: int, directory: Path) -> None:
+    store = Store(directory)
+    controller = Controller(MailHandler(store), hostname=host, port=smtp_port)
+    controller.start()
+    config = uvicorn.Config(build_app(store), host=host, port=http_port, log_level="warning")
+    server = uvicorn.Server(config)
+    try:
+        await server.serve()
+    finally:
+        controller.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--smtp-port", type=int, required=True)
+    parser.add_argument("--http-port", type=int, required=True)
+    parser.add_argument("--dir", type=Path, required=True)
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        asyncio.run(serve(args.host, args.smtp_port, args.http_port, args.dir))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""The platform contract: what scenarios may do to a running stack, whatever runs it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from harness.errors import ConfigError
+from harness.platform.process import ResourceSample
+
+
+@dataclass(frozen=True)
+class ComponentInfo:
+    """How to reach one component, and the Toxiproxy proxy in front of it if any."""
+
+    name: str
+    address: str
+    url: str | None = None
+    pid: int | None = None
+    proxy_name: str | None = None
+    proxy_listen: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class StackInfo:
+    """The contents of `reports/stack.json`."""
+
+    backend: str
+    run_dir: str
+    toxiproxy_api: str
+    components: dict[str, ComponentInfo]
+    gateway_url: str | None = None
+    supervisor_pid: int | None = None
+    state: str = "up"
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        tmp.replace(path)
+
+    @classmethod
+    def read(cls, path: Path) -> StackInfo:
+        try:
+            raw: dict[str, Any] = json.loads(path.read_text())
+            components = {k: ComponentInfo(**v) for k, v in raw.pop("components").items()}
+            return cls(components=components, **raw)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"no stack state at {path}: is a stack up?") from exc
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ConfigError(f"stack state {path} is unreadable: {exc}") from exc
+
+
+class Platform(Protocol):
+    """Runs the stack; local processes and Docker containers both implement it."""
+
+    backend: str
+
+    def up(self) -> StackInfo: ...
+
+    def down(self) -> None: ...
+
+    def start(self, component: str) -> None: ...
+
+    def stop(self, component: str) -> None: ...
+
+    def kill(self, component: str) -> None: ...
+
+    def pause(self, component: str) -> None: ...
+
+    def resume(self, component: str) -> None: ...
+
+    def restart(self, component: str) -> None: ...
+
+    def endpoint(self, component: str) -> ComponentInfo: ...
+
+    def stats(self, component: str) -> ResourceSample: ...
+
+    def logs(self, component: str) -> str: ...

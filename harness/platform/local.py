@@ -1,0 +1,233 @@
+"""The local platform: the whole stack as child processes on 127.0.0.1.
+
+Ports are chosen at start-up, data lives in a run directory, every service
+reaches PostgreSQL, Redis and S3 through a Toxiproxy proxy, and teardown leaves
+no process behind, also after Ctrl-C or a failed start.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from harness.errors import ComponentError, StartupError
+from harness.faults.toxiproxy import ToxiproxyClient
+from harness.platform.base import ComponentInfo, StackInfo
+from harness.platform.components.base import LocalComponent
+from harness.platform.components.datastores import S3, Postgres, Redis
+from harness.platform.components.edge import Capture, Coturn, Toxiproxy
+from harness.platform.components.monitoring import Alertmanager, Prometheus
+from harness.platform.process import ManagedProcess, ResourceSample
+from harness.platform.runtime import RunContext
+
+HEALTH_POLL_S = 0.1
+PROXIED_DEPENDENCIES = ("postgres", "redis", "s3")
+
+#: Called with (component, state) as the stack comes up: starting, healthy, failed.
+ProgressCallback = Callable[[str, str], None]
+
+
+def dependency_components() -> list[LocalComponent]:
+    capture = Capture()
+    alertmanager = Alertmanager(capture.url(), capture.smtp_address)
+    prometheus = Prometheus(alertmanager.address, targets={})
+    return [Postgres(), Redis(), S3(), Toxiproxy(), capture, Coturn(), alertmanager, prometheus]
+
+
+class LocalPlatform:
+    """Starts, breaks and stops the stack as local processes."""
+
+    backend = "local"
+
+    def __init__(
+        self,
+        run_dir: Path | None = None,
+        components: Iterable[LocalComponent] | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self._owns_run_dir = run_dir is None
+        self._requested_run_dir = run_dir
+        self.components = {c.name: c for c in (components or dependency_components())}
+        self.processes: dict[str, ManagedProcess] = {}
+        self.run: RunContext | None = None
+        self._progress = progress or (lambda _component, _state: None)
+        self._toxiproxy: ToxiproxyClient | None = None
+
+    # -- the stack -------------------------------------------------------
+
+    def up(self) -> StackInfo:
+        """Start every component, dependencies first; tear everything down on failure."""
+        self.run = RunContext.create(self._requested_run_dir)
+        try:
+            for wave in self._waves():
+                self._start_wave(wave)
+                if "toxiproxy" in {c.name for c in wave}:
+                    self._install_proxies()
+        except BaseException:
+            self.down()
+            raise
+        return self.info()
+
+    def down(self) -> None:
+        """Stop every component, newest first, and remove the run directory if ours."""
+        for name in reversed(list(self.processes)):
+            self.processes[name].stop()
+        self.processes.clear()
+        if self._toxiproxy is not None:
+            self._toxiproxy.close()
+            self._toxiproxy = None
+        if self.run is not None:
+            self.run.remove(include_run_dir=self._owns_run_dir)
+
+    def __enter__(self) -> LocalPlatform:
+        self.up()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.down()
+
+    def _waves(self) -> list[list[LocalComponent]]:
+        done: set[str] = set()
+        pending = list(self.components.values())
+        waves = []
+        while pending:
+            wave = [c for c in pending if set(c.depends_on) <= done]
+            if not wave:
+                names = ", ".join(c.name for c in pending)
+                raise StartupError(names, "dependency cycle or unknown dependency")
+            waves.append(wave)
+            done |= {c.name for c in wave}
+            pending = [c for c in pending if c.name not in done]
+        return waves
+
+    def _start_wave(self, wave: list[LocalComponent]) -> None:
+        with ThreadPoolExecutor(max_workers=len(wave)) as pool:
+            futures = [pool.submit(self._bring_up, component) for component in wave]
+        errors = [f.exception() for f in futures if f.exception() is not None]
+        if errors:
+            raise errors[0]  # type: ignore[misc]
+
+    def _bring_up(self, component: LocalComponent) -> None:
+        assert self.run is not None
+        self._progress(component.name, "starting")
+        try:
+            component.prepare(self.run)
+            self._spawn(component)
+            self._wait_healthy(component)
+            component.after_ready(self.run)
+        except BaseException:
+            self._progress(component.name, "failed")
+            raise
+        self._progress(component.name, "healthy")
+
+    def _spawn(self, component: LocalComponent) -> None:
+        assert self.run is not None
+        process = ManagedProcess(
+            component.name,
+            component.argv(self.run),
+            self.run.log_path(component.name),
+            env=component.env(self.run),
+            user=component.user,
+        )
+        self.processes[component.name] = process
+        try:
+            process.start()
+        except ComponentError as exc:
+            raise StartupError(component.name, str(exc)) from exc
+
+    def _wait_healthy(self, component: LocalComponent) -> None:
+        assert self.run is not None
+        process = self.processes[component.name]
+        deadline = time.monotonic() + component.startup_deadline_s
+        last_error = "no probe attempted"
+        while time.monotonic() < deadline:
+            if not process.running:
+                reason = f"exited with code {process.returncode}"
+                raise StartupError(component.name, reason, process.log_tail())
+            try:
+                component.probe(self.run)
+                return
+            except Exception as exc:  # any probe failure means "not yet"
+                last_error = f"{type(exc).__name__}: {exc}"
+            time.sleep(HEALTH_POLL_S)
+        reason = f"not healthy after {component.startup_deadline_s:.0f}s ({last_error})"
+        raise StartupError(component.name, reason, process.log_tail())
+
+    def _install_proxies(self) -> None:
+        client = self.toxiproxy
+        for component in self.components.values():
+            if component.proxy is not None:
+                client.create_proxy(component.proxy.name, component.proxy.listen, component.address)
+
+    # -- one component -----------------------------------------------------
+
+    def _process(self, component: str) -> ManagedProcess:
+        try:
+            return self.processes[component]
+        except KeyError:
+            known = ", ".join(sorted(self.processes)) or "none"
+            raise ComponentError(f"unknown component {component!r} (running: {known})") from None
+
+    def start(self, component: str) -> None:
+        """Start a stopped or killed component again and wait until it is healthy."""
+        self._process(component).start()
+        self._wait_healthy(self.components[component])
+
+    def stop(self, component: str) -> None:
+        self._process(component).stop()
+
+    def kill(self, component: str) -> None:
+        self._process(component).kill()
+
+    def pause(self, component: str) -> None:
+        self._process(component).pause()
+
+    def resume(self, component: str) -> None:
+        self._process(component).resume()
+
+    def restart(self, component: str) -> None:
+        self.stop(component)
+        self.start(component)
+
+    def stats(self, component: str) -> ResourceSample:
+        return self._process(component).sample()
+
+    def logs(self, component: str) -> str:
+        return self._process(component).log_path.read_text(errors="replace")
+
+    # -- where things are ------------------------------------------------------
+
+    @property
+    def toxiproxy(self) -> ToxiproxyClient:
+        """A client for this stack's Toxiproxy (one per platform, closed by `down`)."""
+        if self._toxiproxy is None:
+            self._toxiproxy = ToxiproxyClient(self.components["toxiproxy"].url() or "")
+        return self._toxiproxy
+
+    def endpoint(self, component: str) -> ComponentInfo:
+        c = self.components[component]
+        process = self.processes.get(component)
+        extra = {"smtp": c.smtp_address} if isinstance(c, Capture) else {}
+        return ComponentInfo(
+            name=c.name,
+            address=c.address,
+            url=c.url(),
+            pid=process.pid if process is not None else None,
+            proxy_name=c.proxy.name if c.proxy else None,
+            proxy_listen=c.proxy.listen if c.proxy else None,
+            extra=extra,
+        )
+
+    def info(self) -> StackInfo:
+        assert self.run is not None
+        gateway = self.components.get("gateway")
+        toxiproxy = self.components.get("toxiproxy")
+        return StackInfo(
+            backend=self.backend,
+            run_dir=str(self.run.run_dir),
+            toxiproxy_api=(toxiproxy.url() if toxiproxy else None) or "",
+            components={name: self.endpoint(name) for name in self.components},
+            gateway_url=gateway.url() if gateway is not None else None,
+        )

@@ -1,0 +1,98 @@
+"""Health probes: each raises with a reason when the component is not ready yet."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import socket
+import ssl
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+import redis
+import urllib3
+from aioice.turn import create_turn_endpoint
+from minio import Minio
+
+PROBE_TIMEOUT_S = 2.0
+TURN_PROBE_CREDENTIAL_TTL_S = 60
+
+
+def tcp(host: str, port: int) -> None:
+    with socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S):
+        pass
+
+
+def http_ok(url: str) -> None:
+    response = httpx.get(url, timeout=PROBE_TIMEOUT_S)
+    if response.status_code != 200:
+        raise ConnectionError(f"GET {url} answered {response.status_code}")
+
+
+def redis_ping(host: str, port: int, password: str) -> None:
+    client = redis.Redis(host=host, port=port, password=password, socket_timeout=PROBE_TIMEOUT_S)
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
+def postgres_tls(host: str, port: int, user: str, password: str, ca_file: Path) -> None:
+    """Connect with TLS and full certificate verification, and run a query."""
+
+    async def check() -> None:
+        context = ssl.create_default_context(cafile=str(ca_file))
+        conn = await asyncpg.connect(
+            host=host,
+            port=port,
+            user=user,
+            password=password,
+            database="postgres",
+            ssl=context,
+            timeout=PROBE_TIMEOUT_S,
+        )
+        try:
+            await conn.fetchval("SELECT 1")
+        finally:
+            await conn.close()
+
+    asyncio.run(check())
+
+
+def s3_list_buckets(endpoint: str, access_key: str, secret_key: str) -> None:
+    """A SigV4-signed request, so a server that ignores auth would still be caught."""
+    http = urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=PROBE_TIMEOUT_S, read=PROBE_TIMEOUT_S),
+        retries=urllib3.Retry(total=0),
+    )
+    Minio(endpoint, access_key, secret_key, secure=False, http_client=http).list_buckets()
+
+
+def turn_credentials(
+    secret: str, user: str, ttl_s: int, now: float | None = None
+) -> tuple[str, str]:
+    """coturn's REST-secret scheme: username `expiry:user`, password base64(HMAC-SHA1)."""
+    expiry = int((now if now is not None else time.time()) + ttl_s)
+    username = f"{expiry}:{user}"
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    return username, base64.b64encode(digest).decode()
+
+
+def turn_allocate(host: str, port: int, username: str, password: str) -> tuple[str, int]:
+    """A real TURN Allocate with long-term credentials; returns the relayed address."""
+
+    async def allocate() -> tuple[str, int]:
+        transport, _ = await asyncio.wait_for(
+            create_turn_endpoint(asyncio.DatagramProtocol, (host, port), username, password),
+            timeout=PROBE_TIMEOUT_S * 2,
+        )
+        try:
+            return tuple(transport.get_extra_info("sockname"))  # type: ignore[return-value]
+        finally:
+            transport.close()
+
+    return asyncio.run(allocate())

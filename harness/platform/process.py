@@ -1,0 +1,266 @@
+"""One child process of the local platform: start, signal, sample, read its log.
+
+Every child runs in its own session (so a Ctrl-C in the terminal reaches the
+harness, which tears down in order, not every child at once) and, where the
+kernel allows, with a parent-death signal so that even a harness killed with
+SIGKILL leaves nothing behind. The parent-death signal fires when the *thread*
+that forked the child exits, so all children are forked from one long-lived
+spawner thread rather than from whichever thread asked.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from harness.errors import ComponentError, StartupError
+
+STOP_GRACE_S = 10.0
+SIGNAL_SETTLE_S = 2.0
+LOG_TAIL_LINES = 40
+
+
+@dataclass(frozen=True)
+class ResourceSample:
+    """Resident memory and CPU of a component (all its processes)."""
+
+    rss_bytes: int
+    cpu_seconds: float
+    cpu_percent: float
+    processes: int
+
+
+class _Spawner:
+    """Forks children from a single daemon thread that lives as long as the harness."""
+
+    def __init__(self) -> None:
+        self._requests: queue.Queue[tuple[Callable[[], subprocess.Popen[bytes]], Future]] = (
+            queue.Queue()
+        )
+        threading.Thread(target=self._serve, name="process-spawner", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            factory, future = self._requests.get()
+            try:
+                future.set_result(factory())
+            except BaseException as exc:  # handed to the caller, re-raised there
+                future.set_exception(exc)
+
+    def spawn(self, factory: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+        future: Future[subprocess.Popen[bytes]] = Future()
+        self._requests.put((factory, future))
+        return future.result()
+
+
+_spawner: _Spawner | None = None
+_spawner_lock = threading.Lock()
+
+
+def _spawn(factory: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = _Spawner()
+    return _spawner.spawn(factory)
+
+
+def _wrap(argv: list[str], user: str | None) -> list[str]:
+    """Prefix argv with setpriv: a parent-death signal, or a user switch for daemons
+    (such as postgres) that refuse to run as root. The kernel clears the death signal
+    on a credential change, so a switched child relies on the explicit teardown."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return argv
+    if user is not None:
+        return [setpriv, f"--reuid={user}", f"--regid={user}", "--init-groups", "--", *argv]
+    return [setpriv, "--pdeathsig=KILL", "--", *argv]
+
+
+class ManagedProcess:
+    """A named child process whose output goes to a log file."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: list[str],
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        user: str | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = argv
+        self.log_path = log_path
+        self.env = env
+        self.cwd = cwd
+        self.user = user if user is not None and os.geteuid() == 0 else None
+        self._popen: subprocess.Popen[bytes] | None = None
+        self._last_cpu: tuple[float, float] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._popen.pid if self._popen is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._popen is not None and self._popen.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._popen.poll() if self._popen is not None else None
+
+    def start(self) -> None:
+        if self.running:
+            return
+        env = {**os.environ, **(self.env or {})}
+        argv = _wrap(self.argv, self.user)
+
+        def factory() -> subprocess.Popen[bytes]:
+            with self.log_path.open("ab") as log:
+                return subprocess.Popen(
+                    argv,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    cwd=self.cwd,
+                    start_new_session=True,
+                )
+
+        try:
+            self._popen = _spawn(factory)
+        except OSError as exc:
+            raise ComponentError(f"{self.name}: cannot execute {self.argv[0]}: {exc}") from exc
+        self._last_cpu = None
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        if self._popen is None or self._popen.poll() is not None:
+            raise ComponentError(f"{self.name} is not running")
+        try:
+            os.killpg(self._popen.pid, sig)
+        except ProcessLookupError as exc:
+            raise ComponentError(f"{self.name} vanished before {sig.name}") from exc
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group, as a crash would, and reap it."""
+        self._signal_group(signal.SIGKILL)
+        assert self._popen is not None
+        self._popen.wait(timeout=STOP_GRACE_S)
+
+    def pause(self) -> None:
+        """SIGSTOP the group and return once the kernel shows it stopped."""
+        self._signal_group(signal.SIGSTOP)
+        assert self.pid is not None
+        deadline = time.monotonic() + SIGNAL_SETTLE_S
+        while time.monotonic() < deadline:
+            if all(_is_stopped(proc) for proc in _process_tree(self.pid)):
+                return
+            time.sleep(0.01)
+        raise ComponentError(f"{self.name} did not stop within {SIGNAL_SETTLE_S}s of SIGSTOP")
+
+    def resume(self) -> None:
+        self._signal_group(signal.SIGCONT)
+
+    def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """SIGTERM (after a SIGCONT, in case it is paused), then SIGKILL after the grace."""
+        if self._popen is None:
+            return
+        if self._popen.poll() is None:
+            for sig in (signal.SIGCONT, signal.SIGTERM):
+                _killpg_quietly(self._popen.pid, sig)
+            try:
+                self._popen.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                _killpg_quietly(self._popen.pid, signal.SIGKILL)
+                self._popen.wait(timeout=STOP_GRACE_S)
+        # Stray members of the group (worker processes) go with their leader.
+        _killpg_quietly(self._popen.pid, signal.SIGKILL)
+
+    def sample(self) -> ResourceSample:
+        """RSS and CPU of the process and its children; percent since the last sample."""
+        if not self.running:
+            raise ComponentError(f"{self.name} is not running")
+        assert self.pid is not None
+        procs = _process_tree(self.pid)
+        rss = cpu = 0.0
+        for proc in procs:
+            try:
+                rss += proc.memory_info().rss
+                times = proc.cpu_times()
+                cpu += times.user + times.system
+            except psutil.Error:
+                continue
+        now = time.monotonic()
+        percent = 0.0
+        if self._last_cpu is not None and now > self._last_cpu[0]:
+            percent = 100.0 * (cpu - self._last_cpu[1]) / (now - self._last_cpu[0])
+        self._last_cpu = (now, cpu)
+        return ResourceSample(int(rss), cpu, max(percent, 0.0), len(procs))
+
+    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _process_tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _is_stopped(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP)
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _killpg_quietly(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_once(
+    component: str,
+    argv: list[str],
+    log_path: Path,
+    user: str | None = None,
+    timeout_s: float = 120.0,
+) -> None:
+    """Run a set-up command (initdb...) to completion, as `user` when we are root."""
+    switch = user if user is not None and os.geteuid() == 0 else None
+    wrapped = _wrap(argv, switch) if switch else argv
+    with log_path.open("ab") as log:
+        try:
+            result = subprocess.run(
+                wrapped,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=timeout_s,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise StartupError(component, f"{argv[0]} failed: {exc}") from exc
+    if result.returncode != 0:
+        tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-20:])
+        raise StartupError(component, f"{Path(argv[0]).name} exited {result.returncode}", tail)

@@ -1,0 +1,112 @@
+"""The `readiness` command as a user runs it: up, up --detach, down, Ctrl-C, bad input."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from harness.platform.base import StackInfo
+
+UP_DEADLINE_S = 60.0
+
+
+def readiness(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _stack_pids(info: StackInfo) -> list[int]:
+    pids = []
+    for component in info.components.values():
+        assert component.pid is not None
+        pids.append(component.pid)
+        pids += [c.pid for c in psutil.Process(component.pid).children(recursive=True)]
+    return pids
+
+
+def _alive(pids: list[int]) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+def test_up_detach_then_down_leaves_nothing_running(tmp_path: Path) -> None:
+    state = tmp_path / "stack.json"
+    started = time.monotonic()
+    result = readiness("up", "--detach", "--state-file", str(state))
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert elapsed < UP_DEADLINE_S
+    info = StackInfo.read(state)
+    assert info.toxiproxy_api.startswith("http://127.0.0.1:")
+    assert {
+        "postgres",
+        "redis",
+        "s3",
+        "toxiproxy",
+        "prometheus",
+        "alertmanager",
+        "coturn",
+        "capture",
+    } <= set(info.components)
+    assert info.components["redis"].proxy_name == "redis"
+    assert json.loads(state.read_text())["components"]["postgres"]["proxy_listen"]
+    pids = _stack_pids(info) + [info.supervisor_pid or 0]
+
+    again = readiness("up", "--detach", "--state-file", str(state))
+    assert again.returncode == 2 and "already up" in again.stderr
+
+    result = readiness("down", "--state-file", str(state))
+    assert result.returncode == 0, result.stderr
+    assert _alive(pids) == []
+    assert not state.exists()
+
+
+def test_ctrl_c_on_a_foreground_stack_tears_it_down(tmp_path: Path) -> None:
+    state = tmp_path / "stack.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "up", "--state-file", str(state)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + UP_DEADLINE_S
+        while not state.exists() and time.monotonic() < deadline:
+            assert proc.poll() is None
+            time.sleep(0.2)
+        pids = _stack_pids(StackInfo.read(state))
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    assert _alive(pids) == []
+    assert not state.exists()
+
+
+def test_down_without_a_stack_is_a_one_line_error(tmp_path: Path) -> None:
+    result = readiness("down", "--state-file", str(tmp_path / "none.json"))
+    assert result.returncode == 2
+    assert "no stack state" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_backend_is_a_one_line_error(tmp_path: Path) -> None:
+    result = readiness("up", "--backend", "mainframe", "--state-file", str(tmp_path / "s.json"))
+    assert result.returncode == 2
+    assert "unknown backend 'mainframe'" in result.stderr
