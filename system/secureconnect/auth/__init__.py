@@ -1,0 +1,1 @@
+"""The auth service: accounts, e-mail verification, sessions and tokens."""

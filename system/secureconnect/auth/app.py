@@ -1,0 +1,59 @@
+"""The auth service's app: resources opened in the lifespan, wired once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from secureconnect.auth.mailer import Mailer
+from secureconnect.auth.routes import router
+from secureconnect.auth.service import AuthService
+from secureconnect.auth.settings import AuthSettings
+from secureconnect.auth.store import SessionStore, UserStore
+from secureconnect.common.app import create_app
+from secureconnect.common.clock import SYSTEM_CLOCK, Clock
+from secureconnect.common.db import Database
+from secureconnect.common.health import Dependency
+from secureconnect.common.probes import database_dependency, redis_dependency, tcp_dependency
+from secureconnect.common.ratelimit import RateLimiter
+from secureconnect.common.resilient_redis import ResilientRedis
+from secureconnect.common.revocations_pg import PostgresRevocations
+from secureconnect.common.tokens import RevocationList, TokenCodec
+
+
+def create_auth_app(settings: AuthSettings, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        name = settings.service_name
+        db = Database(settings, name)
+        redis = ResilientRedis(settings, name, clock)
+        await redis.start()
+        mailer = Mailer(settings)
+        service = AuthService(
+            settings,
+            users=UserStore(db),
+            sessions=SessionStore(redis),
+            codec=TokenCodec(settings.jwt_key(), clock),
+            revocations=RevocationList(redis, PostgresRevocations(db), clock),
+            throttle=RateLimiter(redis, name, clock),
+            mailer=mailer,
+            clock=clock,
+        )
+        app.state.auth_service = service
+        dependencies: list[Dependency] = app.state.dependencies
+        dependencies += [
+            database_dependency(db),
+            redis_dependency(redis),
+            tcp_dependency("smtp", settings.smtp_host, settings.smtp_port, required=False),
+        ]
+        try:
+            yield
+        finally:
+            await mailer.drain()
+            service.close()
+            await redis.stop()
+            await db.close()
+
+    return create_app(settings, lifespan=lifespan, routers=[router])

@@ -1,0 +1,50 @@
+"""HTTP routes of the auth service: parse, call the service, shape the response."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from secureconnect.auth.deps import AuthServiceDep, ClientAddress, CurrentClaims
+from secureconnect.auth.schemas import (
+    EmailVerified,
+    LoginRequest,
+    RefreshRequest,
+    RegisterRequest,
+    TokenPair,
+    UserOut,
+    VerifyEmailRequest,
+)
+
+router = APIRouter(prefix="/api/v1/auth")
+
+
+@router.post("/register", status_code=201)
+async def register(body: RegisterRequest, service: AuthServiceDep) -> UserOut:
+    return await service.register(body.email, body.password, body.display_name)
+
+
+@router.post("/verify-email")
+async def verify_email(body: VerifyEmailRequest, service: AuthServiceDep) -> EmailVerified:
+    await service.verify_email(body.token)
+    return EmailVerified()
+
+
+@router.post("/login")
+async def login(body: LoginRequest, service: AuthServiceDep, client: ClientAddress) -> TokenPair:
+    return await service.login(body.email, body.password, client)
+
+
+@router.post("/refresh")
+async def refresh(body: RefreshRequest, service: AuthServiceDep) -> TokenPair:
+    return await service.refresh(body.refresh_token)
+
+
+@router.post("/logout", status_code=204)
+async def logout(claims: CurrentClaims, service: AuthServiceDep) -> Response:
+    await service.logout(claims)
+    return Response(status_code=204)
+
+
+@router.get("/me")
+async def me(claims: CurrentClaims, service: AuthServiceDep) -> UserOut:
+    return await service.me(claims)

@@ -1,0 +1,147 @@
+"""The rules of authentication.
+
+Sessions and refresh tokens: a login opens a session (a refresh-token
+family, id `sid`). Each refresh rotates the token; presenting an already
+rotated token is reuse — the session is revoked, which kills every refresh
+and access token of that family. Logout revokes the presented access token
+and its session.
+
+Login throttling counts *failed* attempts, per account and per client
+address, in fixed windows; a successful login is never throttled by them.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from secureconnect.auth.mailer import Mailer, verification_message
+from secureconnect.auth.passwords import Passwords, check_password_strength
+from secureconnect.auth.schemas import TokenPair, UserOut
+from secureconnect.auth.settings import AuthSettings
+from secureconnect.auth.store import RefreshRecord, SessionStore, User, UserStore, token_hash, utc
+from secureconnect.common.clock import Clock
+from secureconnect.common.errors import DomainError
+from secureconnect.common.ratelimit import RateLimit, RateLimiter
+from secureconnect.common.tokens import (
+    ACCESS_TOKEN_TTL_S,
+    AccessClaims,
+    RevocationList,
+    TokenCodec,
+    TokenVerifier,
+    new_opaque_token,
+)
+
+log = logging.getLogger(__name__)
+
+REFRESH_TOKEN_TTL_S = 14 * 24 * 3600
+EMAIL_VERIFICATION_TTL_S = 24 * 3600
+LOGIN_WINDOW_S = 15 * 60
+LOGIN_FAILURES_PER_ACCOUNT = 5
+LOGIN_FAILURES_PER_ADDRESS = 30
+ACCOUNT_THROTTLE = RateLimit("login_account", LOGIN_FAILURES_PER_ACCOUNT, LOGIN_WINDOW_S)
+ADDRESS_THROTTLE = RateLimit("login_address", LOGIN_FAILURES_PER_ADDRESS, LOGIN_WINDOW_S)
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        user_id=str(user.id),
+        email=user.email,
+        display_name=user.display_name,
+        email_verified=user.email_verified,
+    )
+
+
+def invalid_credentials() -> DomainError:
+    return DomainError(401, "invalid_credentials", "e-mail or password is incorrect")
+
+
+class AuthService:
+    def __init__(
+        self,
+        settings: AuthSettings,
+        users: UserStore,
+        sessions: SessionStore,
+        codec: TokenCodec,
+        revocations: RevocationList,
+        throttle: RateLimiter,
+        mailer: Mailer,
+        clock: Clock,
+    ) -> None:
+        self.settings = settings
+        self.users = users
+        self.sessions = sessions
+        self.codec = codec
+        self.revocations = revocations
+        self.verifier = TokenVerifier(codec, revocations)
+        self.throttle = throttle
+        self.mailer = mailer
+        self.clock = clock
+        self.passwords = Passwords()
+
+    async def register(self, email: str, password: str, display_name: str) -> UserOut:
+        email = email.strip().lower()
+        check_password_strength(password, email)
+        user = User(uuid.uuid4(), email, display_name, await self.passwords.hash(password), False)
+        token = new_opaque_token()
+        expires_at = utc(self.clock.now() + EMAIL_VERIFICATION_TTL_S)
+        await self.users.create(user, token_hash(token), expires_at)
+        log.info("user registered", extra={"user_id": str(user.id)})
+        self.mailer.send_later(verification_message(self.settings, email, display_name, token))
+        return user_out(user)
+
+    async def verify_email(self, token: str) -> None:
+        if not await self.users.consume_verification(token_hash(token), utc(self.clock.now())):
+            raise DomainError(
+                400, "invalid_verification_token", "verification token is unknown, used or expired"
+            )
+
+    async def login(self, email: str, password: str, client: str) -> TokenPair:
+        email = email.strip().lower()
+        throttles = [(ACCOUNT_THROTTLE, email), (ADDRESS_THROTTLE, client)]
+        await self.throttle.check(throttles)
+        user = await self.users.by_email(email)
+        if not await self.passwords.verify(user.password_hash if user else None, password):
+            await self.throttle.count(throttles)
+            raise invalid_credentials()
+        assert user is not None
+        if self.passwords.needs_rehash(user.password_hash):
+            await self.users.set_password_hash(user.id, await self.passwords.hash(password))
+        return await self._open_session(str(user.id), session_id=uuid.uuid4().hex)
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        record = await self.sessions.load_refresh(refresh_token)
+        if record is None or await self.revocations.is_revoked(record.session_id):
+            raise DomainError(401, "invalid_refresh_token", "refresh token is invalid or expired")
+        if not await self.sessions.mark_used(refresh_token, REFRESH_TOKEN_TTL_S):
+            await self.revocations.revoke(record.session_id, self.clock.now() + REFRESH_TOKEN_TTL_S)
+            log.warning("refresh token reuse: session revoked", extra={"sid": record.session_id})
+            raise DomainError(
+                401,
+                "refresh_token_reused",
+                "refresh token was already used; the session is revoked",
+            )
+        return await self._open_session(record.user_id, session_id=record.session_id)
+
+    async def logout(self, claims: AccessClaims) -> None:
+        await self.revocations.revoke(claims.jti, claims.exp)
+        await self.revocations.revoke(claims.sid, self.clock.now() + REFRESH_TOKEN_TTL_S)
+
+    async def me(self, claims: AccessClaims) -> UserOut:
+        user = await self.users.by_id(uuid.UUID(claims.sub))
+        if user is None:
+            raise DomainError(401, "invalid_token", "the token's user no longer exists")
+        return user_out(user)
+
+    async def _open_session(self, user_id: str, session_id: str) -> TokenPair:
+        access_token, _ = self.codec.issue_access(user_id, session_id)
+        refresh_token = new_opaque_token()
+        await self.sessions.save_refresh(
+            refresh_token, RefreshRecord(session_id, user_id), REFRESH_TOKEN_TTL_S
+        )
+        return TokenPair(
+            access_token=access_token, refresh_token=refresh_token, expires_in=ACCESS_TOKEN_TTL_S
+        )
+
+    def close(self) -> None:
+        self.passwords.close()

@@ -1,0 +1,69 @@
+"""`create_app`: what every service wires the same way, once.
+
+Error handlers, probes (/health, /ready, /metrics) and the middleware stack
+(request id, metrics + access log, security headers, time budget, body
+limit, error boundary). A service passes its settings, its routers, its
+lifespan (which opens resources and appends to `app.state.dependencies`)
+and any extra middleware (e.g. CORS on the gateway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from starlette.middleware import Middleware
+
+from secureconnect.common.errors import install_error_handlers
+from secureconnect.common.health import probes
+from secureconnect.common.middleware import (
+    BodyLimitMiddleware,
+    ErrorBoundaryMiddleware,
+    ObservabilityMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+    TimeBudgetMiddleware,
+)
+from secureconnect.common.settings import ServiceSettings
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_app(
+    settings: ServiceSettings,
+    *,
+    lifespan: Lifespan,
+    routers: Sequence[APIRouter] = (),
+    extra_middleware: Sequence[Middleware] = (),
+) -> FastAPI:
+    app = FastAPI(
+        title=f"SecureConnect {settings.service_name}",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None if not settings.is_local else "/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.dependencies = []
+    install_error_handlers(app)
+    app.include_router(probes)
+    for router in routers:
+        app.include_router(router)
+    # add_middleware puts each new one outermost: innermost first here.
+    app.add_middleware(ErrorBoundaryMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    for middleware in extra_middleware:
+        app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
+    app.add_middleware(
+        TimeBudgetMiddleware, service=settings.service_name, budget_s=settings.request_timeout_s
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+@asynccontextmanager
+async def no_resources(_: FastAPI) -> AsyncIterator[None]:
+    yield

@@ -1,0 +1,256 @@
+"""ASGI middleware every service runs, outermost first:
+
+RequestIdMiddleware      X-Request-ID in/out, bound to the log context
+ObservabilityMiddleware  http_requests_total, duration histogram, access log
+SecurityHeadersMiddleware  the seven headers of SECURITY_HEADERS, exactly
+TimeBudgetMiddleware     whole-request budget → 504 + request_timeout_total
+BodyLimitMiddleware      413 once the body streamed so far exceeds the limit
+ErrorBoundaryMiddleware  unexpected exceptions → 500 with the API error body
+
+They are plain ASGI (no BaseHTTPMiddleware) to keep per-request cost low,
+and they ignore non-HTTP scopes except for the request id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from secureconnect.common.errors import error_response
+from secureconnect.common.logging import request_id_var
+from secureconnect.common.metrics import HTTP_DURATION, HTTP_REQUESTS, REQUEST_TIMEOUTS
+
+log = logging.getLogger("secureconnect.access")
+
+REQUEST_ID_HEADER = b"x-request-id"
+_REQUEST_ID_RE = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+#: Probes polled by orchestrators; counted in metrics but not access-logged.
+QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
+
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-xss-protection", b"1; mode=block"),
+    (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"content-security-policy", b"default-src 'self'"),
+    (b"permissions-policy", b"geolocation=(), microphone=(), camera=()"),
+)
+_SECURITY_HEADER_NAMES = frozenset(name for name, _ in SECURITY_HEADERS)
+
+
+def route_of(scope: Scope) -> str:
+    """The matched route template (low-cardinality metric label)."""
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value
+    return None
+
+
+class RequestIdMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        incoming = header(scope, REQUEST_ID_HEADER)
+        if incoming is not None and _REQUEST_ID_RE.match(incoming):
+            request_id = incoming.decode()
+        else:
+            request_id = uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        encoded = request_id.encode()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0] != REQUEST_ID_HEADER]
+                headers.append((REQUEST_ID_HEADER, encoded))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)
+
+
+class ObservabilityMiddleware:
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_capturing_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_capturing_status)
+        finally:
+            self._record(scope, status, time.perf_counter() - started)
+
+    def _record(self, scope: Scope, status: int, elapsed_s: float) -> None:
+        method, route = scope["method"], route_of(scope)
+        HTTP_REQUESTS.labels(self.service, method, route, str(status)).inc()
+        HTTP_DURATION.labels(self.service, method, route).observe(elapsed_s)
+        if scope["path"] not in QUIET_PATHS:
+            log.info(
+                "request",
+                extra={
+                    "method": method,
+                    "path": scope["path"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed_s * 1000, 2),
+                    "client": (scope.get("client") or ("-",))[0],
+                },
+            )
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [
+                    h
+                    for h in message.get("headers", [])
+                    if h[0].lower() not in _SECURITY_HEADER_NAMES
+                ]
+                headers.extend(SECURITY_HEADERS)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class TimeBudgetMiddleware:
+    """Answers 504 when a request outlives its budget, whatever the route."""
+
+    def __init__(self, app: ASGIApp, service: str, budget_s: float) -> None:
+        self.app = app
+        self.service = service
+        self.budget_s = budget_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        response_started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal response_started
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
+        budget = asyncio.timeout(self.budget_s)
+        try:
+            async with budget:
+                await self.app(scope, receive, send_tracking)
+        except TimeoutError:
+            if not budget.expired():
+                raise
+            REQUEST_TIMEOUTS.labels(self.service, route_of(scope)).inc()
+            log.warning("request exceeded its time budget", extra={"budget_s": self.budget_s})
+            if not response_started:
+                message = f"request exceeded its time budget of {self.budget_s:g}s"
+                await error_response(504, "request_timeout", message)(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Counts body bytes as they stream in; Content-Length is only a shortcut."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = header(scope, b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            return await self._refuse(scope, receive, send)
+        received = 0
+        exceeded = False
+        response_started = False
+
+        async def receive_counting() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    exceeded = True
+                    raise _BodyTooLarge
+            return message
+
+        async def send_unless_exceeded(message: Message) -> None:
+            # The app may turn the failed read into its own 400; ours wins.
+            nonlocal response_started
+            if exceeded:
+                raise _BodyTooLarge
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive_counting, send_unless_exceeded)
+        except _BodyTooLarge:
+            if not response_started:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = f"request body exceeds the limit of {self.max_bytes} bytes"
+        await error_response(413, "payload_too_large", message)(scope, receive, send)
+
+
+class ErrorBoundaryMiddleware:
+    """Innermost: an unexpected exception still gets the API body and headers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        response_started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal response_started
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception as exc:
+            if isinstance(exc, _BodyTooLarge) or response_started:
+                raise
+            log.error("unhandled error", exc_info=exc)
+            await error_response(500, "internal_error", "internal server error")(
+                scope, receive, send
+            )

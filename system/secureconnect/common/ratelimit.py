@@ -1,0 +1,70 @@
+"""Fixed-window rate limits over Redis (in-memory while Redis is degraded).
+
+A window is `window_s` long and aligned to the clock, so every instance
+counting in Redis agrees on it; `retry_after` is the time left in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from secureconnect.common.clock import SYSTEM_CLOCK, Clock
+from secureconnect.common.errors import DomainError
+from secureconnect.common.metrics import RATE_LIMITED
+from secureconnect.common.resilient_redis import ResilientRedis
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    scope: str
+    limit: int
+    window_s: float
+
+    def window(self, subject: str, now: float) -> tuple[str, float]:
+        """(counter key, seconds until the window resets) for `subject` at `now`."""
+        index = int(now // self.window_s)
+        reset_in = (index + 1) * self.window_s - now
+        return f"rl:{self.scope}:{subject}:{index}", reset_in
+
+
+class RateLimiter:
+    def __init__(self, redis: ResilientRedis, service: str, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.redis = redis
+        self.service = service
+        self.clock = clock
+
+    async def hit(self, checks: list[tuple[RateLimit, str]]) -> None:
+        """Count one event against each (limit, subject); 429 if any is over."""
+        for limit, reset_in, count in await self.count(checks):
+            if count > limit.limit:
+                raise self._refusal(limit, reset_in)
+
+    async def count(
+        self, checks: list[tuple[RateLimit, str]]
+    ) -> list[tuple[RateLimit, float, int]]:
+        """Count one event against each (limit, subject): [(limit, reset_in, count)]."""
+        now = self.clock.now()
+        windows = [(limit, *limit.window(subject, now)) for limit, subject in checks]
+        counts = await self.redis.incr_many([(key, limit.window_s) for limit, key, _ in windows])
+        return [
+            (limit, reset_in, count)
+            for (limit, _, reset_in), count in zip(windows, counts, strict=True)
+        ]
+
+    async def check(self, checks: list[tuple[RateLimit, str]]) -> None:
+        """429 if any (limit, subject) is already exhausted; counts nothing."""
+        now = self.clock.now()
+        for limit, subject in checks:
+            key, reset_in = limit.window(subject, now)
+            count = await self.redis.get(key)
+            if count is not None and int(count) >= limit.limit:
+                raise self._refusal(limit, reset_in)
+
+    def _refusal(self, limit: RateLimit, reset_in: float) -> DomainError:
+        RATE_LIMITED.labels(self.service, limit.scope).inc()
+        return DomainError(
+            429,
+            "rate_limited",
+            f"too many requests ({limit.scope}); retry in {reset_in:.0f}s",
+            retry_after=reset_in,
+        )

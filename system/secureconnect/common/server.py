@@ -1,0 +1,38 @@
+"""`python -m secureconnect.<service> --host H --port P`: one uvicorn worker."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+
+import uvicorn
+from fastapi import FastAPI
+
+from secureconnect.common.logging import configure_logging
+from secureconnect.common.settings import ServiceSettings
+
+#: Time given to in-flight requests on SIGTERM, seconds.
+GRACEFUL_SHUTDOWN_S = 5
+
+
+def serve(
+    settings_factory: Callable[[], ServiceSettings],
+    app_factory: Callable[[ServiceSettings], FastAPI],
+    argv: Sequence[str] | None = None,
+) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    args = parser.parse_args(argv)
+    settings = settings_factory()
+    configure_logging(settings.service_name, settings.log_level)
+    uvicorn.run(
+        app_factory(settings),
+        host=args.host,
+        port=args.port,
+        workers=1,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+    )

@@ -1,0 +1,160 @@
+"""Access tokens: issue (auth) and verify (every service).
+
+Access tokens are HS256 JWTs carrying `sub` (user id), `sid` (the login
+session, i.e. the refresh-token family), `jti`, `iat`, `exp` and `iss`.
+Only HS256 with the configured key is accepted, so `alg: none` and tokens
+signed with other keys fail. Expiry is checked against the injected clock.
+
+Revocation is by id: `jti` (one access token, e.g. on logout) or `sid` (a
+whole session, e.g. on refresh-token reuse). The revocation list lives in
+Redis with the in-memory fallback, and optionally in a durable store
+(PostgreSQL) consulted when Redis cannot answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+import jwt
+
+from secureconnect.common.clock import SYSTEM_CLOCK, Clock
+from secureconnect.common.errors import DomainError
+from secureconnect.common.resilient_redis import ResilientRedis
+
+log = logging.getLogger(__name__)
+
+ACCESS_TOKEN_TTL_S = 15 * 60
+JWT_ALGORITHM = "HS256"
+JWT_ISSUER = "secureconnect"
+REVOKED_KEY_PREFIX = "revoked:"
+_REQUIRED_CLAIMS = ["exp", "iat", "jti", "sub", "sid", "iss"]
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    sub: str
+    sid: str
+    jti: str
+    iat: int
+    exp: int
+
+
+def unauthorized(code: str, message: str) -> DomainError:
+    return DomainError(401, code, message)
+
+
+def bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise unauthorized("missing_token", "an Authorization: Bearer token is required")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized("invalid_token", "the Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+class TokenCodec:
+    def __init__(self, key: str, clock: Clock = SYSTEM_CLOCK) -> None:
+        self._key = key
+        self.clock = clock
+
+    def issue_access(self, user_id: str, session_id: str) -> tuple[str, AccessClaims]:
+        now = int(self.clock.now())
+        claims = AccessClaims(
+            sub=user_id, sid=session_id, jti=uuid.uuid4().hex, iat=now, exp=now + ACCESS_TOKEN_TTL_S
+        )
+        payload = {**claims.__dict__, "iss": JWT_ISSUER}
+        return jwt.encode(payload, self._key, algorithm=JWT_ALGORITHM), claims
+
+    def decode_access(self, token: str) -> AccessClaims:
+        try:
+            payload = jwt.decode(
+                token,
+                self._key,
+                algorithms=[JWT_ALGORITHM],
+                issuer=JWT_ISSUER,
+                options={"verify_exp": False, "verify_iat": False, "require": _REQUIRED_CLAIMS},
+            )
+        except jwt.InvalidAlgorithmError as exc:
+            raise unauthorized("invalid_token", "token algorithm is not accepted") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise unauthorized("invalid_token", "token signature is invalid") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise unauthorized("invalid_token", f"token lacks the '{exc.claim}' claim") from exc
+        except jwt.InvalidTokenError as exc:
+            raise unauthorized("invalid_token", "token is malformed") from exc
+        try:
+            claims = AccessClaims(
+                sub=str(payload["sub"]),
+                sid=str(payload["sid"]),
+                jti=str(payload["jti"]),
+                iat=int(payload["iat"]),
+                exp=int(payload["exp"]),
+            )
+        except (TypeError, ValueError) as exc:
+            raise unauthorized("invalid_token", "token claims are malformed") from exc
+        if claims.exp <= self.clock.now():
+            raise unauthorized("token_expired", "token has expired")
+        return claims
+
+    def peek_subject(self, token: str) -> str | None:
+        """The verified subject, or None; for rate-limit keys, not for authorization."""
+        try:
+            return self.decode_access(token).sub
+        except DomainError:
+            return None
+
+
+def new_opaque_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class DurableRevocations(Protocol):
+    async def add(self, token_id: str, expires_at: float) -> None: ...
+    async def contains_any(self, token_ids: list[str]) -> bool: ...
+
+
+class RevocationList:
+    def __init__(
+        self,
+        redis: ResilientRedis,
+        durable: DurableRevocations | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> None:
+        self.redis = redis
+        self.durable = durable
+        self.clock = clock
+
+    async def revoke(self, token_id: str, expires_at: float) -> None:
+        """Revoke until `expires_at` (epoch seconds): past it the token is dead anyway."""
+        ttl_s = expires_at - self.clock.now()
+        if ttl_s <= 0:
+            return
+        if self.durable is not None:
+            await self.durable.add(token_id, expires_at)
+        await self.redis.set(REVOKED_KEY_PREFIX + token_id, "1", ttl_s)
+
+    async def is_revoked(self, *token_ids: str) -> bool:
+        keys = [REVOKED_KEY_PREFIX + token_id for token_id in token_ids]
+        if await self.redis.exists_any(keys):
+            return True
+        if self.redis.degraded and self.durable is not None:
+            return await self.durable.contains_any(list(token_ids))
+        return False
+
+
+class TokenVerifier:
+    """Signature, expiry and revocation: what every service checks on a bearer token."""
+
+    def __init__(self, codec: TokenCodec, revocations: RevocationList) -> None:
+        self.codec = codec
+        self.revocations = revocations
+
+    async def verify(self, token: str) -> AccessClaims:
+        claims = self.codec.decode_access(token)
+        if await self.revocations.is_revoked(claims.jti, claims.sid):
+            raise unauthorized("token_revoked", "token has been revoked")
+        return claims

@@ -1,0 +1,93 @@
+"""The gateway's app: upstream client, Redis-backed limits, probes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from secureconnect.common.app import create_app
+from secureconnect.common.clock import SYSTEM_CLOCK, Clock
+from secureconnect.common.health import Dependency
+from secureconnect.common.probes import http_dependency, redis_dependency
+from secureconnect.common.ratelimit import RateLimiter
+from secureconnect.common.resilient_redis import ResilientRedis
+from secureconnect.common.tokens import TokenCodec
+from secureconnect.gateway.routes import router
+from secureconnect.gateway.service import GatewayService, upstream_timeout
+from secureconnect.gateway.settings import GatewaySettings
+from secureconnect.gateway.upstreams import Upstream, upstreams_from
+
+#: Idle upstream connections are dropped before uvicorn's 5 s keep-alive closes them.
+UPSTREAM_KEEPALIVE_EXPIRY_S = 2.0
+#: Backends that the gateway cannot serve anything useful without.
+REQUIRED_UPSTREAMS = frozenset({"auth"})
+
+
+def upstream_dependencies(
+    upstreams: dict[str, Upstream], client: httpx.AsyncClient
+) -> list[Dependency]:
+    dependencies = []
+    for upstream in upstreams.values():
+        for index, url in enumerate(upstream.urls):
+            name = upstream.name if len(upstream.urls) == 1 else f"{upstream.name}-{index + 1}"
+            required = upstream.name in REQUIRED_UPSTREAMS
+            dependencies.append(http_dependency(name, client, f"{url}/health", required=required))
+    return dependencies
+
+
+def cors(settings: GatewaySettings) -> list[Middleware]:
+    if not settings.cors_origins:
+        return []
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            max_age=600,
+        )
+    ]
+
+
+def create_gateway_app(settings: GatewaySettings, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        name = settings.service_name
+        redis = ResilientRedis(settings, name, clock)
+        await redis.start()
+        client = httpx.AsyncClient(
+            timeout=upstream_timeout(settings),
+            limits=httpx.Limits(
+                max_connections=settings.upstream_max_connections,
+                max_keepalive_connections=settings.upstream_max_connections,
+                keepalive_expiry=UPSTREAM_KEEPALIVE_EXPIRY_S,
+            ),
+            follow_redirects=False,
+            trust_env=False,
+        )
+        upstreams = upstreams_from(settings)
+        app.state.gateway_service = GatewayService(
+            settings,
+            client,
+            upstreams,
+            RateLimiter(redis, name, clock),
+            TokenCodec(settings.jwt_key(), clock),
+        )
+        app.state.dependencies += [redis_dependency(redis)]
+        app.state.dependencies += upstream_dependencies(upstreams, client)
+        try:
+            yield
+        finally:
+            await client.aclose()
+            await redis.stop()
+
+    return create_app(
+        settings, lifespan=lifespan, routers=[router], extra_middleware=cors(settings)
+    )

@@ -1,0 +1,54 @@
+"""Which service answers which path prefix, and where it lives."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from secureconnect.common.errors import DomainError
+from secureconnect.gateway.settings import GatewaySettings
+
+#: /api/v1/<prefix>... → service
+API_PREFIXES: dict[str, str] = {
+    "auth": "auth",
+    "conversations": "chat",
+    "messages": "chat",
+    "search": "chat",
+    "presence": "chat",
+    "polls": "chat",
+    "calls": "video",
+    "files": "storage",
+}
+
+
+@dataclass
+class Upstream:
+    """One service: its instances, picked round-robin."""
+
+    name: str
+    urls: list[str]
+    _cycle: Iterator[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.urls = [url.rstrip("/") for url in self.urls]
+        self._cycle = itertools.cycle(self.urls)
+
+    def pick(self) -> str:
+        if not self.urls:
+            raise DomainError(
+                503, "service_unavailable", f"the {self.name} service is not configured"
+            )
+        return next(self._cycle)
+
+
+def upstreams_from(settings: GatewaySettings) -> dict[str, Upstream]:
+    def one(url: str | None) -> list[str]:
+        return [url] if url else []
+
+    return {
+        "auth": Upstream("auth", one(settings.auth_url)),
+        "chat": Upstream("chat", list(settings.chat_urls)),
+        "video": Upstream("video", one(settings.video_url)),
+        "storage": Upstream("storage", one(settings.storage_url)),
+    }

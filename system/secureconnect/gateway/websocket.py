@@ -1,0 +1,96 @@
+"""WebSocket relay: client ⇄ gateway ⇄ upstream service (websockets library).
+
+The upstream connection is opened first; only then is the client's
+handshake accepted, so an unreachable service is a prompt close with 1013
+(try again later) and an upstream refusal (e.g. bad token) a 1008.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import suppress
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+
+from secureconnect.common.logging import request_id_var
+
+log = logging.getLogger(__name__)
+
+WS_OPEN_TIMEOUT_S = 5.0
+WS_MAX_MESSAGE_BYTES = 1024 * 1024
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_TRY_AGAIN_LATER = 1013
+#: Client headers passed upstream on the handshake.
+FORWARDED_WS_HEADERS = ("authorization", "origin", "user-agent")
+
+
+def upstream_ws_url(base_http_url: str, path: str, query: str) -> str:
+    base = base_http_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+    return base + path + (f"?{query}" if query else "")
+
+
+async def relay(websocket: WebSocket, url: str, client: str) -> None:
+    headers = [(k, websocket.headers[k]) for k in FORWARDED_WS_HEADERS if k in websocket.headers]
+    headers += [("x-forwarded-for", client), ("x-request-id", request_id_var.get())]
+    try:
+        upstream = await connect(
+            url,
+            additional_headers=headers,
+            open_timeout=WS_OPEN_TIMEOUT_S,
+            max_size=WS_MAX_MESSAGE_BYTES,
+        )
+    except InvalidStatus as exc:
+        await _refuse(
+            websocket, CLOSE_POLICY_VIOLATION, f"upstream refused: {exc.response.status_code}"
+        )
+        return
+    except (OSError, TimeoutError, InvalidHandshake) as exc:
+        log.warning("websocket upstream unreachable", extra={"url": url, "error": repr(exc)})
+        await _refuse(websocket, CLOSE_TRY_AGAIN_LATER, "service unavailable")
+        return
+    async with upstream:
+        await websocket.accept(subprotocol=upstream.subprotocol)
+        await _pump_both(websocket, upstream)
+
+
+async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
+    await websocket.accept()
+    await websocket.close(code=code, reason=reason)
+
+
+async def _pump_both(websocket: WebSocket, upstream: ClientConnection) -> None:
+    tasks = [
+        asyncio.create_task(_client_to_upstream(websocket, upstream)),
+        asyncio.create_task(_upstream_to_client(websocket, upstream)),
+    ]
+    _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    await upstream.close()
+    with suppress(RuntimeError):
+        await websocket.close(code=upstream.close_code or 1000)
+
+
+async def _client_to_upstream(websocket: WebSocket, upstream: ClientConnection) -> None:
+    with suppress(WebSocketDisconnect, ConnectionClosed):
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("text") is not None:
+                await upstream.send(message["text"])
+            elif message.get("bytes") is not None:
+                await upstream.send(message["bytes"])
+
+
+async def _upstream_to_client(websocket: WebSocket, upstream: ClientConnection) -> None:
+    with suppress(WebSocketDisconnect, ConnectionClosed, RuntimeError):
+        async for data in upstream:
+            if isinstance(data, str):
+                await websocket.send_text(data)
+            else:
+                await websocket.send_bytes(data)

@@ -1,0 +1,130 @@
+"""The auth flow of API.md end to end, through the gateway."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from tests.conftest import Stack
+from tests.helpers import (
+    PASSWORD,
+    assert_error,
+    bearer,
+    eventually,
+    login,
+    new_session,
+    register,
+    unique_email,
+    verification_token,
+)
+
+MAIL_DEADLINE_S = 5.0
+
+
+@pytest.fixture
+async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=10) as client:
+        yield client
+
+
+async def test_register_verify_login_refresh_logout(gateway: httpx.AsyncClient, stack: Stack):
+    email = unique_email()
+    user = await register(gateway, email)
+    assert user["email"] == email and user["email_verified"] is False
+    assert user["display_name"] == "Test User" and user["user_id"]
+
+    tokens = await login(gateway, email)  # login works before verification
+    assert tokens["token_type"] == "bearer" and tokens["expires_in"] > 0
+    me = (await gateway.get("/api/v1/auth/me", headers=bearer(tokens))).json()
+    assert me == user
+
+    async def mailed_token() -> str | None:
+        return verification_token(stack.mail, email)
+
+    token = await eventually(mailed_token, MAIL_DEADLINE_S, "verification mail")
+    verified = await gateway.post("/api/v1/auth/verify-email", json={"token": token})
+    assert verified.status_code == 200 and verified.json() == {"email_verified": True}
+    again = await gateway.post("/api/v1/auth/verify-email", json={"token": token})
+    assert_error(again, 400, "invalid_verification_token")
+    me = (await gateway.get("/api/v1/auth/me", headers=bearer(tokens))).json()
+    assert me["email_verified"] is True
+
+    rotated = await gateway.post(
+        "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
+    assert rotated.status_code == 200
+    new = rotated.json()
+    assert new["refresh_token"] != tokens["refresh_token"]
+    assert (await gateway.get("/api/v1/auth/me", headers=bearer(new))).status_code == 200
+
+    out = await gateway.post("/api/v1/auth/logout", headers=bearer(new))
+    assert out.status_code == 204
+    assert_error(await gateway.get("/api/v1/auth/me", headers=bearer(new)), 401, "token_revoked")
+    refused = await gateway.post(
+        "/api/v1/auth/refresh", json={"refresh_token": new["refresh_token"]}
+    )
+    assert_error(refused, 401)
+
+
+async def test_duplicate_email_is_409(gateway: httpx.AsyncClient):
+    email = (await register(gateway))["email"]
+    again = await gateway.post(
+        "/api/v1/auth/register",
+        json={"email": email.upper(), "password": PASSWORD, "display_name": "Again"},
+    )
+    assert_error(again, 409, "email_taken")
+
+
+async def test_weak_password_and_bad_email_are_422(gateway: httpx.AsyncClient):
+    weak = await gateway.post(
+        "/api/v1/auth/register",
+        json={"email": unique_email(), "password": "short", "display_name": "Weak"},
+    )
+    assert_error(weak, 422, "weak_password")
+    bad_email = await gateway.post(
+        "/api/v1/auth/register",
+        json={"email": "not-an-email", "password": PASSWORD, "display_name": "Bad"},
+    )
+    assert "email" in assert_error(bad_email, 422, "validation_error")["message"]
+
+
+async def test_refresh_token_reuse_revokes_the_family(gateway: httpx.AsyncClient):
+    _, first = await new_session(gateway)
+    second = (
+        await gateway.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    ).json()
+    reuse = await gateway.post(
+        "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
+    )
+    assert_error(reuse, 401, "refresh_token_reused")
+    # the whole family is dead: the rotated refresh token and its access token too
+    assert_error(
+        await gateway.post("/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}),
+        401,
+    )
+    assert_error(await gateway.get("/api/v1/auth/me", headers=bearer(second)), 401, "token_revoked")
+
+
+async def test_wrong_password_is_401_then_throttled_429(gateway: httpx.AsyncClient):
+    from secureconnect.auth.service import LOGIN_FAILURES_PER_ACCOUNT
+
+    email = (await register(gateway))["email"]
+    for _ in range(LOGIN_FAILURES_PER_ACCOUNT):
+        wrong = await gateway.post(
+            "/api/v1/auth/login", json={"email": email, "password": "nope-nope-1"}
+        )
+        assert_error(wrong, 401, "invalid_credentials")
+    throttled = await gateway.post(
+        "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+    )
+    error = assert_error(throttled, 429, "rate_limited")
+    assert int(throttled.headers["Retry-After"]) > 0 and error["retry_after"] > 0
+
+
+async def test_unknown_account_is_401(gateway: httpx.AsyncClient):
+    response = await gateway.post(
+        "/api/v1/auth/login", json={"email": unique_email(), "password": PASSWORD}
+    )
+    assert_error(response, 401, "invalid_credentials")
