@@ -131,27 +131,20 @@ class Postgres:
         self.psql(f"CREATE ROLE secureconnect LOGIN PASSWORD '{password}'", check=True)
         self.psql("CREATE DATABASE secureconnect OWNER secureconnect", check=True)
 
-    def psql(self, sql: str, *, check: bool = False) -> subprocess.CompletedProcess:
+    def psql(
+        self, sql: str, *, check: bool = False, database: str = "postgres"
+    ) -> subprocess.CompletedProcess:
+        target = ["-h", self.root, "-p", str(self.port), "-U", "postgres", "-d", database]
         return subprocess.run(
-            [
-                PG_BIN / "psql",
-                "-h",
-                self.root,
-                "-p",
-                str(self.port),
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-v",
-                "ON_ERROR_STOP=1",
-                "-c",
-                sql,
-            ],
+            [PG_BIN / "psql", *target, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql],
             user="postgres",
             capture_output=True,
             check=check,
         )
+
+    def count(self, table: str) -> int:
+        result = self.psql(f"SELECT count(*) FROM {table}", check=True, database="secureconnect")
+        return int(result.stdout.strip())
 
     def stop(self) -> None:
         stop_process(self.process, signal.SIGINT)

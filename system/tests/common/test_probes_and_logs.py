@@ -1,0 +1,60 @@
+"""/health, /ready, /metrics on each service; logs are one JSON object per line."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.conftest import Stack
+
+EXPECTED_DEPENDENCIES = {
+    "auth": {"postgres", "redis", "smtp"},
+    "gateway": {"redis", "auth", "chat", "video", "storage"},
+}
+
+
+@pytest.mark.parametrize("name", ["auth", "gateway"])
+async def test_probes(stack: Stack, name: str):
+    service = getattr(stack, name)
+    async with httpx.AsyncClient(base_url=service.url) as client:
+        health = await client.get("/health")
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        ready = await client.get("/ready")
+        body = ready.json()
+        assert set(body["dependencies"]) == EXPECTED_DEPENDENCIES[name]
+        for dependency in body["dependencies"].values():
+            assert dependency["state"] in {"ok", "degraded", "down"}
+        assert ready.status_code == 200, body  # the backends that are down are optional
+        metrics = (await client.get("/metrics")).text
+        for family in (
+            "http_requests_total",
+            "http_request_duration_seconds",
+            "request_timeout_total",
+            "redis_degraded_mode",
+            "redis_health_check_total",
+            "redis_command_duration_seconds",
+        ):
+            assert f"# TYPE {family} " in metrics
+        assert (
+            f'http_requests_total{{method="GET",route="/health",service="{name}",status="200"}}'
+            in metrics
+        )
+
+
+async def test_auth_reports_db_metrics(stack: Stack):
+    async with httpx.AsyncClient(base_url=stack.auth.url) as client:
+        await client.post(
+            "/api/v1/auth/login", json={"email": "nobody@example.com", "password": "x"}
+        )
+        assert "db_query_duration_seconds_bucket" in (await client.get("/metrics")).text
+
+
+@pytest.mark.parametrize("name", ["auth", "gateway"])
+def test_logs_are_json_lines(stack: Stack, name: str):
+    lines = getattr(stack, name).log_path.read_text().splitlines()
+    assert lines
+    records = [json.loads(line) for line in lines]
+    assert all(r["service"] == name and "request_id" in r and "level" in r for r in records)
+    assert any(r["message"] == "request" and r["request_id"] != "-" for r in records)

@@ -1,0 +1,84 @@
+"""The gateway against real backends: hung, dead, WebSocket, headers, CORS."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from secureconnect.common.middleware import SECURITY_HEADERS
+from websockets.asyncio.client import connect
+
+from tests.conftest import GATEWAY_BUDGET_S, Stack
+from tests.helpers import assert_error, bearer, metric, new_session
+
+BUDGET_SLACK = 1.10
+
+
+@pytest.fixture
+async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=10) as client:
+        yield client
+
+
+async def timeouts_counted(gateway: httpx.AsyncClient) -> float:
+    text = (await gateway.get("/metrics")).text
+    return sum(
+        metric(text, "request_timeout_total", service="gateway", route=route) or 0.0
+        for route in ("/api/v1/calls", "/api/v1/calls/{rest:path}")
+    )
+
+
+async def test_hung_backend_is_504_within_budget(gateway: httpx.AsyncClient):
+    before = await timeouts_counted(gateway)
+    started = time.monotonic()
+    response = await gateway.get("/api/v1/calls/turn-credentials")
+    elapsed = time.monotonic() - started
+    assert_error(response, 504)
+    assert elapsed <= GATEWAY_BUDGET_S * BUDGET_SLACK, elapsed
+    assert await timeouts_counted(gateway) == before + 1
+
+
+async def test_dead_backend_is_502(gateway: httpx.AsyncClient):
+    started = time.monotonic()
+    assert_error(await gateway.get("/api/v1/files/quota"), 502, "upstream_unavailable")
+    assert time.monotonic() - started < 1.0
+
+
+async def test_request_id_is_forwarded_and_returned(gateway: httpx.AsyncClient, stack: Stack):
+    response = await gateway.get("/api/v1/auth/me", headers={"X-Request-ID": "trace-abc.123"})
+    assert response.headers["x-request-id"] == "trace-abc.123"
+    auth_log = stack.auth.log_path.read_text().splitlines()
+    assert any(json.loads(line).get("request_id") == "trace-abc.123" for line in auth_log)
+
+
+async def test_security_headers_exactly_once(gateway: httpx.AsyncClient):
+    response = await gateway.get("/api/v1/auth/me")
+    for name, value in SECURITY_HEADERS:
+        assert response.headers.get_list(name.decode()) == [value.decode()]
+
+
+async def test_cors_preflight_for_configured_origin_only(gateway: httpx.AsyncClient):
+    preflight = {"Access-Control-Request-Method": "POST"}
+    allowed = await gateway.options(
+        "/api/v1/auth/login", headers={"Origin": "https://app.secureconnect.test", **preflight}
+    )
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://app.secureconnect.test"
+    denied = await gateway.options(
+        "/api/v1/auth/login", headers={"Origin": "https://evil.example", **preflight}
+    )
+    assert "access-control-allow-origin" not in denied.headers
+
+
+async def test_websocket_is_relayed_with_token(gateway: httpx.AsyncClient, stack: Stack):
+    _, tokens = await new_session(gateway)
+    url = stack.gateway.url.replace("http://", "ws://") + "/ws?token=abc"
+    async with connect(url, additional_headers=bearer(tokens), open_timeout=5) as socket:
+        hello = json.loads(await socket.recv())
+        assert hello["path"] == "/ws?token=abc"
+        assert hello["authorization"] == bearer(tokens)["Authorization"]
+        await socket.send('{"type": "ping"}')
+        assert await socket.recv() == '{"type": "ping"}'
