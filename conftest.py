@@ -1,3 +1,3 @@
 """Root conftest: registers the readiness harness's pytest plugin and its options."""
 
-pytest_plugins = ["harness.pytest_plugin"]
+pytest_plugins = ["harness.checks.plugin"]

@@ -13,12 +13,14 @@ from typing import Annotated
 import click
 import typer
 from rich.console import Console
-from rich.live import Live
-from rich.table import Table
 
+from harness.checks.scoring import DEFAULT_POLICY, Policy
+from harness.console import ComponentTable, RunProgress, print_verdict, stack_summary
 from harness.errors import HarnessError, StartupError
 from harness.platform.base import StackInfo
 from harness.platform.supervisor import serve_foreground, start_detached, take_down
+from harness.report.publish import rerender
+from harness.runner import RunOptions, run_suite
 
 DEFAULT_STATE_FILE = Path("reports") / "stack.json"
 EXIT_HARNESS_ERROR = 2
@@ -26,41 +28,11 @@ EXIT_HARNESS_ERROR = 2
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    pretty_exceptions_enable=False,
     help="Production-readiness harness for SecureConnect.",
 )
 console = Console(stderr=True)
 StateFile = Annotated[Path, typer.Option(help="Where the running stack is described.")]
-
-
-class _ProgressTable:
-    """A live table of components as they come up."""
-
-    def __init__(self) -> None:
-        self.states: dict[str, str] = {}
-        self.live = Live(self._render(), console=console, transient=False)
-
-    def _render(self) -> Table:
-        table = Table(title="stack", show_header=True)
-        table.add_column("component")
-        table.add_column("state")
-        colour = {"starting": "yellow", "healthy": "green", "failed": "red"}
-        for name, state in self.states.items():
-            table.add_row(name, f"[{colour.get(state, 'white')}]{state}[/]")
-        return table
-
-    def __call__(self, component: str, state: str) -> None:
-        self.states[component] = state
-        self.live.update(self._render())
-
-
-def _summary(info: StackInfo) -> Table:
-    table = Table(title=f"stack up ({info.backend})")
-    for column in ("component", "address", "url", "pid", "toxiproxy proxy"):
-        table.add_column(column)
-    for c in info.components.values():
-        proxy = f"{c.proxy_name} @ {c.proxy_listen}" if c.proxy_name else ""
-        table.add_row(c.name, c.address, c.url or "", str(c.pid or ""), proxy)
-    return table
 
 
 @app.command()
@@ -78,17 +50,17 @@ def up(
     if detach:
         with console.status("starting the stack in the background..."):
             info = start_detached(state_file, state_file.parent / "stack-supervisor.log")
-        console.print(_summary(info))
+        console.print(stack_summary(info))
         console.print(f"state in [bold]{state_file}[/]; stop it with [bold]readiness down[/]")
         return
     if supervised:
         serve_foreground(state_file)
         return
-    progress = _ProgressTable()
+    progress = ComponentTable(console)
 
     def announce(info: StackInfo) -> None:
         progress.live.stop()
-        console.print(_summary(info))
+        console.print(stack_summary(info))
         console.print(f"state in [bold]{state_file}[/]; Ctrl-C stops the stack")
 
     with progress.live:
@@ -103,6 +75,41 @@ def down(state_file: StateFile = DEFAULT_STATE_FILE) -> None:
     if killed:
         console.print(f"killed leftover components: {', '.join(killed)}")
     console.print("stack down")
+
+
+@app.command()
+def run(
+    backend: Annotated[str, typer.Option(help="local (processes)")] = "local",
+    profile: Annotated[str, typer.Option(help="smoke (quick) or full")] = "smoke",
+    category: Annotated[
+        list[str] | None, typer.Option(help="Only this category (repeatable).")
+    ] = None,
+    gate: Annotated[bool, typer.Option(help="Exit 1 when the verdict fails the gate.")] = False,
+    policy: Annotated[Path, typer.Option(help="Verdict policy file.")] = DEFAULT_POLICY,
+    report_root: Annotated[Path, typer.Option(help="Where run folders go.")] = Path("reports"),
+) -> None:
+    """Start the stack, run the scenario suites, and write the scored readiness report."""
+    options = RunOptions(backend, profile, category or [], gate, report_root, policy)
+    options.validate()
+    progress = RunProgress(console)
+    with progress:
+        outcome = run_suite(options, progress.component, progress.check)
+    print_verdict(console, outcome.scorecard, outcome.run_dir)
+    raise typer.Exit(outcome.exit_code)
+
+
+@app.command()
+def report(
+    run_id: Annotated[
+        str, typer.Option("--run", help="Run id or folder; default: latest.")
+    ] = "latest",
+    diff: Annotated[str | None, typer.Option(help="Compare with this run id or folder.")] = None,
+    policy: Annotated[Path, typer.Option(help="Verdict policy file.")] = DEFAULT_POLICY,
+    report_root: Annotated[Path, typer.Option(help="Where run folders are.")] = Path("reports"),
+) -> None:
+    """Render a run's report again, optionally against another run."""
+    run_dir, card = rerender(report_root, run_id, diff, Policy.load(policy))
+    print_verdict(console, card, run_dir)
 
 
 @app.command()

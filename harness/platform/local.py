@@ -191,6 +191,26 @@ class LocalPlatform:
         self.stop(component)
         self.start(component)
 
+    def probe(self, component: str) -> None:
+        """Run the component's health probe once; raises with the reason when unhealthy."""
+        assert self.run is not None
+        if not self._process(component).running:
+            raise ComponentError(f"{component} is not running")
+        self.components[component].probe(self.run)
+
+    def names(self) -> list[str]:
+        return list(self.components)
+
+    def ca_certificate(self) -> Path:
+        """The CA that signed the data stores' TLS certificates in this run."""
+        assert self.run is not None
+        return self.run.certs.ca_cert
+
+    def secret(self, name: str) -> str:
+        """A generated secret of this run (db_password, redis_password...)."""
+        assert self.run is not None
+        return self.run.secret(name)
+
     def stats(self, component: str) -> ResourceSample:
         return self._process(component).sample()
 

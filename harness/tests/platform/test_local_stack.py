@@ -16,18 +16,18 @@ from harness.platform.local import PROXIED_DEPENDENCIES, LocalPlatform
 from harness.waiting import eventually
 
 
-def test_every_proxied_dependency_has_a_toxiproxy_proxy(local_stack: LocalPlatform) -> None:
-    proxies = local_stack.toxiproxy.proxies()
+def test_every_proxied_dependency_has_a_toxiproxy_proxy(stack: LocalPlatform) -> None:
+    proxies = stack.toxiproxy.proxies()
     for name in PROXIED_DEPENDENCIES:
-        endpoint = local_stack.endpoint(name)
+        endpoint = stack.endpoint(name)
         assert proxies[name].upstream == endpoint.address
         assert proxies[name].listen == endpoint.proxy_listen
         assert proxies[name].enabled
 
 
-def test_redis_through_the_proxy_needs_the_password(local_stack: LocalPlatform) -> None:
-    host, port = local_stack.endpoint("redis").proxy_listen.split(":")  # type: ignore[union-attr]
-    password = local_stack.run.secret("redis_password")  # type: ignore[union-attr]
+def test_redis_through_the_proxy_needs_the_password(stack: LocalPlatform) -> None:
+    host, port = stack.endpoint("redis").proxy_listen.split(":")  # type: ignore[union-attr]
+    password = stack.run.secret("redis_password")  # type: ignore[union-attr]
     with redis.Redis(host=host, port=int(port), password=password) as client:
         assert client.ping()
     with (
@@ -52,10 +52,10 @@ def _pg_connect(stack: LocalPlatform, **kwargs: object) -> asyncpg.Connection:
     )
 
 
-async def test_postgres_through_the_proxy_uses_verified_tls(local_stack: LocalPlatform) -> None:
-    assert local_stack.run is not None
-    context = ssl.create_default_context(cafile=str(local_stack.run.certs.ca_cert))
-    conn = await _pg_connect(local_stack, ssl=context)
+async def test_postgres_through_the_proxy_uses_verified_tls(stack: LocalPlatform) -> None:
+    assert stack.run is not None
+    context = ssl.create_default_context(cafile=str(stack.run.certs.ca_cert))
+    conn = await _pg_connect(stack, ssl=context)
     try:
         assert await conn.fetchval("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
         assert await conn.fetchval("SELECT current_database()") == "secureconnect"
@@ -63,22 +63,22 @@ async def test_postgres_through_the_proxy_uses_verified_tls(local_stack: LocalPl
         await conn.close()
 
 
-async def test_postgres_refuses_plain_tcp(local_stack: LocalPlatform) -> None:
+async def test_postgres_refuses_plain_tcp(stack: LocalPlatform) -> None:
     with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError):
-        await _pg_connect(local_stack, ssl=False)
+        await _pg_connect(stack, ssl=False)
 
 
 async def test_postgres_refuses_an_unknown_certificate_authority(
-    local_stack: LocalPlatform,
+    stack: LocalPlatform,
 ) -> None:
     with pytest.raises(ssl.SSLCertVerificationError):
-        await _pg_connect(local_stack, ssl=ssl.create_default_context())
+        await _pg_connect(stack, ssl=ssl.create_default_context())
 
 
-def test_s3_through_the_proxy_requires_signed_requests(local_stack: LocalPlatform) -> None:
-    run = local_stack.run
+def test_s3_through_the_proxy_requires_signed_requests(stack: LocalPlatform) -> None:
+    run = stack.run
     assert run is not None
-    proxied = local_stack.endpoint("s3").proxy_listen
+    proxied = stack.endpoint("s3").proxy_listen
     assert proxied is not None
     probes.s3_list_buckets(proxied, run.secret("s3_access_key"), run.secret("s3_secret_key"))
     assert httpx.get(f"http://{proxied}/", timeout=5).status_code == 403
@@ -87,11 +87,11 @@ def test_s3_through_the_proxy_requires_signed_requests(local_stack: LocalPlatfor
 
 
 def test_coturn_accepts_generated_credentials_and_rejects_others(
-    local_stack: LocalPlatform,
+    stack: LocalPlatform,
 ) -> None:
-    run = local_stack.run
+    run = stack.run
     assert run is not None
-    endpoint = local_stack.endpoint("coturn")
+    endpoint = stack.endpoint("coturn")
     host, port = endpoint.address.split(":")
     user, password = probes.turn_credentials(run.secret("turn_secret"), "alice", 60)
     assert probes.turn_allocate(host, int(port), user, password)[0] == "127.0.0.1"
@@ -104,8 +104,8 @@ def test_coturn_accepts_generated_credentials_and_rejects_others(
             probes.turn_allocate(host, int(port), bad_user, bad_password)
 
 
-def test_capture_server_receives_mail_over_smtp(local_stack: LocalPlatform) -> None:
-    capture = local_stack.endpoint("capture")
+def test_capture_server_receives_mail_over_smtp(stack: LocalPlatform) -> None:
+    capture = stack.endpoint("capture")
     host, port = capture.extra["smtp"].split(":")
     message = EmailMessage()
     message["From"] = "noreply@secureconnect.local"
@@ -119,12 +119,12 @@ def test_capture_server_receives_mail_over_smtp(local_stack: LocalPlatform) -> N
     assert "abc123" in found["messages"][-1]["text"]
 
 
-def test_monitoring_is_up_and_prometheus_knows_alertmanager(local_stack: LocalPlatform) -> None:
-    prometheus = local_stack.endpoint("prometheus").url
+def test_monitoring_is_up_and_prometheus_knows_alertmanager(stack: LocalPlatform) -> None:
+    prometheus = stack.endpoint("prometheus").url
 
     def active() -> list[dict[str, str]]:
         answer = httpx.get(f"{prometheus}/api/v1/alertmanagers", timeout=5).json()
         return answer["data"]["activeAlertmanagers"]
 
     found = eventually(active, timeout_s=10, what="prometheus discovering alertmanager")
-    assert local_stack.endpoint("alertmanager").address in found[0]["url"]
+    assert stack.endpoint("alertmanager").address in found[0]["url"]

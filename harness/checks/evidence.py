@@ -1,0 +1,73 @@
+"""What a check records while it runs, for the report and for the auditor."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import httpx
+
+from harness.checks.model import Evidence
+
+BODY_EXCERPT_CHARS = 2000
+LOG_EXCERPT_LINES = 20
+SHOWN_HEADERS = (
+    "content-type",
+    "retry-after",
+    "x-request-id",
+    "strict-transport-security",
+    "x-frame-options",
+    "x-content-type-options",
+    "content-security-policy",
+)
+
+
+class EvidenceLog:
+    """Evidence of one check, in the order it was recorded."""
+
+    def __init__(self) -> None:
+        self.items: list[Evidence] = []
+        self._started = time.monotonic()
+
+    def _add(self, kind: str, label: str, value: Any, unit: str = "") -> None:
+        self.items.append(Evidence(kind, label, value, unit))
+
+    def number(self, label: str, value: float, unit: str = "") -> None:
+        self._add("number", label, round(float(value), 6), unit)
+
+    def note(self, label: str, text: str) -> None:
+        self._add("text", label, text)
+
+    def http(self, label: str, response: httpx.Response) -> None:
+        """The request line, status, the headers that matter and a body excerpt."""
+        request = response.request
+        self._add(
+            "http",
+            label,
+            {
+                "request": f"{request.method} {request.url}",
+                "status": response.status_code,
+                "elapsed_ms": round(response.elapsed.total_seconds() * 1000, 1)
+                if response.is_closed
+                else None,
+                "headers": {k: v for k, v in response.headers.items() if k in SHOWN_HEADERS},
+                "body": response.text[:BODY_EXCERPT_CHARS] if response.is_closed else "",
+            },
+        )
+
+    def log(self, label: str, text: str, lines: int = LOG_EXCERPT_LINES) -> None:
+        self._add("log", label, "\n".join(text.splitlines()[-lines:]))
+
+    def toxics(self, label: str, toxics: Iterable[Any]) -> None:
+        self._add("toxics", label, [getattr(t, "__dict__", t) for t in toxics])
+
+    def metric(self, label: str, name: str, value: float) -> None:
+        self._add("metric", label, {"name": name, "value": value})
+
+    def series(self, label: str, points: Sequence[tuple[float, float]], unit: str = "") -> None:
+        """A timeline (seconds since the check started, value) for the report's charts."""
+        self._add("series", label, [[round(t, 3), v] for t, v in points], unit)
+
+    def since_start(self) -> float:
+        return time.monotonic() - self._started

@@ -1,0 +1,97 @@
+"""What a check is, what running it produced, and the categories of the audit."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    BLOCKER = "BLOCKER"
+    HIGH = "HIGH"
+    MEDIUM = "MEDIUM"
+    LOW = "LOW"
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    NOT_RUN = "not run"
+
+
+#: The audit's categories, in report order: the seed report's eight plus load and config.
+CATEGORIES: dict[str, str] = {
+    "container": "Container Health & Restart Stability",
+    "connectivity": "Inter-Service Connectivity",
+    "degraded": "Redis/S3/DB Degraded Mode",
+    "core": "Auth, Chat, Video, Storage Core Flows",
+    "observability": "Observability (Metrics, Logs, Alerts)",
+    "security": "Security & Secrets Usage",
+    "resources": "Resource Usage (CPU, RAM)",
+    "features": "Unused/Unfinished Features",
+    "config": "Configuration Audit",
+    "load": "Load & SLO",
+}
+
+PROFILES = ("smoke", "full")
+
+
+@dataclass(frozen=True)
+class Check:
+    """A readiness check: one pytest test carrying the `check` marker."""
+
+    id: str
+    title: str
+    category: str
+    severity: Severity
+    #: The seed finding it covers, e.g. "BLOCKER-4: timeout middleware not applied".
+    finding: str = ""
+    #: What to do when it fails.
+    fix: str = ""
+    #: The smallest profile that runs it: smoke checks also run in full.
+    profile: str = "smoke"
+
+
+@dataclass
+class Evidence:
+    """One piece of evidence: a number, an HTTP exchange, a log excerpt, a toxic..."""
+
+    kind: str
+    label: str
+    value: Any
+    unit: str = ""
+
+
+@dataclass
+class CheckResult:
+    check: Check
+    status: Status
+    duration_s: float = 0.0
+    message: str = ""
+    nodeid: str = ""
+    evidence: list[Evidence] = field(default_factory=list)
+    #: False when the run's profile or category filter left the check out on purpose.
+    in_scope: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["check"]["severity"] = str(self.check.severity)
+        data["status"] = str(self.status)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CheckResult:
+        check = Check(**{**data["check"], "severity": Severity(data["check"]["severity"])})
+        evidence = [Evidence(**item) for item in data.get("evidence", [])]
+        return cls(
+            check=check,
+            status=Status(data["status"]),
+            duration_s=float(data.get("duration_s", 0.0)),
+            message=data.get("message", ""),
+            nodeid=data.get("nodeid", ""),
+            evidence=evidence,
+            in_scope=bool(data.get("in_scope", True)),
+        )

@@ -1,0 +1,167 @@
+"""The pytest plugin of the harness: checks, their results, and the stack fixture.
+
+Registered by the root conftest.py. It turns every test carrying the `check`
+marker into a recorded CheckResult (status, duration, evidence); a check that
+was deselected or never reached is recorded as "not run", never as passed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.checks.evidence import EvidenceLog
+from harness.checks.model import CATEGORIES, PROFILES, Check, CheckResult, Status
+from harness.checks.registry import check_of
+from harness.errors import CheckError, HarnessError
+from harness.faults.injector import FaultInjector
+from harness.platform.base import Platform
+from harness.platform.local import LocalPlatform
+
+EVIDENCE_KEY = pytest.StashKey[EvidenceLog]()
+#: The platform `readiness run` already started; scenarios use it instead of their own.
+PLATFORM_KEY = pytest.StashKey[Platform]()
+RESULTS_KEY = pytest.StashKey[dict[str, CheckResult]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("readiness")
+    group.addoption("--readiness-results", type=Path, help="write check results as JSON here")
+    group.addoption(
+        "--readiness-category",
+        action="append",
+        default=[],
+        help="run only checks of this category (repeatable)",
+    )
+    group.addoption(
+        "--readiness-profile",
+        choices=PROFILES,
+        default="full",
+        help="smoke runs the quick checks; full runs all",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "check(check): a readiness check (see harness.checks)")
+    config.stash[RESULTS_KEY] = {}
+
+
+def _selected(check: Check, config: pytest.Config) -> bool:
+    categories = config.getoption("--readiness-category")
+    profile = config.getoption("--readiness-profile")
+    if categories and check.category not in categories:
+        return False
+    return profile == "full" or check.profile == "smoke"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    unknown = set(config.getoption("--readiness-category")) - set(CATEGORIES)
+    if unknown:
+        raise pytest.UsageError(f"unknown category: {', '.join(sorted(unknown))}")
+    results = config.stash[RESULTS_KEY]
+    seen: dict[str, str] = {}
+    keep, drop = [], []
+    for item in items:
+        check = check_of(item)
+        if check is None:
+            keep.append(item)
+            continue
+        if check.id in seen:
+            raise CheckError(f"check id {check.id} used twice: {seen[check.id]}, {item.nodeid}")
+        seen[check.id] = item.nodeid
+        selected = _selected(check, config)
+        results[check.id] = CheckResult(
+            check, Status.NOT_RUN, nodeid=item.nodeid, in_scope=selected
+        )
+        (keep if selected else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture
+def evidence(request: pytest.FixtureRequest) -> EvidenceLog:
+    """Record numbers, HTTP exchanges, logs and toxics for the report."""
+    log = EvidenceLog()
+    request.node.stash[EVIDENCE_KEY] = log
+    return log
+
+
+@pytest.fixture(scope="session")
+def stack(request: pytest.FixtureRequest) -> Iterator[Platform]:
+    """The running stack: the one `readiness run` started, else a local one for this session."""
+    given = request.config.stash.get(PLATFORM_KEY, None)
+    if given is not None:
+        yield given
+        return
+    platform = LocalPlatform()
+    platform.up()
+    try:
+        yield platform
+    finally:
+        platform.down()
+
+
+@pytest.fixture
+def faults(stack: Platform) -> Iterator[FaultInjector]:
+    """Inject faults into the stack; everything is undone after the test, pass or fail."""
+    injector = FaultInjector(stack)
+    try:
+        yield injector
+    finally:
+        problems = injector.restore()
+        if problems:
+            raise HarnessError(f"could not undo faults: {'; '.join(problems)}")
+
+
+def _status(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Status:
+    if report.skipped:
+        return Status.SKIPPED
+    if report.passed:
+        return Status.PASS
+    # An assertion about the system is a failed check; anything else (a fixture that
+    # could not start, a harness error) means the check could not be evaluated.
+    if report.when == "call" and call.excinfo is not None:
+        if not isinstance(call.excinfo.value, HarnessError):
+            return Status.FAIL
+    return Status.ERROR
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report: pytest.TestReport = yield
+    check = check_of(item)
+    if check is None or (report.when != "call" and report.passed):
+        return report
+    results = item.config.stash[RESULTS_KEY]
+    previous = results.get(check.id)
+    status = _status(report, call)
+    if previous is not None and previous.status in (Status.FAIL, Status.ERROR):
+        return report  # a teardown error does not hide a failure already recorded
+    evidence = item.stash.get(EVIDENCE_KEY, EvidenceLog())
+    message = ""
+    if call.excinfo is not None and not report.skipped:
+        message = call.excinfo.exconly().strip().splitlines()[0][:500]
+    elif report.skipped and isinstance(report.longrepr, tuple):
+        message = str(report.longrepr[2])
+    results[check.id] = CheckResult(
+        check, status, round(call.duration, 3), message, item.nodeid, evidence.items
+    )
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = session.config.getoption("--readiness-results")
+    if path is None:
+        return
+    results = session.config.stash[RESULTS_KEY]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "results": [r.to_json() for r in results.values()],
+    }
+    path.write_text(json.dumps(payload, indent=2) + "\n")

@@ -1,0 +1,46 @@
+"""The `check` marker: how a pytest test becomes a readiness check.
+
+@check("HEALTH-001", "Every component passes its health probe",
+       category="container", severity="BLOCKER", finding="...", fix="...")
+def test_components_are_healthy(stack, evidence): ...
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from harness.checks.model import CATEGORIES, PROFILES, Check, Severity
+from harness.errors import CheckError
+
+CHECK_ID = re.compile(r"^[A-Z]+-\d{3}$")
+
+
+def check(
+    check_id: str,
+    title: str,
+    *,
+    category: str,
+    severity: str,
+    finding: str = "",
+    fix: str = "",
+    profile: str = "smoke",
+) -> pytest.MarkDecorator:
+    """Mark a test as the readiness check `check_id`; bad metadata fails at import."""
+    if not CHECK_ID.match(check_id):
+        raise CheckError(f"check id {check_id!r} is not like HEALTH-001")
+    if category not in CATEGORIES:
+        raise CheckError(f"{check_id}: unknown category {category!r}")
+    if severity not in Severity.__members__:
+        raise CheckError(f"{check_id}: unknown severity {severity!r}")
+    if profile not in PROFILES:
+        raise CheckError(f"{check_id}: unknown profile {profile!r}")
+    return pytest.mark.check(
+        Check(check_id, title, category, Severity(severity), finding, fix, profile)
+    )
+
+
+def check_of(item: pytest.Item) -> Check | None:
+    marker = item.get_closest_marker("check")
+    return marker.args[0] if marker is not None else None

@@ -1,0 +1,105 @@
+"""What the `readiness` command shows on the terminal (rich)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from harness.checks.scoring import Scorecard, Verdict
+from harness.platform.base import StackInfo
+
+STATE_COLOUR = {"starting": "yellow", "healthy": "green", "failed": "red"}
+OUTCOME_COLOUR = {"passed": "green", "failed": "red", "skipped": "grey50"}
+VERDICT_COLOUR = {Verdict.GO: "green", Verdict.CONDITIONAL: "yellow", Verdict.NO_GO: "red"}
+
+
+class ComponentTable:
+    """A live table of components as they come up."""
+
+    def __init__(self, console: Console) -> None:
+        self.states: dict[str, str] = {}
+        self.live = Live(self._render(), console=console, transient=False)
+
+    def _render(self) -> Table:
+        table = Table(title="stack")
+        table.add_column("component")
+        table.add_column("state")
+        for name, state in self.states.items():
+            table.add_row(name, f"[{STATE_COLOUR.get(state, 'white')}]{state}[/]")
+        return table
+
+    def __call__(self, component: str, state: str) -> None:
+        self.states[component] = state
+        self.live.update(self._render())
+
+
+class RunProgress:
+    """A spinner per phase of `readiness run`, with a line per finished check."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.stack_task = self.progress.add_task("starting the stack", total=None)
+        self.checks_task = self.progress.add_task("checks", total=None, visible=False)
+        self.finished = 0
+
+    def __enter__(self) -> RunProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def component(self, name: str, state: str) -> None:
+        self.progress.update(self.stack_task, description=f"stack: {name} {state}")
+
+    def check(self, nodeid: str, outcome: str) -> None:
+        self.finished += 1
+        self.progress.update(self.stack_task, visible=False)
+        self.progress.update(
+            self.checks_task, visible=True, description=f"checks: {self.finished} finished"
+        )
+        colour = OUTCOME_COLOUR.get(outcome, "white")
+        self.console.print(f"[{colour}]{outcome:>7}[/] {nodeid}", highlight=False)
+
+
+def stack_summary(info: StackInfo) -> Table:
+    table = Table(title=f"stack up ({info.backend})")
+    for column in ("component", "address", "url", "pid", "toxiproxy proxy"):
+        table.add_column(column)
+    for c in info.components.values():
+        proxy = f"{c.proxy_name} @ {c.proxy_listen}" if c.proxy_name else ""
+        table.add_row(c.name, c.address, c.url or "", str(c.pid or ""), proxy)
+    return table
+
+
+def print_verdict(console: Console, card: Scorecard, run_dir: Path) -> None:
+    table = Table(title="readiness by category")
+    for column in ("category", "score", "passed", "blockers", "high", "medium"):
+        table.add_column(column)
+    for c in card.categories:
+        table.add_row(
+            c.title,
+            f"{(c.score or 0):.0%}",
+            f"{c.passed}/{c.total}",
+            str(c.failed_by_severity.get("BLOCKER", 0)),
+            str(c.failed_by_severity.get("HIGH", 0)),
+            str(c.failed_by_severity.get("MEDIUM", 0)),
+        )
+    console.print(table)
+    colour = VERDICT_COLOUR[card.verdict]
+    console.print(
+        f"verdict: [bold {colour}]{card.verdict}[/] — score {card.score:.0%} "
+        f"({card.passed}/{card.total}); " + "; ".join(card.reasons)
+    )
+    console.print(f"report: [bold]{run_dir / 'report.md'}[/] and {run_dir / 'report.html'}")

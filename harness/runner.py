@@ -1,0 +1,147 @@
+"""`readiness run`: start the stack, run the scenario suites, score, write the report."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from harness.checks.model import CATEGORIES, PROFILES, CheckResult
+from harness.checks.plugin import PLATFORM_KEY, RESULTS_KEY
+from harness.checks.scoring import DEFAULT_POLICY, Policy, Scorecard
+from harness.errors import ConfigError, HarnessError
+from harness.platform.base import Platform
+from harness.platform.local import LocalPlatform, ProgressCallback
+from harness.report.publish import publish
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS_DIR = REPO_ROOT / "scenarios"
+#: pytest exit codes that mean the suite itself broke, not that checks failed.
+PYTEST_BROKEN = (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR)
+
+#: Called with (check id or nodeid, status) as checks finish.
+CheckProgress = Callable[[str, str], None]
+
+
+@dataclass
+class RunOptions:
+    backend: str = "local"
+    profile: str = "smoke"
+    categories: list[str] = field(default_factory=list)
+    gate: bool = False
+    report_root: Path = Path("reports")
+    policy_path: Path = DEFAULT_POLICY
+    scenarios: Path = SCENARIOS_DIR
+
+    def validate(self) -> Policy:
+        if self.backend != "local":
+            raise ConfigError(f"unknown backend {self.backend!r}; available: local")
+        if self.profile not in PROFILES:
+            raise ConfigError(f"unknown profile {self.profile!r}; available: {', '.join(PROFILES)}")
+        unknown = [c for c in self.categories if c not in CATEGORIES]
+        if unknown:
+            raise ConfigError(
+                f"unknown category {unknown[0]!r}; available: {', '.join(CATEGORIES)}"
+            )
+        return Policy.load(self.policy_path)
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    scorecard: Scorecard
+    exit_code: int
+
+
+class _RunPlugin:
+    """Hands the started platform to the scenarios and reports progress."""
+
+    def __init__(self, platform: Platform, on_check: CheckProgress) -> None:
+        self.platform = platform
+        self.on_check = on_check
+        self.results: dict[str, CheckResult] = {}
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.stash[PLATFORM_KEY] = self.platform
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call" or report.outcome != "passed":
+            self.on_check(report.nodeid, report.outcome)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.results = session.config.stash[RESULTS_KEY]
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(2)
+
+
+def run_suite(
+    options: RunOptions,
+    on_component: ProgressCallback | None = None,
+    on_check: CheckProgress | None = None,
+) -> RunOutcome:
+    policy = options.validate()
+    run_id = new_run_id()
+    run_dir = options.report_root / run_id
+    run_dir.mkdir(parents=True)
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    platform = LocalPlatform(progress=on_component)
+    try:
+        platform.up()
+        plugin = _RunPlugin(platform, on_check or (lambda _n, _s: None))
+        _run_pytest(options, run_dir, plugin)
+    finally:
+        _collect_logs(platform, run_dir / "logs")
+        platform.down()
+    card = publish(
+        run_dir,
+        run_id,
+        started,
+        options.backend,
+        options.profile,
+        options.categories,
+        list(plugin.results.values()),
+        policy,
+        options.report_root,
+    )
+    failing = options.gate and card.verdict in policy.gate_fails_on
+    return RunOutcome(run_dir, card, 1 if failing else 0)
+
+
+def _run_pytest(options: RunOptions, run_dir: Path, plugin: _RunPlugin) -> None:
+    args = [
+        str(options.scenarios),
+        f"--rootdir={REPO_ROOT}",
+        f"--readiness-profile={options.profile}",
+        f"--junitxml={run_dir / 'junit.xml'}",
+        f"--alluredir={run_dir / 'allure-results'}",
+        "-p",
+        "no:cacheprovider",
+        # Plugins this process already imported (anyio...) cannot be assertion-rewritten.
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+        "-q",
+        *(f"--readiness-category={c}" for c in options.categories),
+    ]
+    with (run_dir / "pytest.log").open("w") as log, contextlib.redirect_stdout(log):
+        code = pytest.main(args, plugins=[plugin])
+    if code in PYTEST_BROKEN:
+        raise HarnessError(
+            f"the scenario suite could not run (pytest exit {int(code)}); "
+            f"see {run_dir / 'pytest.log'}"
+        )
+
+
+def _collect_logs(platform: LocalPlatform, target: Path) -> None:
+    if platform.run is None:
+        return
+    source = platform.run.run_dir / "logs"
+    if source.is_dir():
+        shutil.copytree(source, target, dirs_exist_ok=True)

@@ -1,0 +1,30 @@
+"""Helpers shared by the scenario suites."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import AddressOf, Platform
+
+
+def split_address(address: str) -> tuple[str, int]:
+    host, port = address.rsplit(":", 1)
+    return host, int(port)
+
+
+@pytest.fixture(scope="session")
+def direct(stack: Platform) -> AddressOf:
+    """(host, port) of a component itself, bypassing Toxiproxy."""
+    return lambda name: split_address(stack.endpoint(name).address)
+
+
+@pytest.fixture(scope="session")
+def proxied(stack: Platform) -> AddressOf:
+    """(host, port) where services reach a component: its Toxiproxy listen address."""
+
+    def lookup(name: str) -> tuple[str, int]:
+        listen = stack.endpoint(name).proxy_listen
+        assert listen is not None, f"{name} has no Toxiproxy proxy in front of it"
+        return split_address(listen)
+
+    return lookup
