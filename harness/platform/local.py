@@ -19,6 +19,7 @@ from harness.platform.components.base import LocalComponent
 from harness.platform.components.datastores import S3, Postgres, Redis
 from harness.platform.components.edge import Capture, Coturn, Toxiproxy
 from harness.platform.components.monitoring import Alertmanager, Prometheus
+from harness.platform.components.services import Dependencies, Service, service_components
 from harness.platform.process import ManagedProcess, ResourceSample
 from harness.platform.runtime import RunContext
 
@@ -29,11 +30,15 @@ PROXIED_DEPENDENCIES = ("postgres", "redis", "s3")
 ProgressCallback = Callable[[str, str], None]
 
 
-def dependency_components() -> list[LocalComponent]:
-    capture = Capture()
-    alertmanager = Alertmanager(capture.url(), capture.smtp_address)
-    prometheus = Prometheus(alertmanager.address, targets={})
-    return [Postgres(), Redis(), S3(), Toxiproxy(), capture, Coturn(), alertmanager, prometheus]
+def default_components(with_services: bool = True) -> list[LocalComponent]:
+    """The data stores, Toxiproxy, monitoring, TURN, mail capture and every service."""
+    deps = Dependencies(Postgres(), Redis(), S3(), Capture(), Coturn())
+    services = service_components(deps) if with_services else []
+    targets = {c.name: [c.address] for c in services if isinstance(c, Service)}
+    alertmanager = Alertmanager(deps.capture.url(), deps.capture.smtp_address)
+    prometheus = Prometheus(alertmanager.address, targets)
+    stores = [deps.postgres, deps.redis, deps.s3, Toxiproxy(), deps.capture, deps.coturn]
+    return [*stores, alertmanager, prometheus, *services]
 
 
 class LocalPlatform:
@@ -49,7 +54,7 @@ class LocalPlatform:
     ) -> None:
         self._owns_run_dir = run_dir is None
         self._requested_run_dir = run_dir
-        self.components = {c.name: c for c in (components or dependency_components())}
+        self.components = {c.name: c for c in (components or default_components())}
         self.processes: dict[str, ManagedProcess] = {}
         self.run: RunContext | None = None
         self._progress = progress or (lambda _component, _state: None)
@@ -114,8 +119,9 @@ class LocalPlatform:
         self._progress(component.name, "starting")
         try:
             component.prepare(self.run)
-            self._spawn(component)
-            self._wait_healthy(component)
+            if not component.oneshot:
+                self._spawn(component)
+                self._wait_healthy(component)
             component.after_ready(self.run)
         except BaseException:
             self._progress(component.name, "failed")
@@ -199,7 +205,7 @@ class LocalPlatform:
         self.components[component].probe(self.run)
 
     def names(self) -> list[str]:
-        return list(self.components)
+        return [name for name, c in self.components.items() if not c.oneshot]
 
     def ca_certificate(self) -> Path:
         """The CA that signed the data stores' TLS certificates in this run."""
@@ -248,6 +254,8 @@ class LocalPlatform:
             backend=self.backend,
             run_dir=str(self.run.run_dir),
             toxiproxy_api=(toxiproxy.url() if toxiproxy else None) or "",
-            components={name: self.endpoint(name) for name in self.components},
+            components={
+                name: self.endpoint(name) for name, c in self.components.items() if not c.oneshot
+            },
             gateway_url=gateway.url() if gateway is not None else None,
         )

@@ -245,6 +245,7 @@ def run_once(
     log_path: Path,
     user: str | None = None,
     timeout_s: float = 120.0,
+    env: dict[str, str] | None = None,
 ) -> None:
     """Run a set-up command (initdb...) to completion, as `user` when we are root."""
     switch = user if user is not None and os.geteuid() == 0 else None
@@ -258,6 +259,7 @@ def run_once(
                 stderr=subprocess.STDOUT,
                 timeout=timeout_s,
                 check=False,
+                env={**os.environ, **env} if env else None,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise StartupError(component, f"{argv[0]} failed: {exc}") from exc

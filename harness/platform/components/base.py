@@ -38,6 +38,8 @@ class LocalComponent(ABC):
     #: Toxiproxy proxy name in front of this component, if services reach it through one.
     proxied: bool = False
     startup_deadline_s: float = DEFAULT_STARTUP_DEADLINE_S
+    #: A set-up step with no process to keep running (see SetupStep).
+    oneshot: bool = False
 
     def __init__(self) -> None:
         self.host = LOOPBACK
@@ -71,3 +73,16 @@ class LocalComponent(ABC):
     def upstream_address(self) -> str:
         """Where clients should connect: through Toxiproxy when proxied."""
         return self.proxy.listen if self.proxy is not None else self.address
+
+
+class SetupStep(LocalComponent):
+    """A one-time step in the start order (migrations...): `prepare` does the work,
+    no process is left running."""
+
+    oneshot = True
+
+    def argv(self, run: RunContext) -> list[str]:
+        return []
+
+    def probe(self, run: RunContext) -> None:
+        return None

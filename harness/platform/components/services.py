@@ -1,0 +1,161 @@
+"""The SecureConnect services as uvicorn processes, wired to the stack.
+
+Each service is `python -m secureconnect.<name> --host H --port P`, configured
+only by `SC_*` environment variables; every secret is handed over as a file
+(`*_FILE`) and every data store is reached through its Toxiproxy proxy. A
+service whose package does not exist yet is simply not part of the stack.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass
+
+from harness.platform import probes
+from harness.platform.components.base import LocalComponent, SetupStep
+from harness.platform.components.datastores import APP_DATABASE, APP_ROLE, S3, Postgres, Redis
+from harness.platform.components.edge import Capture, Coturn
+from harness.platform.process import run_once
+from harness.platform.runtime import RunContext
+
+#: Backends in start order; the gateway comes last and routes to those present.
+BACKENDS = ("auth", "chat", "video", "storage", "backup")
+GATEWAY_URL_VARIABLES = {
+    "auth": "SC_AUTH_URL",
+    "video": "SC_VIDEO_URL",
+    "storage": "SC_STORAGE_URL",
+}
+#: The gateway's whole-request budget in the local stack, seconds.
+GATEWAY_BUDGET_S = 5.0
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """The stack components a service's environment points at."""
+
+    postgres: Postgres
+    redis: Redis
+    s3: S3
+    capture: Capture
+    coturn: Coturn
+
+
+def _split(address: str) -> tuple[str, str]:
+    host, port = address.rsplit(":", 1)
+    return host, port
+
+
+def common_environment(run: RunContext, deps: Dependencies) -> dict[str, str]:
+    db_host, db_port = _split(deps.postgres.upstream_address())
+    redis_host, redis_port = _split(deps.redis.upstream_address())
+    smtp_host, smtp_port = _split(deps.capture.smtp_address)
+    secret = run.secret_files
+    return {
+        "SC_ENVIRONMENT": "test",
+        "SC_DB_HOST": db_host,
+        "SC_DB_PORT": db_port,
+        "SC_DB_NAME": APP_DATABASE,
+        "SC_DB_USER": APP_ROLE,
+        "SC_DB_PASSWORD_FILE": str(secret["db_password"]),
+        "SC_DB_SSL_CA_FILE": str(run.certs.ca_cert),
+        "SC_REDIS_HOST": redis_host,
+        "SC_REDIS_PORT": redis_port,
+        "SC_REDIS_PASSWORD_FILE": str(secret["redis_password"]),
+        "SC_JWT_SECRET_FILE": str(secret["jwt_secret"]),
+        "SC_SMTP_HOST": smtp_host,
+        "SC_SMTP_PORT": smtp_port,
+        "SC_SMTP_FROM": "no-reply@secureconnect.local",
+        "SC_S3_ENDPOINT": deps.s3.upstream_address(),
+        "SC_S3_ACCESS_KEY_FILE": str(secret["s3_access_key"]),
+        "SC_S3_SECRET_KEY_FILE": str(secret["s3_secret_key"]),
+        "SC_STORAGE_ENCRYPTION_KEY_FILE": str(secret["storage_encryption_key"]),
+        "SC_TURN_URLS": f"turn:{deps.coturn.address}?transport=udp",
+        "SC_TURN_SECRET_FILE": str(secret["turn_secret"]),
+    }
+
+
+class Service(LocalComponent):
+    """One SecureConnect service process."""
+
+    depends_on = ("postgres", "redis", "s3", "toxiproxy", "capture", "coturn")
+    startup_deadline_s = 45.0
+
+    def __init__(
+        self,
+        name: str,
+        deps: Dependencies,
+        extra_env: dict[str, str] | None = None,
+        module: str | None = None,
+    ) -> None:
+        self.name = name
+        super().__init__()
+        self.deps = deps
+        self.extra_env = extra_env or {}
+        self.module = module or name
+
+    def argv(self, run: RunContext) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            f"secureconnect.{self.module}",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+        ]
+
+    def env(self, run: RunContext) -> dict[str, str]:
+        return {
+            **common_environment(run, self.deps),
+            "SC_SERVICE_NAME": self.name,
+            **self.extra_env,
+        }
+
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    def probe(self, run: RunContext) -> None:
+        probes.http_ok(f"{self.url()}/ready")
+
+
+class Migrations(SetupStep):
+    """Applies the Alembic migrations after PostgreSQL is up, before any service starts."""
+
+    name = "migrations"
+    depends_on = ("postgres", "toxiproxy")
+
+    def __init__(self, deps: Dependencies) -> None:
+        super().__init__()
+        self.deps = deps
+
+    def prepare(self, run: RunContext) -> None:
+        env = {**common_environment(run, self.deps), "SC_SERVICE_NAME": self.name}
+        argv = [sys.executable, "-m", "secureconnect.migrations", "upgrade"]
+        run_once(self.name, argv, run.log_path(self.name), env=env)
+
+
+def service_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(f"secureconnect.{name}.__main__") is not None
+    except ModuleNotFoundError:  # the service's package itself does not exist yet
+        return False
+
+
+def service_components(deps: Dependencies) -> list[LocalComponent]:
+    """Migrations, every backend that exists, then the gateway in front of them."""
+    if not service_exists("gateway"):
+        return []
+    backends = [Service(name, deps) for name in BACKENDS if service_exists(name)]
+    for backend in backends:
+        backend.depends_on = (*Service.depends_on, "migrations")
+    gateway_env = {"SC_REQUEST_TIMEOUT_S": str(GATEWAY_BUDGET_S)}
+    for backend in backends:
+        if backend.name in GATEWAY_URL_VARIABLES:
+            gateway_env[GATEWAY_URL_VARIABLES[backend.name]] = backend.url()
+    chats = [b.url() for b in backends if b.name.startswith("chat")]
+    if chats:
+        gateway_env["SC_CHAT_URLS"] = ",".join(chats)
+    gateway = Service("gateway", deps, gateway_env)
+    gateway.depends_on = (*Service.depends_on, *(b.name for b in backends))
+    return [Migrations(deps), *backends, gateway]
