@@ -66,7 +66,7 @@ def common_environment(run: RunContext, deps: Dependencies) -> dict[str, str]:
         "SC_SMTP_HOST": smtp_host,
         "SC_SMTP_PORT": smtp_port,
         "SC_SMTP_FROM": "no-reply@secureconnect.local",
-        "SC_S3_ENDPOINT": deps.s3.upstream_address(),
+        "SC_S3_ENDPOINT": f"http://{deps.s3.upstream_address()}",
         "SC_S3_ACCESS_KEY_FILE": str(secret["s3_access_key"]),
         "SC_S3_SECRET_KEY_FILE": str(secret["s3_secret_key"]),
         "SC_STORAGE_ENCRYPTION_KEY_FILE": str(secret["storage_encryption_key"]),

@@ -1,4 +1,8 @@
-"""FastAPI dependencies of the auth service, as Annotated aliases."""
+"""FastAPI dependencies of the auth service, as Annotated aliases.
+
+They are `async def` on purpose: FastAPI runs plain functions on a thread
+pool, a thread hop per dependency on the hot path.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from secureconnect.common.request_info import client_address
 from secureconnect.common.tokens import AccessClaims, bearer_token
 
 
-def get_auth_service(request: Request) -> AuthService:
+async def get_auth_service(request: Request) -> AuthService:
     return request.app.state.auth_service
 
 
@@ -27,7 +31,7 @@ async def current_claims(
 CurrentClaims = Annotated[AccessClaims, Depends(current_claims)]
 
 
-def get_client_address(request: Request) -> str:
+async def get_client_address(request: Request) -> str:
     return client_address(request, request.app.state.settings.trusted_proxies)
 
 

@@ -9,8 +9,8 @@ import jwt
 import pytest
 from secureconnect.common.tokens import JWT_ISSUER, TokenCodec
 
-from tests.conftest import Stack
 from tests.helpers import PASSWORD, assert_error, new_session, unique_email
+from tests.stack import Stack
 
 REGISTER = "/api/v1/auth/register"
 

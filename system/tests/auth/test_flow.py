@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.conftest import Stack
 from tests.helpers import (
     PASSWORD,
     assert_error,
@@ -19,6 +18,7 @@ from tests.helpers import (
     unique_email,
     verification_token,
 )
+from tests.stack import Stack
 
 MAIL_DEADLINE_S = 5.0
 

@@ -17,8 +17,8 @@ import pytest
 from redis.asyncio import Redis
 from secureconnect.common.tokens import REVOKED_KEY_PREFIX, TokenCodec
 
-from tests.conftest import Stack
 from tests.helpers import assert_error, bearer, eventually, login, metric, new_session, register
+from tests.stack import Stack
 
 DEGRADE_DEADLINE_S = 2.0
 RECOVER_DEADLINE_S = 5.0

@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from tests.conftest import Stack
+from tests.stack import Stack
 
 EXPECTED_DEPENDENCIES = {
     "auth": {"postgres", "redis", "smtp"},

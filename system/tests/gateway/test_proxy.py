@@ -11,8 +11,8 @@ import pytest
 from secureconnect.common.middleware import SECURITY_HEADERS
 from websockets.asyncio.client import connect
 
-from tests.conftest import GATEWAY_BUDGET_S, Stack
 from tests.helpers import assert_error, bearer, metric, new_session
+from tests.stack import GATEWAY_BUDGET_S, Stack
 
 BUDGET_SLACK = 1.10
 
