@@ -1,0 +1,221 @@
+"""Gateway overhead: GET /api/v1/auth/me through the gateway vs straight to auth,
+measured side by side in one run, and login p95 at 10 concurrent clients.
+
+    .venv/bin/python benchmarks/gateway_overhead.py [--seconds 3] [--rounds 3]
+
+Starts its own stack (PostgreSQL, Redis, SMTP, auth, gateway). Rounds
+alternate direct and gateway so both see the same machine state. Latency is
+measured unloaded (1 client) and under load (10 clients); throughput under
+load. The load generator is a minimal keep-alive HTTP/1.1 client on raw
+asyncio streams so that it takes as little of the two cores as possible.
+
+Targets: gateway p50 <= 1.5x direct, throughput >= 0.6x direct, login p95 < 250 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "system"))
+
+from tests.helpers import PASSWORD  # noqa: E402
+from tests.stack import local_stack  # noqa: E402
+
+P50_RATIO_TARGET = 1.5
+THROUGHPUT_RATIO_TARGET = 0.6
+LOGIN_P95_TARGET_MS = 250.0
+LOAD_CLIENTS = 10
+LOGIN_CLIENTS = 10
+LOGINS_PER_CLIENT = 20
+#: The benchmark must measure the proxy, not the rate limiter's refusals.
+UNLIMITED = str(10**9)
+
+
+@dataclass
+class Sample:
+    latencies_ms: list[float] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    errors: int = 0
+
+    def merge(self, other: Sample) -> None:
+        self.latencies_ms += other.latencies_ms
+        self.elapsed_s += other.elapsed_s
+        self.errors += other.errors
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies_ms) / self.elapsed_s if self.elapsed_s else 0.0
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection; just enough protocol for JSON APIs."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+
+    async def open(self) -> Connection:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        return self
+
+    async def request(self, raw: bytes) -> tuple[int, bytes]:
+        self.writer.write(raw)
+        status = int((await self.reader.readline()).split()[1])
+        length = 0
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def get_request(path: str, token: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+
+
+def post_request(path: str, body: dict) -> bytes:
+    data = json.dumps(body).encode()
+    head = f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+    return head.encode() + f"Content-Length: {len(data)}\r\n\r\n".encode() + data
+
+
+async def closed_loop(url: str, raws: list[bytes], seconds: float) -> Sample:
+    """len(raws) clients, each repeating its request until the deadline."""
+    connections = [await Connection(url).open() for _ in raws]
+    sample = Sample()
+    deadline = time.perf_counter() + seconds
+
+    async def client(connection: Connection, raw: bytes) -> None:
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            status, _ = await connection.request(raw)
+            sample.latencies_ms.append((time.perf_counter() - started) * 1000)
+            sample.errors += status != 200
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(c, r) for c, r in zip(connections, raws, strict=True)))
+    sample.elapsed_s = time.perf_counter() - started
+    for connection in connections:
+        connection.close()
+    return sample
+
+
+async def login_burst(url: str, emails: list[str]) -> Sample:
+    connections = [await Connection(url).open() for _ in emails]
+    sample = Sample()
+
+    async def client(connection: Connection, email: str) -> None:
+        raw = post_request("/api/v1/auth/login", {"email": email, "password": PASSWORD})
+        for _ in range(LOGINS_PER_CLIENT):
+            started = time.perf_counter()
+            status, _ = await connection.request(raw)
+            sample.latencies_ms.append((time.perf_counter() - started) * 1000)
+            sample.errors += status != 200
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(c, e) for c, e in zip(connections, emails, strict=True)))
+    sample.elapsed_s = time.perf_counter() - started
+    for connection in connections:
+        connection.close()
+    return sample
+
+
+async def sign_up(url: str, count: int) -> tuple[list[str], list[str]]:
+    connection = await Connection(url).open()
+    emails, tokens = [], []
+    for i in range(count):
+        email = f"bench-{i}-{time.time_ns()}@example.com"
+        body = {"email": email, "password": PASSWORD, "display_name": f"Bench {i}"}
+        assert (await connection.request(post_request("/api/v1/auth/register", body)))[0] == 201
+        status, data = await connection.request(
+            post_request("/api/v1/auth/login", {"email": email, "password": PASSWORD})
+        )
+        assert status == 200, data
+        emails.append(email)
+        tokens.append(json.loads(data)["access_token"])
+    connection.close()
+    return emails, tokens
+
+
+def row(name: str, sample: Sample) -> str:
+    return (
+        f"  {name:<22} p50 {sample.pct(0.50):7.2f} ms   p95 {sample.pct(0.95):7.2f} ms   "
+        f"p99 {sample.pct(0.99):7.2f} ms   {sample.throughput:8.0f} req/s   "
+        f"n={len(sample.latencies_ms)} errors={sample.errors}"
+    )
+
+
+async def run(gateway: str, auth: str, seconds: float, rounds: int) -> bool:
+    emails, tokens = await sign_up(gateway, LOGIN_CLIENTS)
+    me = [get_request("/api/v1/auth/me", token) for token in tokens]
+    await closed_loop(auth, me, 1.0)  # warm-up: pools, caches
+    await closed_loop(gateway, me, 1.0)
+    results = {key: Sample() for key in ("direct-1", "gateway-1", "direct-10", "gateway-10")}
+    for _ in range(rounds):
+        for target, url in (("direct", auth), ("gateway", gateway)):
+            results[f"{target}-1"].merge(await closed_loop(url, me[:1], seconds))
+            results[f"{target}-10"].merge(await closed_loop(url, me[:LOAD_CLIENTS], seconds))
+    login = await login_burst(gateway, emails)
+
+    print("GET /api/v1/auth/me")
+    print(row("direct, 1 client", results["direct-1"]))
+    print(row("gateway, 1 client", results["gateway-1"]))
+    print(row(f"direct, {LOAD_CLIENTS} clients", results["direct-10"]))
+    print(row(f"gateway, {LOAD_CLIENTS} clients", results["gateway-10"]))
+    p50_ratio = results["gateway-1"].pct(0.5) / results["direct-1"].pct(0.5)
+    p50_ratio_loaded = results["gateway-10"].pct(0.5) / results["direct-10"].pct(0.5)
+    throughput_ratio = results["gateway-10"].throughput / results["direct-10"].throughput
+    print(f"POST /api/v1/auth/login through the gateway, {LOGIN_CLIENTS} concurrent clients")
+    print(row("login", login))
+    checks = [
+        (f"gateway p50 / direct p50 (1 client) = {p50_ratio:.2f}", p50_ratio <= P50_RATIO_TARGET),
+        (
+            f"gateway p50 / direct p50 ({LOAD_CLIENTS} clients) = {p50_ratio_loaded:.2f} "
+            "(informational: under saturation it tracks the throughput ratio)",
+            True,
+        ),
+        (
+            f"gateway / direct throughput = {throughput_ratio:.2f}",
+            throughput_ratio >= THROUGHPUT_RATIO_TARGET,
+        ),
+        (f"login p95 = {login.pct(0.95):.1f} ms", login.pct(0.95) < LOGIN_P95_TARGET_MS),
+        ("no request failed", sum(s.errors for s in (*results.values(), login)) == 0),
+    ]
+    print("Targets")
+    for text, ok in checks:
+        print(f"  [{'PASS' if ok else 'FAIL'}] {text}")
+    return all(ok for _, ok in checks)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0, help="per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="direct/gateway alternations")
+    args = parser.parse_args()
+    overrides = {
+        "SC_RATE_LIMIT_PER_ADDRESS": UNLIMITED,
+        "SC_RATE_LIMIT_PER_USER": UNLIMITED,
+        "SC_REQUEST_TIMEOUT_S": "10",
+        "SC_LOG_LEVEL": "INFO",
+    }
+    with local_stack(gateway_overrides=overrides) as stack:
+        ok = asyncio.run(run(stack.gateway.url, stack.auth.url, args.seconds, args.rounds))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
