@@ -20,6 +20,7 @@ from secureconnect.common.tokens import TokenCodec
 from secureconnect.gateway.routes import router
 from secureconnect.gateway.service import GatewayService, upstream_timeout
 from secureconnect.gateway.settings import GatewaySettings
+from secureconnect.gateway.transport import KeepAliveTransport
 from secureconnect.gateway.upstreams import Upstream, upstreams_from
 
 #: Idle upstream connections are dropped before uvicorn's 5 s keep-alive closes them.
@@ -63,12 +64,10 @@ def create_gateway_app(settings: GatewaySettings, clock: Clock = SYSTEM_CLOCK) -
         redis = ResilientRedis(settings, name, clock)
         await redis.start()
         client = httpx.AsyncClient(
-            timeout=upstream_timeout(settings),
-            limits=httpx.Limits(
-                max_connections=settings.upstream_max_connections,
-                max_keepalive_connections=settings.upstream_max_connections,
-                keepalive_expiry=UPSTREAM_KEEPALIVE_EXPIRY_S,
+            transport=KeepAliveTransport(
+                settings.upstream_max_connections, UPSTREAM_KEEPALIVE_EXPIRY_S
             ),
+            timeout=upstream_timeout(settings),
             follow_redirects=False,
             trust_env=False,
         )

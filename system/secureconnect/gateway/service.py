@@ -116,10 +116,7 @@ class GatewayService:
         )
         try:
             response = await self.client.send(request, stream=True)
-            try:
-                body = b"".join([chunk async for chunk in response.aiter_raw()])
-            finally:
-                await response.aclose()
+            body = b"".join([chunk async for chunk in response.aiter_raw()])
         except httpx.TimeoutException as exc:
             raise self._timed_out(upstream, route, exc) from exc
         except httpx.TransportError as exc:

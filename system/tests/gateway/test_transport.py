@@ -1,0 +1,113 @@
+"""The gateway's keep-alive transport against a scripted HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+import pytest
+from secureconnect.gateway.transport import KeepAliveTransport
+
+from tests.servers import free_port
+
+Handler = Callable[[bytes], bytes | None]  # request head → raw response, None = hang
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
+class ScriptedServer:
+    def __init__(self, respond: Handler, close_after: int | None = None) -> None:
+        self.respond = respond
+        self.close_after = close_after
+        self.connections = 0
+        self.port = free_port()
+        self.handlers: set[asyncio.Task] = set()
+
+    async def __aenter__(self) -> ScriptedServer:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.server.close()
+        for handler in self.handlers:
+            handler.cancel()
+        await asyncio.gather(*self.handlers, return_exceptions=True)
+        await self.server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.handlers.add(asyncio.current_task())  # type: ignore[arg-type]
+        self.connections += 1
+        served = 0
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                response = self.respond(head)
+                if response is None:
+                    await asyncio.Event().wait()  # hang until cancelled
+                writer.write(response)
+                await writer.drain()
+                served += 1
+                if self.close_after is not None and served >= self.close_after:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    timeout = httpx.Timeout(connect=1, read=0.3, write=1, pool=0.2)
+    transport = KeepAliveTransport(max_connections=1, keepalive_expiry_s=2)
+    async with httpx.AsyncClient(transport=transport, timeout=timeout) as client:
+        yield client
+
+
+async def test_connections_are_reused(client: httpx.AsyncClient):
+    async with ScriptedServer(lambda _: OK) as server:
+        for _ in range(3):
+            response = await client.get(f"http://127.0.0.1:{server.port}/x?q=1")
+            assert response.status_code == 200 and response.text == "ok"
+        assert server.connections == 1
+
+
+async def test_chunked_is_decoded_and_encoded_bodies_pass_raw(client: httpx.AsyncClient):
+    packed = gzip.compress(b"hello")
+    chunked = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+    )
+    gzipped = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(
+        packed
+    )
+    responses = iter([chunked, gzipped + packed])
+    async with ScriptedServer(lambda _: next(responses)) as server:
+        assert (await client.get(f"http://127.0.0.1:{server.port}/")).content == b"abcde"
+        raw = await client.send(
+            client.build_request("GET", f"http://127.0.0.1:{server.port}/"), stream=True
+        )
+        assert b"".join([c async for c in raw.aiter_raw()]) == packed
+
+
+async def test_server_closing_idle_connection_is_retried(client: httpx.AsyncClient):
+    async with ScriptedServer(lambda _: OK, close_after=1) as server:
+        for _ in range(2):
+            assert (await client.get(f"http://127.0.0.1:{server.port}/")).status_code == 200
+        assert server.connections == 2
+
+
+async def test_read_timeout_and_pool_timeout(client: httpx.AsyncClient):
+    async with ScriptedServer(lambda _: None) as server:
+        with pytest.raises(httpx.ReadTimeout):
+            await client.get(f"http://127.0.0.1:{server.port}/")
+        hung = asyncio.create_task(client.get(f"http://127.0.0.1:{server.port}/", timeout=5))
+        await asyncio.sleep(0.05)  # let it take the only connection slot
+        with pytest.raises(httpx.PoolTimeout):
+            await client.get(f"http://127.0.0.1:{server.port}/")
+        hung.cancel()
+        await asyncio.gather(hung, return_exceptions=True)
+
+
+async def test_refused_connection(client: httpx.AsyncClient):
+    with pytest.raises(httpx.ConnectError):
+        await client.get(f"http://127.0.0.1:{free_port()}/")
