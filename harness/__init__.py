@@ -5,6 +5,7 @@ from harness import EvidenceLog, FaultInjector, Platform, check, eventually
 
 from collections.abc import Callable
 
+from harness.api import ApiClient, Session, verification_token
 from harness.checks.evidence import EvidenceLog
 from harness.checks.model import Check, CheckResult, Severity, Status
 from harness.checks.registry import check
@@ -18,14 +19,19 @@ from harness.errors import (
     StartupError,
 )
 from harness.faults.injector import FaultInjector
-from harness.platform.base import ComponentInfo, Platform, StackInfo
+from harness.metrics import sample as metric_sample
+from harness.platform.base import ComponentInfo, Platform, StackInfo, services_of
+from harness.platform.components.services import BACKEND_BUDGET_S, GATEWAY_BUDGET_S
 from harness.waiting import eventually
 
 #: A fixture that maps a component name to (host, port).
 AddressOf = Callable[[str], tuple[str, int]]
 
 __all__ = [
+    "BACKEND_BUDGET_S",
+    "GATEWAY_BUDGET_S",
     "AddressOf",
+    "ApiClient",
     "Check",
     "CheckError",
     "CheckResult",
@@ -38,10 +44,14 @@ __all__ = [
     "HarnessError",
     "Platform",
     "PolicyError",
+    "Session",
     "Severity",
     "StackInfo",
     "StartupError",
     "Status",
     "check",
     "eventually",
+    "metric_sample",
+    "services_of",
+    "verification_token",
 ]

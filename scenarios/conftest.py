@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from harness import AddressOf, Platform
+from harness import AddressOf, ApiClient, Platform
 
 
 def split_address(address: str) -> tuple[str, int]:
@@ -28,3 +30,25 @@ def proxied(stack: Platform) -> AddressOf:
         return split_address(listen)
 
     return lookup
+
+
+@pytest.fixture(scope="session")
+def gateway_url(stack: Platform) -> str:
+    if "gateway" not in stack.names():
+        pytest.skip("the stack has no gateway")
+    url = stack.endpoint("gateway").url
+    assert url is not None
+    return url
+
+
+@pytest.fixture(scope="session")
+def capture_url(stack: Platform) -> str:
+    url = stack.endpoint("capture").url
+    assert url is not None
+    return url
+
+
+@pytest.fixture
+def api(gateway_url: str) -> Iterator[ApiClient]:
+    with ApiClient(gateway_url) as client:
+        yield client

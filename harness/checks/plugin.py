@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from harness.checks.evidence import EvidenceLog
@@ -22,6 +23,8 @@ from harness.faults.injector import FaultInjector
 from harness.platform.base import Platform
 from harness.platform.local import LocalPlatform
 
+#: Exceptions that are the system's fault when a check raises them.
+SYSTEM_FAILURES = (AssertionError, OSError, TimeoutError, httpx.HTTPError)
 EVIDENCE_KEY = pytest.StashKey[EvidenceLog]()
 #: The platform `readiness run` already started; scenarios use it instead of their own.
 PLATFORM_KEY = pytest.StashKey[Platform]()
@@ -123,10 +126,11 @@ def _status(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Status:
         return Status.SKIPPED
     if report.passed:
         return Status.PASS
-    # An assertion about the system is a failed check; anything else (a fixture that
-    # could not start, a harness error) means the check could not be evaluated.
+    # A failed assertion, or the system refusing or timing out, fails the check; a
+    # harness error, a fixture that could not start or a bug in the check means it
+    # could not be evaluated.
     if report.when == "call" and call.excinfo is not None:
-        if not isinstance(call.excinfo.value, HarnessError):
+        if isinstance(call.excinfo.value, SYSTEM_FAILURES):
             return Status.FAIL
     return Status.ERROR
 

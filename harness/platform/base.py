@@ -55,6 +55,15 @@ class StackInfo:
             raise ConfigError(f"stack state {path} is unreadable: {exc}") from exc
 
 
+#: The SecureConnect services; chat may run as several instances (chat-1, chat-2...).
+SERVICE_NAMES = ("gateway", "auth", "chat", "video", "storage", "backup")
+
+
+def services_of(platform: Platform) -> list[str]:
+    """The SecureConnect services running in this stack (gateway included)."""
+    return [n for n in platform.names() if n.split("-")[0] in SERVICE_NAMES]
+
+
 class Platform(Protocol):
     """Runs the stack; local processes and Docker containers both implement it."""
 

@@ -28,6 +28,8 @@ GATEWAY_URL_VARIABLES = {
 }
 #: The gateway's whole-request budget in the local stack, seconds.
 GATEWAY_BUDGET_S = 5.0
+#: A backend's budget: below the gateway's, so a slow backend answers its own 504 first.
+BACKEND_BUDGET_S = 4.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ class Service(LocalComponent):
         return {
             **common_environment(run, self.deps),
             "SC_SERVICE_NAME": self.name,
+            "SC_REQUEST_TIMEOUT_S": str(BACKEND_BUDGET_S),
             **self.extra_env,
         }
 

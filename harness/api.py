@@ -1,0 +1,96 @@
+"""A small SecureConnect API client for scenarios, load journeys and benchmarks.
+
+It speaks the public contract of ../shared/API.md through the gateway and
+nothing else, so a check that uses it tests what a real client sees.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+import httpx
+
+from harness.waiting import eventually
+
+DEFAULT_TIMEOUT_S = 10.0
+STRONG_PASSWORD = "Readiness-Check-2026!"
+VERIFICATION_TOKEN = re.compile(r"Verification token: (\S+)")
+MAIL_DEADLINE_S = 10.0
+
+
+@dataclass
+class Session:
+    """A registered, logged-in user."""
+
+    user_id: str
+    email: str
+    password: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+class ApiClient:
+    def __init__(self, gateway_url: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self.http = httpx.Client(base_url=gateway_url, timeout=timeout_s)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def register(self, email: str | None = None, password: str = STRONG_PASSWORD) -> httpx.Response:
+        email = email or f"user-{secrets.token_hex(6)}@example.com"
+        body = {"email": email, "password": password, "display_name": email.split("@")[0]}
+        return self.http.post("/api/v1/auth/register", json=body)
+
+    def login(self, email: str, password: str = STRONG_PASSWORD) -> httpx.Response:
+        return self.http.post("/api/v1/auth/login", json={"email": email, "password": password})
+
+    def refresh(self, refresh_token: str) -> httpx.Response:
+        return self.http.post("/api/v1/auth/refresh", json={"refresh_token": refresh_token})
+
+    def logout(self, session: Session) -> httpx.Response:
+        return self.http.post("/api/v1/auth/logout", headers=session.headers)
+
+    def me(self, access_token: str) -> httpx.Response:
+        return self.http.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {access_token}"})
+
+    def new_session(self) -> Session:
+        """Register and log in a fresh user; raises AssertionError naming a failed step."""
+        registered = self.register()
+        assert registered.status_code == 201, f"register answered {registered.status_code}"
+        email = registered.json()["email"]
+        logged_in = self.login(email)
+        assert logged_in.status_code == 200, f"login answered {logged_in.status_code}"
+        tokens = logged_in.json()
+        return Session(
+            registered.json()["user_id"],
+            email,
+            STRONG_PASSWORD,
+            tokens["access_token"],
+            tokens["refresh_token"],
+        )
+
+
+def verification_token(capture_url: str, email: str) -> str:
+    """The token from the verification mail the capture server received for `email`."""
+
+    def find() -> str | None:
+        answer = httpx.get(f"{capture_url}/messages", params={"to": email}, timeout=5).json()
+        for message in reversed(answer["messages"]):
+            match = VERIFICATION_TOKEN.search(message["text"])
+            if match:
+                return match.group(1)
+        return None
+
+    return eventually(find, MAIL_DEADLINE_S, what=f"verification mail for {email}")

@@ -1,0 +1,97 @@
+"""Alert rules that are tested, and alerts that really reach Alertmanager's receivers."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from harness.checks.evidence import EvidenceLog
+from harness.errors import CheckError
+
+PROMTOOL_TIMEOUT_S = 60.0
+POLL_S = 0.5
+
+
+def alert_names(rule_files: list[Path]) -> set[str]:
+    names = set()
+    for path in rule_files:
+        for group in (yaml.safe_load(path.read_text()) or {}).get("groups", []):
+            names |= {rule["alert"] for rule in group.get("rules", []) if "alert" in rule}
+    return names
+
+
+def alerts_tested_firing(test_files: list[Path]) -> set[str]:
+    """Alerts that some promtool test expects to fire (an empty exp_alerts proves nothing)."""
+    names = set()
+    for path in test_files:
+        for case in (yaml.safe_load(path.read_text()) or {}).get("tests", []):
+            for expectation in case.get("alert_rule_test", []):
+                if expectation.get("exp_alerts"):
+                    names.add(expectation["alertname"])
+    return names
+
+
+def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        raise CheckError("promtool not found; run scripts/bootstrap")
+    return subprocess.run(
+        [promtool, *args], capture_output=True, text=True, timeout=PROMTOOL_TIMEOUT_S, check=False
+    )
+
+
+def rules_are_valid_and_tested(rules_dir: Path, tests_dir: Path, evidence: EvidenceLog) -> None:
+    rule_files = sorted(rules_dir.glob("*.yml"))
+    test_files = sorted(tests_dir.glob("*.yml"))
+    assert rule_files, f"no alert rule files in {rules_dir}"
+    check = _promtool("check", "rules", *map(str, rule_files))
+    evidence.log("promtool check rules", check.stdout + check.stderr)
+    assert check.returncode == 0, "promtool rejects the alert rules"
+    untested = sorted(alert_names(rule_files) - alerts_tested_firing(test_files))
+    evidence.note("alerts without a test that makes them fire", ", ".join(untested) or "none")
+    assert not untested, f"alert rules without a promtool test that fires them: {untested}"
+    result = _promtool("test", "rules", *map(str, test_files))
+    evidence.log("promtool test rules", result.stdout + result.stderr, lines=60)
+    assert result.returncode == 0, "promtool unit tests of the alert rules fail"
+
+
+def firing_alerts(capture_url: str) -> list[dict[str, Any]]:
+    """Every firing alert Alertmanager has delivered to the capture webhook so far."""
+    answer = httpx.get(f"{capture_url}/webhooks/alertmanager", timeout=5).json()
+    return [
+        alert
+        for notification in answer["items"]
+        if isinstance(notification, dict)
+        for alert in notification.get("alerts", [])
+        if alert.get("status") == "firing"
+    ]
+
+
+def wait_for_alert(
+    capture_url: str, alertname: str, deadline_s: float, evidence: EvidenceLog
+) -> dict[str, Any]:
+    """Wait until Alertmanager delivers `alertname` firing; fail naming what did arrive."""
+    started = time.monotonic()
+    seen: list[str] = []
+    while time.monotonic() - started < deadline_s:
+        alerts = firing_alerts(capture_url)
+        seen = sorted({a["labels"].get("alertname", "?") for a in alerts})
+        for alert in alerts:
+            if alert["labels"].get("alertname") == alertname:
+                evidence.number(f"{alertname} delivered after", time.monotonic() - started, "s")
+                evidence.note(f"{alertname} labels", str(alert["labels"]))
+                return alert
+        time.sleep(POLL_S)
+    evidence.note("alerts delivered meanwhile", ", ".join(seen) or "none")
+    raise AssertionError(f"{alertname} did not reach Alertmanager's receiver within {deadline_s}s")
+
+
+def mail_about(capture_url: str, alertname: str) -> list[dict[str, Any]]:
+    messages = httpx.get(f"{capture_url}/messages", timeout=5).json()["messages"]
+    return [m for m in messages if alertname in m["subject"] or alertname in m["text"]]

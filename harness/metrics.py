@@ -1,0 +1,19 @@
+"""Read a service's /metrics the way Prometheus would."""
+
+from __future__ import annotations
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+SCRAPE_TIMEOUT_S = 5.0
+
+
+def sample(url: str, name: str, **labels: str) -> float:
+    """Sum of the samples called `name` whose labels include `labels` (0 when absent)."""
+    text = httpx.get(f"{url}/metrics", timeout=SCRAPE_TIMEOUT_S).text
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for metric in family.samples:
+            if metric.name == name and all(metric.labels.get(k) == v for k, v in labels.items()):
+                total += metric.value
+    return total

@@ -1,0 +1,148 @@
+"""Hypothesis: with Redis cut, auth keeps serving from memory, says so, and loses nothing.
+
+Steady state: a user can register, log in, refresh, call /me and log out.
+Fault: the Redis proxy is cut for REDIS_OUTAGE_S.
+Expectations: the steady state holds during the outage; auth's
+redis_degraded_mode gauge is 1 within 2 s of the cut and 0 within 5 s of the
+restore; a token revoked during the outage stays revoked after recovery.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from harness import ApiClient, EvidenceLog, FaultInjector, Platform, check, metric_sample
+
+REDIS_OUTAGE_S = 30.0
+DEGRADED_WITHIN_S = 2.0
+RECOVERED_WITHIN_S = 5.0
+GAUGE_POLL_S = 0.1
+
+
+@dataclass
+class Outage:
+    degraded_after_s: float | None = None
+    recovered_after_s: float | None = None
+    steps_during: dict[str, int] = field(default_factory=dict)
+    steps_after: dict[str, int] = field(default_factory=dict)
+    gauge: list[tuple[float, float]] = field(default_factory=list)
+
+
+def _wait_gauge(
+    url: str, value: float, deadline_s: float, outage: Outage, t0: float
+) -> float | None:
+    started = time.monotonic()
+    while time.monotonic() - started < deadline_s:
+        current = metric_sample(url, "redis_degraded_mode", service="auth")
+        outage.gauge.append((time.monotonic() - t0, current))
+        if current == value:
+            return time.monotonic() - started
+        time.sleep(GAUGE_POLL_S)
+    return None
+
+
+def _auth_round_trip(api: ApiClient, steps: dict[str, int]) -> str:
+    """Register, log in, refresh, /me, log out; returns the now-revoked access token."""
+    registered = api.register()
+    steps["register"] = registered.status_code
+    email = registered.json().get("email", "")
+    login = api.login(email)
+    steps["login"] = login.status_code
+    tokens = login.json()
+    refreshed = api.refresh(tokens.get("refresh_token", ""))
+    steps["refresh"] = refreshed.status_code
+    access = refreshed.json().get("access_token", "")
+    steps["me"] = api.me(access).status_code
+    steps["logout"] = api.http.post(
+        "/api/v1/auth/logout", headers={"Authorization": f"Bearer {access}"}
+    ).status_code
+    steps["me after logout"] = api.me(access).status_code
+    return access
+
+
+@pytest.fixture(scope="module")
+def outage(stack: Platform, gateway_url: str) -> Iterator[Outage]:
+    auth = stack.endpoint("auth").url or ""
+    result = Outage()
+    injector = FaultInjector(stack)
+    t0 = time.monotonic()
+    try:
+        with ApiClient(gateway_url) as api, injector.cut("redis"):
+            cut_at = time.monotonic()
+            result.degraded_after_s = _wait_gauge(auth, 1, DEGRADED_WITHIN_S * 3, result, t0)
+            revoked = _auth_round_trip(api, result.steps_during)
+            while time.monotonic() - cut_at < REDIS_OUTAGE_S:
+                result.steps_during["me (steady)"] = api.me(
+                    api.login(api.register().json().get("email", "")).json().get("access_token", "")
+                ).status_code
+                time.sleep(1)
+        result.recovered_after_s = _wait_gauge(auth, 0, RECOVERED_WITHIN_S * 3, result, t0)
+        with ApiClient(gateway_url) as api:
+            result.steps_after["revoked token after recovery"] = api.me(revoked).status_code
+            _auth_round_trip(api, result.steps_after)
+        yield result
+    finally:
+        injector.restore()
+
+
+@check(
+    "DEG-001",
+    "Auth keeps register, login, refresh, logout and /me working without Redis",
+    category="degraded",
+    severity="BLOCKER",
+    finding="BLOCKER-3 / HIGH-1 / HIGH-8: auth fails when Redis is down (no in-memory fallback)",
+    fix="Serve sessions and revocations from memory while degraded; write back on recovery.",
+)
+def test_auth_works_during_redis_outage(outage: Outage, evidence: EvidenceLog) -> None:
+    evidence.note("statuses during the outage", str(outage.steps_during))
+    expected = {
+        "register": 201,
+        "login": 200,
+        "refresh": 200,
+        "me": 200,
+        "logout": 204,
+        "me after logout": 401,
+        "me (steady)": 200,
+    }
+    wrong = {k: v for k, v in outage.steps_during.items() if expected.get(k) != v}
+    assert not wrong, f"auth misbehaved without Redis: {wrong}"
+
+
+@check(
+    "DEG-002",
+    "redis_degraded_mode is 1 within 2 s of a Redis cut and 0 within 5 s of restore",
+    category="degraded",
+    severity="HIGH",
+    finding="HIGH-2: Redis degraded-mode metric not exposed",
+    fix="Run the background health check often and flip the gauge on each transition.",
+)
+def test_degraded_gauge_follows_redis(outage: Outage, evidence: EvidenceLog) -> None:
+    evidence.series("auth redis_degraded_mode", outage.gauge)
+    evidence.number("degraded after cut", outage.degraded_after_s or -1, "s")
+    evidence.number("recovered after restore", outage.recovered_after_s or -1, "s")
+    assert outage.degraded_after_s is not None and outage.degraded_after_s <= DEGRADED_WITHIN_S, (
+        f"gauge not 1 within {DEGRADED_WITHIN_S}s of the cut ({outage.degraded_after_s})"
+    )
+    assert (
+        outage.recovered_after_s is not None and outage.recovered_after_s <= RECOVERED_WITHIN_S
+    ), f"gauge not 0 within {RECOVERED_WITHIN_S}s of the restore ({outage.recovered_after_s})"
+
+
+@check(
+    "DEG-003",
+    "A token revoked while Redis was down stays revoked after Redis returns",
+    category="degraded",
+    severity="HIGH",
+    finding="Redis degraded mode: state kept in memory must be written back",
+    fix="Write revocations made during the outage back to Redis (and durably) on recovery.",
+)
+def test_revocation_survives_recovery(outage: Outage, evidence: EvidenceLog) -> None:
+    evidence.note("statuses after recovery", str(outage.steps_after))
+    assert outage.steps_after.get("revoked token after recovery") == 401, (
+        "a token logged out during the outage is accepted again after recovery"
+    )
+    assert outage.steps_after.get("login") == 200, "login fails after Redis returns"

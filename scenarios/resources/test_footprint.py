@@ -1,0 +1,54 @@
+"""Every component stays within its memory budget and idles without burning CPU."""
+
+from __future__ import annotations
+
+import time
+
+from harness import EvidenceLog, Platform, check
+
+MIB = 1024 * 1024
+#: Resident memory budgets, matching the memory limits of compose/docker-compose.yml.
+MEMORY_BUDGET_MIB = {"postgres": 1024, "prometheus": 512, "video": 512}
+DEFAULT_BUDGET_MIB = 256
+IDLE_CPU_PERCENT = 50.0
+SAMPLE_WINDOW_S = 2.0
+
+
+@check(
+    "RES-001",
+    "Every component's resident memory is within its budget",
+    category="resources",
+    severity="HIGH",
+    finding="HIGH-7 / MEDIUM-11: databases without memory limits",
+    fix="Set mem_limit on every container, databases included, and size caches under it.",
+)
+def test_memory_within_budget(stack: Platform, evidence: EvidenceLog) -> None:
+    over = {}
+    for name in stack.names():
+        rss = stack.stats(name).rss_bytes / MIB
+        budget = MEMORY_BUDGET_MIB.get(name.split("-")[0], DEFAULT_BUDGET_MIB)
+        evidence.number(f"{name} RSS (budget {budget} MiB)", rss, "MiB")
+        if rss > budget:
+            over[name] = f"{rss:.0f} MiB > {budget} MiB"
+    assert not over, f"over budget: {over}"
+
+
+@check(
+    "RES-002",
+    "An idle stack does not burn CPU",
+    category="resources",
+    severity="MEDIUM",
+    finding="Resource usage: CPU at rest",
+    fix="Look for busy loops and too-frequent health checks.",
+)
+def test_idle_cpu(stack: Platform, evidence: EvidenceLog) -> None:
+    for name in stack.names():
+        stack.stats(name)
+    time.sleep(SAMPLE_WINDOW_S)  # CPU percent needs a window between two samples
+    busy = {}
+    for name in stack.names():
+        percent = stack.stats(name).cpu_percent
+        evidence.number(f"{name} CPU", percent, "%")
+        if percent > IDLE_CPU_PERCENT:
+            busy[name] = f"{percent:.0f}%"
+    assert not busy, f"busy while idle: {busy}"
