@@ -92,10 +92,11 @@ def write_tls_files(directory: Path) -> tuple[Path, Path, Path]:
 @dataclass
 class Postgres:
     root: Path
+    password: str
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
 
-    def start(self, password: str) -> None:
+    def start(self) -> None:
         shutil.chown(self.root, "postgres", "postgres")
         data = self.root / "data"
         ca, crt, key = write_tls_files(self.root)
@@ -128,7 +129,7 @@ class Postgres:
                 command + options, stdout=subprocess.DEVNULL, stderr=log, **pg
             )
         wait_until(lambda: self.psql("SELECT 1").returncode == 0, STARTUP_DEADLINE_S, "postgres")
-        self.psql(f"CREATE ROLE secureconnect LOGIN PASSWORD '{password}'", check=True)
+        self.psql(f"CREATE ROLE secureconnect LOGIN PASSWORD '{self.password}'", check=True)
         self.psql("CREATE DATABASE secureconnect OWNER secureconnect", check=True)
 
     def psql(
