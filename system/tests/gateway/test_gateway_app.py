@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from secureconnect.common.clock import ManualClock
+from secureconnect.common.settings import LOCAL_JWT_SECRET
+from secureconnect.common.tokens import TokenCodec
 from secureconnect.gateway.app import create_gateway_app
 from secureconnect.gateway.settings import GatewaySettings
 
@@ -14,6 +16,8 @@ from tests.helpers import assert_error
 from tests.servers import free_port
 
 PER_ADDRESS = 3
+PER_USER = 2
+CLOCK_START = 6000.0  # a window boundary
 
 
 @pytest.fixture
@@ -23,8 +27,9 @@ async def gateway() -> AsyncIterator[httpx.AsyncClient]:
         redis_port=free_port(),  # unreachable: limits run on the in-memory fallback
         auth_url=f"http://127.0.0.1:{free_port()}",
         rate_limit_per_address=PER_ADDRESS,
+        rate_limit_per_user=PER_USER,
     )
-    app = create_gateway_app(settings, ManualClock(start=6000.0))
+    app = create_gateway_app(settings, ManualClock(start=CLOCK_START))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 5555))
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
@@ -42,6 +47,22 @@ async def test_rate_limit_per_address_is_429_with_retry_after(gateway: httpx.Asy
     limited = await gateway.get("/api/v1/polls/x")
     assert_error(limited, 429, "rate_limited")
     assert 0 < int(limited.headers["retry-after"]) <= 60
+
+
+async def test_rate_limit_per_user_needs_a_genuine_token(gateway: httpx.AsyncClient):
+    token, _ = TokenCodec(LOCAL_JWT_SECRET, ManualClock(start=CLOCK_START)).issue_access("u1", "s")
+    signed = {"Authorization": f"Bearer {token}"}
+    for _ in range(PER_USER):
+        assert (await gateway.get("/api/v1/polls/x", headers=signed)).status_code == 503
+    error = assert_error(await gateway.get("/api/v1/polls/x", headers=signed), 429)
+    assert "user" in error["message"]
+
+
+async def test_forged_token_counts_only_against_the_address(gateway: httpx.AsyncClient):
+    forged = {"Authorization": "Bearer not-a-token"}
+    for _ in range(PER_ADDRESS):
+        assert (await gateway.get("/api/v1/polls/x", headers=forged)).status_code == 503
+    assert "address" in assert_error(await gateway.get("/api/v1/polls/x"), 429)["message"]
 
 
 async def test_ready_is_503_when_auth_is_down(gateway: httpx.AsyncClient):
