@@ -11,7 +11,7 @@ import asyncio
 import logging
 from contextlib import suppress
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
@@ -71,8 +71,9 @@ async def _pump_both(websocket: WebSocket, upstream: ClientConnection) -> None:
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
     await upstream.close()
-    with suppress(RuntimeError):
-        await websocket.close(code=upstream.close_code or 1000)
+    if websocket.client_state is WebSocketState.CONNECTED:
+        with suppress(RuntimeError, WebSocketDisconnect):  # the client may leave meanwhile
+            await websocket.close(code=upstream.close_code or 1000)
 
 
 async def _client_to_upstream(websocket: WebSocket, upstream: ClientConnection) -> None:
