@@ -43,18 +43,21 @@ def up(
     ] = False,
     supervised: Annotated[bool, typer.Option(hidden=True)] = False,
     state_file: StateFile = DEFAULT_STATE_FILE,
+    service: Annotated[
+        list[str] | None, typer.Option(help="Start only this backend (repeatable).")
+    ] = None,
 ) -> None:
     """Start the stack and keep it up until Ctrl-C (or `readiness down` with --detach)."""
     if backend != "local":
         raise HarnessError(f"unknown backend {backend!r}; available: local")
     if detach:
         with console.status("starting the stack in the background..."):
-            info = start_detached(state_file, state_file.parent / "stack-supervisor.log")
+            info = start_detached(state_file, state_file.parent / "stack-supervisor.log", service)
         console.print(stack_summary(info))
         console.print(f"state in [bold]{state_file}[/]; stop it with [bold]readiness down[/]")
         return
     if supervised:
-        serve_foreground(state_file)
+        serve_foreground(state_file, services=service)
         return
     progress = ComponentTable(console)
 
@@ -64,7 +67,7 @@ def up(
         console.print(f"state in [bold]{state_file}[/]; Ctrl-C stops the stack")
 
     with progress.live:
-        serve_foreground(state_file, progress=progress, on_up=announce)
+        serve_foreground(state_file, progress=progress, on_up=announce, services=service)
 
 
 @app.command()
@@ -87,9 +90,13 @@ def run(
     gate: Annotated[bool, typer.Option(help="Exit 1 when the verdict fails the gate.")] = False,
     policy: Annotated[Path, typer.Option(help="Verdict policy file.")] = DEFAULT_POLICY,
     report_root: Annotated[Path, typer.Option(help="Where run folders go.")] = Path("reports"),
+    service: Annotated[
+        list[str] | None, typer.Option(help="Start only this backend (repeatable).")
+    ] = None,
 ) -> None:
     """Start the stack, run the scenario suites, and write the scored readiness report."""
     options = RunOptions(backend, profile, category or [], gate, report_root, policy)
+    options.services = service
     options.validate()
     progress = RunProgress(console)
     with progress:

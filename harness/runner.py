@@ -17,7 +17,7 @@ from harness.checks.plugin import PLATFORM_KEY, RESULTS_KEY
 from harness.checks.scoring import DEFAULT_POLICY, Policy, Scorecard
 from harness.errors import ConfigError, HarnessError
 from harness.platform.base import Platform
-from harness.platform.local import LocalPlatform, ProgressCallback
+from harness.platform.local import LocalPlatform, ProgressCallback, default_components
 from harness.report.publish import publish
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +38,8 @@ class RunOptions:
     report_root: Path = Path("reports")
     policy_path: Path = DEFAULT_POLICY
     scenarios: Path = SCENARIOS_DIR
+    #: Backends to start; None starts every one that exists.
+    services: list[str] | None = None
 
     def validate(self) -> Policy:
         if self.backend != "local":
@@ -92,7 +94,7 @@ def run_suite(
     run_dir = options.report_root / run_id
     run_dir.mkdir(parents=True)
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    platform = LocalPlatform(progress=on_component)
+    platform = LocalPlatform(components=default_components(options.services), progress=on_component)
     try:
         platform.up()
         plugin = _RunPlugin(platform, on_check or (lambda _n, _s: None))

@@ -21,7 +21,7 @@ from harness.checks.registry import check_of
 from harness.errors import CheckError, HarnessError
 from harness.faults.injector import FaultInjector
 from harness.platform.base import Platform
-from harness.platform.local import LocalPlatform
+from harness.platform.local import LocalPlatform, default_components
 
 #: Exceptions that are the system's fault when a check raises them.
 SYSTEM_FAILURES = (AssertionError, OSError, TimeoutError, httpx.HTTPError)
@@ -34,6 +34,11 @@ RESULTS_KEY = pytest.StashKey[dict[str, CheckResult]]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("readiness")
     group.addoption("--readiness-results", type=Path, help="write check results as JSON here")
+    group.addoption(
+        "--readiness-services",
+        default=None,
+        help="comma-separated backends to start (default: every one that exists)",
+    )
     group.addoption(
         "--readiness-category",
         action="append",
@@ -101,7 +106,9 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Platform]:
     if given is not None:
         yield given
         return
-    platform = LocalPlatform()
+    wanted = request.config.getoption("--readiness-services")
+    only = None if wanted is None else [s for s in wanted.split(",") if s]
+    platform = LocalPlatform(components=default_components(only))
     platform.up()
     try:
         yield platform

@@ -7,8 +7,9 @@ no process behind, also after Ctrl-C or a failed start.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from harness.platform.components.monitoring import Alertmanager, Prometheus
 from harness.platform.components.services import Dependencies, Service, service_components
 from harness.platform.process import ManagedProcess, ResourceSample
 from harness.platform.runtime import RunContext
+from harness.platform.watchdog import Watchdog
 
 HEALTH_POLL_S = 0.1
 PROXIED_DEPENDENCIES = ("postgres", "redis", "s3")
@@ -30,10 +32,11 @@ PROXIED_DEPENDENCIES = ("postgres", "redis", "s3")
 ProgressCallback = Callable[[str, str], None]
 
 
-def default_components(with_services: bool = True) -> list[LocalComponent]:
-    """The data stores, Toxiproxy, monitoring, TURN, mail capture and every service."""
+def default_components(only: Collection[str] | None = None) -> list[LocalComponent]:
+    """The data stores, Toxiproxy, monitoring, TURN, mail capture and the services
+    (all that exist, or the backends named in `only`; an empty `only` means none)."""
     deps = Dependencies(Postgres(), Redis(), S3(), Capture(), Coturn())
-    services = service_components(deps) if with_services else []
+    services = service_components(deps, only)
     targets = {c.name: [c.address] for c in services if isinstance(c, Service)}
     alertmanager = Alertmanager(deps.capture.url(), deps.capture.smtp_address)
     prometheus = Prometheus(alertmanager.address, targets)
@@ -51,7 +54,10 @@ class LocalPlatform:
         run_dir: Path | None = None,
         components: Iterable[LocalComponent] | None = None,
         progress: ProgressCallback | None = None,
+        restart: bool = True,
+        on_restart: Callable[[str], None] | None = None,
     ) -> None:
+        """`restart`: bring back components that die, like `restart: unless-stopped`."""
         self._owns_run_dir = run_dir is None
         self._requested_run_dir = run_dir
         self.components = {c.name: c for c in (components or default_components())}
@@ -59,6 +65,8 @@ class LocalPlatform:
         self.run: RunContext | None = None
         self._progress = progress or (lambda _component, _state: None)
         self._toxiproxy: ToxiproxyClient | None = None
+        self._on_restart = on_restart or (lambda _component: None)
+        self.watchdog = Watchdog(self.processes, on_restart=self._restarted) if restart else None
 
     # -- the stack -------------------------------------------------------
 
@@ -73,10 +81,14 @@ class LocalPlatform:
         except BaseException:
             self.down()
             raise
+        if self.watchdog is not None:
+            self.watchdog.start()
         return self.info()
 
     def down(self) -> None:
         """Stop every component, newest first, and remove the run directory if ours."""
+        if self.watchdog is not None:
+            self.watchdog.stop()
         for name in reversed(list(self.processes)):
             self.processes[name].stop()
         self.processes.clear()
@@ -162,10 +174,19 @@ class LocalPlatform:
         raise StartupError(component.name, reason, process.log_tail())
 
     def _install_proxies(self) -> None:
-        client = self.toxiproxy
-        for component in self.components.values():
-            if component.proxy is not None:
-                client.create_proxy(component.proxy.name, component.proxy.listen, component.address)
+        """Create (or re-create, after Toxiproxy restarted empty) every proxy."""
+        self.toxiproxy.populate(
+            {"name": c.proxy.name, "listen": c.proxy.listen, "upstream": c.address}
+            for c in self.components.values()
+            if c.proxy is not None
+        )
+
+    def _restarted(self, component: str) -> None:
+        """After the watchdog brought a component back: Toxiproxy comes back empty."""
+        if component == "toxiproxy":
+            self._wait_healthy(self.components[component])
+            self._install_proxies()
+        self._on_restart(component)
 
     # -- one component -----------------------------------------------------
 
@@ -178,11 +199,29 @@ class LocalPlatform:
 
     def start(self, component: str) -> None:
         """Start a stopped or killed component again and wait until it is healthy."""
-        self._process(component).start()
+        process = self._process(component)
+        with self._restart_lock():
+            if self.watchdog is not None:
+                self.watchdog.release(component)
+            process.start()
         self._wait_healthy(self.components[component])
+        if component == "toxiproxy":
+            self._install_proxies()
 
     def stop(self, component: str) -> None:
-        self._process(component).stop()
+        """Stop on purpose: the watchdog leaves it down until `start`."""
+        process = self._process(component)
+        with self._restart_lock():
+            if self.watchdog is not None:
+                self.watchdog.hold(component)
+            process.stop()
+
+    def _restart_lock(self) -> contextlib.AbstractContextManager[object]:
+        return self.watchdog.lock if self.watchdog is not None else contextlib.nullcontext()
+
+    def restarts(self, component: str) -> int:
+        """How often the watchdog restarted `component` after it died."""
+        return self.watchdog.restarts[component] if self.watchdog is not None else 0
 
     def kill(self, component: str) -> None:
         self._process(component).kill()

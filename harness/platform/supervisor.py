@@ -20,7 +20,7 @@ import psutil
 
 from harness.errors import ConfigError, StartupError
 from harness.platform.base import StackInfo
-from harness.platform.local import LocalPlatform, ProgressCallback
+from harness.platform.local import LocalPlatform, ProgressCallback, default_components
 
 DETACH_DEADLINE_S = 120.0
 DOWN_GRACE_S = 30.0
@@ -35,10 +35,23 @@ def serve_foreground(
     progress: ProgressCallback | None = None,
     on_up: Callable[[StackInfo], None] | None = None,
     stop: threading.Event | None = None,
+    services: list[str] | None = None,
 ) -> None:
-    """Bring the stack up, write the state file, wait for Ctrl-C or SIGTERM, tear down."""
+    """Bring the stack up, write the state file, wait for Ctrl-C or SIGTERM, tear down.
+
+    The state file is rewritten whenever the watchdog restarts a component, so
+    the pids in it stay current."""
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    platform = LocalPlatform(progress=progress)
+    platform: LocalPlatform
+
+    def rewrite(_component: str) -> None:
+        info = platform.info()
+        info.supervisor_pid = os.getpid()
+        info.write(state_file)
+
+    platform = LocalPlatform(
+        components=default_components(services), progress=progress, on_restart=rewrite
+    )
     try:
         info = platform.up()
         info.supervisor_pid = os.getpid()
@@ -54,7 +67,9 @@ def serve_foreground(
         signal.signal(signal.SIGTERM, previous)
 
 
-def start_detached(state_file: Path, log_file: Path) -> StackInfo:
+def start_detached(
+    state_file: Path, log_file: Path, services: list[str] | None = None
+) -> StackInfo:
     """Start a supervisor in its own session and wait until it reports the stack up."""
     if state_file.exists():
         existing = _read_live(state_file)
@@ -70,6 +85,7 @@ def start_detached(state_file: Path, log_file: Path) -> StackInfo:
         "--supervised",
         "--state-file",
         str(state_file),
+        *(f"--service={name}" for name in services or []),
     ]
     with log_file.open("ab") as log:
         child = subprocess.Popen(

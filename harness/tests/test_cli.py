@@ -49,7 +49,7 @@ def _alive(pids: list[int]) -> list[int]:
 def test_up_detach_then_down_leaves_nothing_running(tmp_path: Path) -> None:
     state = tmp_path / "stack.json"
     started = time.monotonic()
-    result = readiness("up", "--detach", "--state-file", str(state))
+    result = readiness("up", "--detach", "--service", "auth", "--state-file", str(state))
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
     assert elapsed < UP_DEADLINE_S
@@ -81,7 +81,16 @@ def test_up_detach_then_down_leaves_nothing_running(tmp_path: Path) -> None:
 def test_ctrl_c_on_a_foreground_stack_tears_it_down(tmp_path: Path) -> None:
     state = tmp_path / "stack.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "up", "--state-file", str(state)],
+        [
+            sys.executable,
+            "-m",
+            "harness.cli",
+            "up",
+            "--service",
+            "auth",
+            "--state-file",
+            str(state),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

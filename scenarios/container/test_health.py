@@ -1,4 +1,4 @@
-"""Every component is healthy, and comes back healthy after it crashes."""
+"""Every component is healthy, and comes back healthy on its own after it crashes."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import time
 from harness import EvidenceLog, Platform, check
 
 RESTART_DEADLINE_S = 30.0
-#: Crashing these loses no committed state and they must come back on their own data.
-CRASH_TESTED = ("redis", "postgres", "s3")
+PROBE_POLL_S = 0.25
 
 
 @check(
@@ -33,23 +32,37 @@ def test_every_component_is_healthy(stack: Platform, evidence: EvidenceLog) -> N
     assert not unhealthy, f"unhealthy: {unhealthy}"
 
 
+def _recovery_time(stack: Platform, name: str) -> float | None:
+    """SIGKILL `name` and wait, without helping, until its probe passes again."""
+    restarts = stack.restarts(name)
+    stack.kill(name)
+    killed = time.monotonic()
+    while time.monotonic() - killed < RESTART_DEADLINE_S:
+        time.sleep(PROBE_POLL_S)
+        if stack.restarts(name) == restarts:
+            continue
+        try:
+            stack.probe(name)
+            return time.monotonic() - killed
+        except Exception:  # not back yet
+            continue
+    return None
+
+
 @check(
     "HEALTH-002",
-    "Data stores come back healthy within 30 s after a crash",
+    "Every component comes back healthy by itself within 30 s of a SIGKILL",
     category="container",
     severity="HIGH",
-    finding="Container restart stability (restart policies, start periods)",
-    fix="Restart crashed components (restart: unless-stopped) with a start_period.",
+    finding="Container restart stability: restart policies and start periods",
+    fix="restart: unless-stopped on every service, with a health check and start_period.",
 )
-def test_data_stores_recover_from_a_crash(stack: Platform, evidence: EvidenceLog) -> None:
-    slow = {}
-    for name in CRASH_TESTED:
-        stack.kill(name)
-        started = time.monotonic()
-        stack.start(name)
-        stack.probe(name)
-        elapsed = time.monotonic() - started
-        evidence.number(f"{name} back healthy after SIGKILL", elapsed, "s")
-        if elapsed > RESTART_DEADLINE_S:
-            slow[name] = elapsed
-    assert not slow, f"slower than {RESTART_DEADLINE_S:.0f}s to recover: {slow}"
+def test_components_recover_from_a_crash(stack: Platform, evidence: EvidenceLog) -> None:
+    stuck = []
+    for name in stack.names():
+        elapsed = _recovery_time(stack, name)
+        evidence.number(f"{name} healthy again after SIGKILL", elapsed or -1, "s")
+        if elapsed is None:
+            stuck.append(name)
+            evidence.log(f"{name} log", stack.logs(name))
+    assert not stuck, f"not healthy {RESTART_DEADLINE_S:.0f}s after a SIGKILL: {stuck}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from harness.platform import probes
@@ -145,11 +146,14 @@ def service_exists(name: str) -> bool:
         return False
 
 
-def service_components(deps: Dependencies) -> list[LocalComponent]:
-    """Migrations, every backend that exists, then the gateway in front of them."""
-    if not service_exists("gateway"):
+def service_components(
+    deps: Dependencies, only: Collection[str] | None = None
+) -> list[LocalComponent]:
+    """Migrations, the backends (those in `only`, or all that exist), then the gateway."""
+    if not service_exists("gateway") or (only is not None and not only):
         return []
-    backends = [Service(name, deps) for name in BACKENDS if service_exists(name)]
+    wanted = [n for n in BACKENDS if only is None or n in only]
+    backends = [Service(name, deps) for name in wanted if service_exists(name)]
     for backend in backends:
         backend.depends_on = (*Service.depends_on, "migrations")
     gateway_env = {"SC_REQUEST_TIMEOUT_S": str(GATEWAY_BUDGET_S)}

@@ -12,8 +12,10 @@ import redis
 from harness.errors import ComponentError, StartupError
 from harness.platform.components.base import LocalComponent
 from harness.platform.components.datastores import Redis
-from harness.platform.local import LocalPlatform
+from harness.platform.local import LocalPlatform, default_components
 from harness.platform.runtime import RunContext
+from harness.platform.watchdog import RESTART_DELAY_S
+from harness.waiting import eventually
 
 
 def _redis_client(platform: LocalPlatform) -> redis.Redis:
@@ -30,10 +32,30 @@ def _redis_client(platform: LocalPlatform) -> redis.Redis:
 
 @pytest.fixture
 def redis_only(tmp_path: Path) -> LocalPlatform:
-    platform = LocalPlatform(run_dir=tmp_path / "run", components=[Redis()])
+    platform = LocalPlatform(run_dir=tmp_path / "run", components=[Redis()], restart=False)
     platform.up()
     yield platform  # type: ignore[misc]
     platform.down()
+
+
+def test_the_watchdog_restarts_what_died_but_not_what_was_stopped(tmp_path: Path) -> None:
+    with LocalPlatform(run_dir=tmp_path / "run", components=[Redis()]) as platform:
+        old_pid = platform.endpoint("redis").pid
+        platform.kill("redis")
+        eventually(lambda: platform.restarts("redis") == 1, timeout_s=10, what="restart")
+        assert platform.endpoint("redis").pid != old_pid
+        eventually(lambda: _ping(platform), timeout_s=10, what="redis answering again")
+        platform.stop("redis")
+        time.sleep(RESTART_DELAY_S * 2)  # long enough for the watchdog to act, were it to
+        assert platform.restarts("redis") == 1
+        assert not platform.processes["redis"].running
+        platform.start("redis")
+        assert _ping(platform)
+
+
+def _ping(platform: LocalPlatform) -> bool:
+    with _redis_client(platform) as client:
+        return bool(client.ping())
 
 
 def test_kill_then_start_brings_the_component_back(redis_only: LocalPlatform) -> None:
@@ -114,7 +136,7 @@ def test_a_component_that_never_gets_healthy_times_out_with_its_log(tmp_path: Pa
 
 
 def test_teardown_leaves_no_process(tmp_path: Path) -> None:
-    platform = LocalPlatform(run_dir=tmp_path / "run")
+    platform = LocalPlatform(run_dir=tmp_path / "run", components=default_components(["auth"]))
     platform.up()
     pids = [p.pid for p in platform.processes.values()]
     children = [c.pid for pid in pids for c in psutil.Process(pid).children(recursive=True)]
