@@ -15,12 +15,20 @@ import typer
 from rich.console import Console
 
 from harness.checks.scoring import DEFAULT_POLICY, Policy
-from harness.console import ComponentTable, RunProgress, print_verdict, stack_summary
-from harness.errors import HarnessError, StartupError
+from harness.console import (
+    ComponentTable,
+    RunProgress,
+    print_verdict,
+    run_experiment,
+    stack_summary,
+)
+from harness.errors import ConfigError, HarnessError, StartupError
 from harness.platform.base import StackInfo
+from harness.platform.local import LocalPlatform, default_components
 from harness.platform.supervisor import serve_foreground, start_detached, take_down
 from harness.report.publish import rerender
 from harness.runner import RunOptions, run_suite
+from harness.scenarios_catalog import validate_scenario
 
 DEFAULT_STATE_FILE = Path("reports") / "stack.json"
 EXIT_HARNESS_ERROR = 2
@@ -31,7 +39,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Production-readiness harness for SecureConnect.",
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
+Services = Annotated[list[str] | None, typer.Option(help="Start only this backend (repeatable).")]
 StateFile = Annotated[Path, typer.Option(help="Where the running stack is described.")]
 
 
@@ -43,9 +52,7 @@ def up(
     ] = False,
     supervised: Annotated[bool, typer.Option(hidden=True)] = False,
     state_file: StateFile = DEFAULT_STATE_FILE,
-    service: Annotated[
-        list[str] | None, typer.Option(help="Start only this backend (repeatable).")
-    ] = None,
+    service: Services = None,
 ) -> None:
     """Start the stack and keep it up until Ctrl-C (or `readiness down` with --detach)."""
     if backend != "local":
@@ -90,9 +97,7 @@ def run(
     gate: Annotated[bool, typer.Option(help="Exit 1 when the verdict fails the gate.")] = False,
     policy: Annotated[Path, typer.Option(help="Verdict policy file.")] = DEFAULT_POLICY,
     report_root: Annotated[Path, typer.Option(help="Where run folders go.")] = Path("reports"),
-    service: Annotated[
-        list[str] | None, typer.Option(help="Start only this backend (repeatable).")
-    ] = None,
+    service: Services = None,
 ) -> None:
     """Start the stack, run the scenario suites, and write the scored readiness report."""
     options = RunOptions(backend, profile, category or [], gate, report_root, policy)
@@ -117,6 +122,27 @@ def report(
     """Render a run's report again, optionally against another run."""
     run_dir, card = rerender(report_root, run_id, diff, Policy.load(policy))
     print_verdict(console, card, run_dir)
+
+
+@app.command()
+def chaos(
+    scenario: Annotated[str, typer.Argument(help="e.g. redis-down, s3-slow, auth-paused")],
+    duration: Annotated[float, typer.Option(help="Seconds the fault lasts.")] = 30.0,
+    service: Services = None,
+) -> None:
+    """Start the stack, apply one fault, and watch the steady state before, during, after."""
+    if duration <= 0:
+        raise ConfigError(f"--duration must be positive, got {duration}")
+    platform = LocalPlatform(components=default_components(service))
+    validate_scenario(scenario, platform)
+    with console.status("starting the stack..."):
+        platform.up()
+    try:
+        outcome = run_experiment(platform, scenario, duration, console)
+    finally:
+        with console.status("stopping the stack..."):
+            platform.down()
+    raise typer.Exit(0 if not outcome.violations else 1)
 
 
 @app.command()

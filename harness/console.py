@@ -9,8 +9,11 @@ from rich.live import Live
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from harness.chaos import Experiment, ExperimentResult, Sample
 from harness.checks.scoring import Scorecard, Verdict
-from harness.platform.base import StackInfo
+from harness.faults.injector import FaultInjector
+from harness.platform.base import Platform, StackInfo
+from harness.scenarios_catalog import default_steady_state, fault_for
 
 STATE_COLOUR = {"starting": "yellow", "healthy": "green", "failed": "red"}
 OUTCOME_COLOUR = {"passed": "green", "failed": "red", "skipped": "grey50"}
@@ -103,3 +106,36 @@ def print_verdict(console: Console, card: Scorecard, run_dir: Path) -> None:
         f"({card.passed}/{card.total}); " + "; ".join(card.reasons)
     )
     console.print(f"report: [bold]{run_dir / 'report.md'}[/] and {run_dir / 'report.html'}")
+
+
+def run_experiment(
+    platform: Platform, scenario: str, duration_s: float, console: Console
+) -> ExperimentResult:
+    """Run one chaos scenario, printing every probe as it is taken."""
+    injector = FaultInjector(platform)
+    experiment = Experiment(
+        name=scenario,
+        steady_state=default_steady_state(platform),
+        fault=fault_for(scenario, injector),
+        duration_s=duration_s,
+    )
+    console.print(
+        f"hypothesis: {', '.join(p.name for p in experiment.steady_state)} "
+        f"hold before, during and after [bold]{scenario}[/] ({duration_s:g}s)"
+    )
+
+    def show(sample: Sample) -> None:
+        mark = "[green]ok[/]" if sample.ok else f"[red]FAIL[/] {sample.detail}"
+        console.print(f"{sample.at_s:6.1f}s {sample.phase:>6} {sample.probe}: {mark}")
+
+    try:
+        result = experiment.run(on_sample=show)
+    finally:
+        injector.restore()
+    if result.violations:
+        console.print("[red]hypothesis refuted:[/] " + "; ".join(result.violations))
+    else:
+        console.print(
+            f"[green]hypothesis held[/]; recovered {result.recovered_after_s:.1f}s after the fault"
+        )
+    return result

@@ -53,11 +53,16 @@ def _killed(faults: FaultInjector, component: str) -> Iterator[None]:
         faults.start(component)
 
 
-def fault_for(name: str, faults: FaultInjector) -> FaultFactory:
-    """The fault called `name`, or a ConfigError listing the known ones."""
-    known = scenario_names(faults.stack)
+def validate_scenario(name: str, stack: Platform) -> None:
+    """Raise a ConfigError listing the known scenarios unless `name` is one."""
+    known = scenario_names(stack)
     if name not in known:
         raise ConfigError(f"unknown scenario {name!r}; known: {', '.join(known)}")
+
+
+def fault_for(name: str, faults: FaultInjector) -> FaultFactory:
+    """The fault called `name` (see `validate_scenario`)."""
+    validate_scenario(name, faults.stack)
     target, _, kind = name.rpartition("-")
     if name.endswith("half-open"):
         target, kind = name.removesuffix("-half-open"), "half-open"
