@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
-import httpx
-
 from harness import (
     BACKEND_BUDGET_S,
     GATEWAY_BUDGET_S,
@@ -15,18 +11,13 @@ from harness import (
     check,
     metric_sample,
 )
+from harness.checks.library.connectivity import answers_within
 
-BUDGET_SLACK = 1.10
 #: A route per backend that must touch PostgreSQL (no token needed for auth's).
 DB_ROUTES = {"auth": ("POST", "/api/v1/auth/login")}
 LOGIN_BODY = {"email": "nobody@example.com", "password": "Not-The-Password-1"}
 NO_TOKEN = {"Authorization": "Bearer not-a-token"}
-
-
-def _timed(method: str, url: str, **kwargs: object) -> tuple[httpx.Response, float]:
-    started = time.monotonic()
-    response = httpx.request(method, url, timeout=GATEWAY_BUDGET_S * 3, **kwargs)  # type: ignore[arg-type]
-    return response, time.monotonic() - started
+DEAD_BACKEND_BUDGET_S = 1.0
 
 
 @check(
@@ -43,19 +34,23 @@ def test_gateway_times_out_a_hung_backend(
     gateway = stack.endpoint("gateway").url or ""
     before = metric_sample(gateway, "request_timeout_total", service="gateway")
     with faults.paused_process("auth"):
-        response, elapsed = _timed("GET", f"{gateway}/api/v1/auth/me", headers=NO_TOKEN)
+        answers_within(
+            "GET /api/v1/auth/me with auth paused",
+            "GET",
+            f"{gateway}/api/v1/auth/me",
+            GATEWAY_BUDGET_S,
+            {504},
+            evidence,
+            headers=NO_TOKEN,
+        )
     after = metric_sample(gateway, "request_timeout_total", service="gateway")
-    evidence.http("GET /api/v1/auth/me with auth paused", response)
-    evidence.number("answered after", elapsed, "s")
     evidence.metric("request_timeout_total increase", "request_timeout_total", after - before)
-    assert response.status_code == 504, f"hung backend answered {response.status_code}, not 504"
-    assert elapsed <= GATEWAY_BUDGET_S * BUDGET_SLACK, f"504 took {elapsed:.1f}s"
     assert after > before, "request_timeout_total did not count the timeout"
 
 
 @check(
     "CONN-003",
-    "Every backend enforces its own request budget when its database hangs",
+    "Every backend answers 503/504 within its budget when its database hangs",
     category="connectivity",
     severity="BLOCKER",
     finding="BLOCKER-4: global timeout middleware not applied to services",
@@ -66,16 +61,18 @@ def test_backends_enforce_their_budget(
 ) -> None:
     present = {name: route for name, route in DB_ROUTES.items() if name in stack.names()}
     assert present, "no backend with a database route is running"
-    slow = {}
     with faults.latency("postgres", ms=int(BACKEND_BUDGET_S * 2000)):
         for name, (method, path) in present.items():
-            url = stack.endpoint(name).url or ""
-            response, elapsed = _timed(method, url + path, json=LOGIN_BODY)
-            evidence.http(f"{name} {method} {path} with a hung database", response)
-            evidence.number(f"{name} answered after", elapsed, "s")
-            if response.status_code not in (503, 504) or elapsed > BACKEND_BUDGET_S * BUDGET_SLACK:
-                slow[name] = f"{response.status_code} after {elapsed:.1f}s"
-    assert not slow, f"no 503/504 within the {BACKEND_BUDGET_S}s budget: {slow}"
+            url = (stack.endpoint(name).url or "") + path
+            answers_within(
+                f"{name} {method} {path} with a hung database",
+                method,
+                url,
+                BACKEND_BUDGET_S,
+                {503, 504},
+                evidence,
+                json=LOGIN_BODY,
+            )
 
 
 @check(
@@ -91,9 +88,15 @@ def test_gateway_reports_a_dead_backend(
 ) -> None:
     faults.kill("auth")
     gateway = stack.endpoint("gateway").url or ""
-    response, elapsed = _timed("GET", f"{gateway}/api/v1/auth/me", headers=NO_TOKEN)
-    evidence.http("GET /api/v1/auth/me with auth killed", response)
-    evidence.number("answered after", elapsed, "s")
-    assert response.status_code == 502, f"dead backend answered {response.status_code}, not 502"
-    assert response.json().get("error", {}).get("code"), "the 502 has no API error body"
-    assert elapsed < 1.0, f"the 502 took {elapsed:.1f}s"
+    response = answers_within(
+        "GET /api/v1/auth/me with auth killed",
+        "GET",
+        f"{gateway}/api/v1/auth/me",
+        DEAD_BACKEND_BUDGET_S,
+        {502},
+        evidence,
+        headers=NO_TOKEN,
+    )
+    assert response is not None and response.json().get("error", {}).get("code"), (
+        "the 502 has no API error body"
+    )

@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 
 from harness import EvidenceLog, Platform, check
-
-RESTART_DEADLINE_S = 30.0
-PROBE_POLL_S = 0.25
+from harness.checks.library import container
 
 
 @check(
@@ -32,23 +30,6 @@ def test_every_component_is_healthy(stack: Platform, evidence: EvidenceLog) -> N
     assert not unhealthy, f"unhealthy: {unhealthy}"
 
 
-def _recovery_time(stack: Platform, name: str) -> float | None:
-    """SIGKILL `name` and wait, without helping, until its probe passes again."""
-    restarts = stack.restarts(name)
-    stack.kill(name)
-    killed = time.monotonic()
-    while time.monotonic() - killed < RESTART_DEADLINE_S:
-        time.sleep(PROBE_POLL_S)
-        if stack.restarts(name) == restarts:
-            continue
-        try:
-            stack.probe(name)
-            return time.monotonic() - killed
-        except Exception:  # not back yet
-            continue
-    return None
-
-
 @check(
     "HEALTH-002",
     "Every component comes back healthy by itself within 30 s of a SIGKILL",
@@ -60,9 +41,9 @@ def _recovery_time(stack: Platform, name: str) -> float | None:
 def test_components_recover_from_a_crash(stack: Platform, evidence: EvidenceLog) -> None:
     stuck = []
     for name in stack.names():
-        elapsed = _recovery_time(stack, name)
+        elapsed = container.recovery_time(stack, name)
         evidence.number(f"{name} healthy again after SIGKILL", elapsed or -1, "s")
         if elapsed is None:
             stuck.append(name)
             evidence.log(f"{name} log", stack.logs(name))
-    assert not stuck, f"not healthy {RESTART_DEADLINE_S:.0f}s after a SIGKILL: {stuck}"
+    assert not stuck, f"not healthy {container.RESTART_DEADLINE_S:.0f}s after a SIGKILL: {stuck}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from harness import EvidenceLog, Platform, check
+from harness.checks.library import container
 
-MIB = 1024 * 1024
 #: Resident memory budgets, matching the memory limits of compose/docker-compose.yml.
 MEMORY_BUDGET_MIB = {"postgres": 1024, "prometheus": 512, "video": 512}
 DEFAULT_BUDGET_MIB = 256
@@ -23,13 +23,9 @@ SAMPLE_WINDOW_S = 2.0
     fix="Set mem_limit on every container, databases included, and size caches under it.",
 )
 def test_memory_within_budget(stack: Platform, evidence: EvidenceLog) -> None:
-    over = {}
     for name in stack.names():
-        rss = stack.stats(name).rss_bytes / MIB
-        budget = MEMORY_BUDGET_MIB.get(name.split("-")[0], DEFAULT_BUDGET_MIB)
-        evidence.number(f"{name} RSS (budget {budget} MiB)", rss, "MiB")
-        if rss > budget:
-            over[name] = f"{rss:.0f} MiB > {budget} MiB"
+        evidence.number(f"{name} RSS", stack.stats(name).rss_bytes / container.MIB, "MiB")
+    over = container.memory_defects(stack, MEMORY_BUDGET_MIB, DEFAULT_BUDGET_MIB)
     assert not over, f"over budget: {over}"
 
 

@@ -1,0 +1,196 @@
+"""Every check family fails, naming the defect, against a target that has it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
+
+from harness.checks.evidence import EvidenceLog
+from harness.checks.library import alerts, connectivity, container, observability, transport
+from harness.platform.components.datastores import POSTGRES_USER
+from harness.platform.local import LocalPlatform
+from harness.platform.ports import free_port
+from harness.tests.checks.defects import (
+    CoturnWithoutAuth,
+    MemoryHog,
+    PostgresWithoutTls,
+    RedisWithoutPassword,
+    S3WithoutAuth,
+)
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def defective(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
+    components = [
+        PostgresWithoutTls(),
+        RedisWithoutPassword(),
+        S3WithoutAuth(),
+        CoturnWithoutAuth(),
+        MemoryHog(mib=300),
+    ]
+    platform = LocalPlatform(tmp_path_factory.mktemp("defects"), components, restart=False)
+    platform.up()
+    yield platform
+    platform.down()
+
+
+def _address(platform: LocalPlatform, name: str) -> tuple[str, int]:
+    host, port = platform.endpoint(name).address.rsplit(":", 1)
+    return host, int(port)
+
+
+async def test_a_database_without_tls_fails_sec_001(defective: LocalPlatform) -> None:
+    evidence = EvidenceLog()
+    with pytest.raises(AssertionError, match="plain-text"):
+        await transport.postgres_requires_verified_tls(
+            *_address(defective, "postgres"),
+            POSTGRES_USER,
+            defective.secret("postgres_superuser_password"),
+            defective.ca_certificate(),
+            evidence,
+        )
+    assert any(e.value.startswith("ok") for e in evidence.items if "plain" in e.label)
+
+
+def test_redis_without_a_password_fails_sec_002(defective: LocalPlatform) -> None:
+    with pytest.raises(AssertionError, match="without a password"):
+        transport.redis_requires_password(*_address(defective, "redis"), "", EvidenceLog())
+
+
+def test_s3_without_auth_fails_sec_003(defective: LocalPlatform) -> None:
+    host, port = _address(defective, "s3")
+    with pytest.raises(AssertionError, match="unsigned request"):
+        transport.s3_requires_signatures(f"{host}:{port}", "key", "secret", EvidenceLog())
+
+
+def test_turn_accepting_test_test_fails_sec_004(defective: LocalPlatform) -> None:
+    with pytest.raises(AssertionError, match="test:test"):
+        transport.turn_uses_rest_secret(
+            *_address(defective, "coturn"), defective.secret("turn_secret"), EvidenceLog()
+        )
+
+
+def test_a_memory_hog_fails_res_001(defective: LocalPlatform) -> None:
+    over = container.memory_defects(defective, {"hog": 256}, 256)
+    assert "hog" in over and "> 256 MiB" in over["hog"]
+
+
+def test_a_component_without_restart_policy_fails_health_002(defective: LocalPlatform) -> None:
+    assert container.recovery_time(defective, "hog", deadline_s=2.0) is None
+
+
+class _BareService:
+    """An HTTP service with none of the shared middleware: no headers, no metrics,
+    a plain-text log and a route that hangs."""
+
+    def __init__(self) -> None:
+        async def health(_: object) -> PlainTextResponse:
+            return PlainTextResponse("ok")
+
+        async def ready(_: object) -> JSONResponse:
+            return JSONResponse({"status": "ok"})
+
+        async def hang(_: object) -> PlainTextResponse:
+            await asyncio.sleep(3600)
+            return PlainTextResponse("never")
+
+        app = Starlette(
+            routes=[Route("/health", health), Route("/ready", ready), Route("/hang", hang)]
+        )
+        self.port = free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture(scope="module")
+def bare_service() -> Iterator[_BareService]:
+    service = _BareService()
+    service.thread.start()
+    while not service.server.started:
+        threading.Event().wait(0.05)
+    yield service
+    service.server.should_exit = True
+    service.thread.join(timeout=10)
+
+
+def test_a_service_without_headers_fails_sec_005(bare_service: _BareService) -> None:
+    import httpx
+
+    defects = observability.header_defects("bare", httpx.get(f"{bare_service.url}/health"))
+    assert len(defects) == len(observability.SECURITY_HEADERS)
+    assert any("x-frame-options is None" in d for d in defects)
+
+
+def test_a_service_without_metrics_or_dependencies_fails_obs_005(
+    bare_service: _BareService,
+) -> None:
+    defects = observability.probes_and_metrics("bare", bare_service.url, EvidenceLog())
+    assert any("/ready answered 200 naming []" in d for d in defects)
+    assert any("lacks" in d and "redis_degraded_mode" in d for d in defects)
+
+
+def test_plain_text_logs_fail_obs_006() -> None:
+    defects = observability.log_defects("bare", "INFO started\nGET /health 200\n")
+    assert defects[0].startswith("bare: not JSON")
+    assert any("request_id" in d for d in observability.log_defects("x", '{"msg": "hi"}'))
+
+
+def test_a_hanging_service_fails_the_timeout_checks(bare_service: _BareService) -> None:
+    with pytest.raises(AssertionError, match="a hang"):
+        connectivity.answers_within(
+            "hang", "GET", f"{bare_service.url}/hang", 0.5, {504}, EvidenceLog()
+        )
+
+
+def _rules(tmp_path: Path, rule_expr: str, test_series: str) -> tuple[Path, Path]:
+    rules, tests = tmp_path / "rules", tmp_path / "tests"
+    rules.mkdir()
+    tests.mkdir()
+    (rules / "r.yml").write_text(
+        "groups:\n- name: g\n  rules:\n"
+        f"  - alert: RedisDegradedMode\n    expr: {rule_expr}\n    for: 1m\n"
+        "  - alert: Untested\n    expr: vector(1)\n"
+    )
+    (tests / "t.yml").write_text(
+        "rule_files: [../rules/r.yml]\nevaluation_interval: 1m\ntests:\n"
+        f"- interval: 1m\n  input_series:\n  - series: '{test_series}'\n"
+        "    values: '1 1 1 1 1'\n  alert_rule_test:\n  - eval_time: 4m\n"
+        "    alertname: RedisDegradedMode\n    exp_alerts: [{exp_labels: {}}]\n"
+    )
+    return rules, tests
+
+
+def test_an_untested_rule_fails_obs_001(tmp_path: Path) -> None:
+    rules, tests = _rules(tmp_path, "redis_degraded_mode == 1", "redis_degraded_mode")
+    with pytest.raises(AssertionError, match="without a promtool test.*Untested"):
+        alerts.rules_are_valid_and_tested(rules, tests, EvidenceLog())
+
+
+def test_a_rule_that_never_fires_fails_obs_001(tmp_path: Path) -> None:
+    # The seed's rule watched redis_connections, which degraded mode never sets.
+    rules, tests = _rules(tmp_path, "redis_connections < 1", "redis_degraded_mode")
+    (rules / "r.yml").write_text((rules / "r.yml").read_text().split("  - alert: Untested")[0])
+    evidence = EvidenceLog()
+    with pytest.raises(AssertionError, match="unit tests of the alert rules fail"):
+        alerts.rules_are_valid_and_tested(rules, tests, evidence)
+    assert "RedisDegradedMode" in evidence.items[-1].value
+
+
+def test_the_production_rules_pass_obs_001() -> None:
+    rules = REPO / "compose" / "prometheus" / "rules"
+    alerts.rules_are_valid_and_tested(rules, rules.parent / "tests", EvidenceLog())
