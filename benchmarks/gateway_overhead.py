@@ -17,16 +17,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "system"))
 
 from tests.helpers import PASSWORD  # noqa: E402
-from tests.stack import local_stack  # noqa: E402
+from tests.stack import Stack, local_stack  # noqa: E402
 
 P50_RATIO_TARGET = 1.5
 THROUGHPUT_RATIO_TARGET = 0.6
@@ -43,11 +46,18 @@ class Sample:
     latencies_ms: list[float] = field(default_factory=list)
     elapsed_s: float = 0.0
     errors: int = 0
+    #: CPU seconds each server process spent during the sample.
+    cpu_s: dict[str, float] = field(default_factory=dict)
 
     def merge(self, other: Sample) -> None:
         self.latencies_ms += other.latencies_ms
         self.elapsed_s += other.elapsed_s
         self.errors += other.errors
+        for name, seconds in other.cpu_s.items():
+            self.cpu_s[name] = self.cpu_s.get(name, 0.0) + seconds
+
+    def cpu_us_per_request(self, name: str) -> float:
+        return self.cpu_s.get(name, 0.0) / max(1, len(self.latencies_ms)) * 1e6
 
     def pct(self, q: float) -> float:
         ordered = sorted(self.latencies_ms)
@@ -93,10 +103,17 @@ def post_request(path: str, body: dict) -> bytes:
     return head.encode() + f"Content-Length: {len(data)}\r\n\r\n".encode() + data
 
 
-async def closed_loop(url: str, raws: list[bytes], seconds: float) -> Sample:
+def cpu_seconds(processes: dict[str, psutil.Process]) -> dict[str, float]:
+    return {name: sum(p.cpu_times()[:2]) for name, p in processes.items()}
+
+
+async def closed_loop(
+    url: str, raws: list[bytes], seconds: float, processes: dict[str, psutil.Process]
+) -> Sample:
     """len(raws) clients, each repeating its request until the deadline."""
     connections = [await Connection(url).open() for _ in raws]
     sample = Sample()
+    cpu_before = cpu_seconds(processes)
     deadline = time.perf_counter() + seconds
 
     async def client(connection: Connection, raw: bytes) -> None:
@@ -109,6 +126,7 @@ async def closed_loop(url: str, raws: list[bytes], seconds: float) -> Sample:
     started = time.perf_counter()
     await asyncio.gather(*(client(c, r) for c, r in zip(connections, raws, strict=True)))
     sample.elapsed_s = time.perf_counter() - started
+    sample.cpu_s = {k: v - cpu_before[k] for k, v in cpu_seconds(processes).items()}
     for connection in connections:
         connection.close()
     return sample
@@ -159,16 +177,23 @@ def row(name: str, sample: Sample) -> str:
     )
 
 
-async def run(gateway: str, auth: str, seconds: float, rounds: int) -> bool:
+async def run(stack: Stack, seconds: float, rounds: int) -> bool:
+    gateway, auth = stack.gateway.url, stack.auth.url
+    processes = {
+        name: psutil.Process(service.process.pid)
+        for name, service in (("gateway", stack.gateway), ("auth", stack.auth))
+        if service.process is not None
+    }
     emails, tokens = await sign_up(gateway, LOGIN_CLIENTS)
     me = [get_request("/api/v1/auth/me", token) for token in tokens]
-    await closed_loop(auth, me, 1.0)  # warm-up: pools, caches
-    await closed_loop(gateway, me, 1.0)
+    await closed_loop(auth, me, 1.0, processes)  # warm-up: pools, caches
+    await closed_loop(gateway, me, 1.0, processes)
     results = {key: Sample() for key in ("direct-1", "gateway-1", "direct-10", "gateway-10")}
     for _ in range(rounds):
         for target, url in (("direct", auth), ("gateway", gateway)):
-            results[f"{target}-1"].merge(await closed_loop(url, me[:1], seconds))
-            results[f"{target}-10"].merge(await closed_loop(url, me[:LOAD_CLIENTS], seconds))
+            results[f"{target}-1"].merge(await closed_loop(url, me[:1], seconds, processes))
+            loaded = await closed_loop(url, me[:LOAD_CLIENTS], seconds, processes)
+            results[f"{target}-10"].merge(loaded)
     login = await login_burst(gateway, emails)
 
     print("GET /api/v1/auth/me")
@@ -179,6 +204,13 @@ async def run(gateway: str, auth: str, seconds: float, rounds: int) -> bool:
     p50_ratio = results["gateway-1"].pct(0.5) / results["direct-1"].pct(0.5)
     p50_ratio_loaded = results["gateway-10"].pct(0.5) / results["direct-10"].pct(0.5)
     throughput_ratio = results["gateway-10"].throughput / results["direct-10"].throughput
+    print("CPU per request (all samples), a measure that other load on the machine blurs less")
+    for key in ("direct-10", "gateway-10"):
+        cpu = results[key]
+        print(
+            f"  {key:<22} gateway {cpu.cpu_us_per_request('gateway'):6.0f} us   "
+            f"auth {cpu.cpu_us_per_request('auth'):6.0f} us"
+        )
     print(f"POST /api/v1/auth/login through the gateway, {LOGIN_CLIENTS} concurrent clients")
     print(row("login", login))
     checks = [
@@ -212,8 +244,12 @@ def main() -> int:
         "SC_REQUEST_TIMEOUT_S": "10",
         "SC_LOG_LEVEL": "INFO",
     }
+    print(
+        f"load average before: {os.getloadavg()[0]:.2f} (other work on the machine skews figures)"
+    )
     with local_stack(gateway_overrides=overrides) as stack:
-        ok = asyncio.run(run(stack.gateway.url, stack.auth.url, args.seconds, args.rounds))
+        ok = asyncio.run(run(stack, args.seconds, args.rounds))
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0 if ok else 1
 
 
