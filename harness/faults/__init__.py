@@ -1,0 +1,31 @@
+"""Fault injection: Toxiproxy control and the embedded Toxiproxy-compatible server."""
+
+from harness.faults.toxiproxy import (
+    DOWNSTREAM,
+    UPSTREAM,
+    ProxyInfo,
+    Stream,
+    ToxicInfo,
+    ToxiproxyClient,
+    cut,
+    flaky,
+    half_open,
+    latency,
+    throttle,
+    toxic,
+)
+
+__all__ = [
+    "DOWNSTREAM",
+    "UPSTREAM",
+    "ProxyInfo",
+    "Stream",
+    "ToxicInfo",
+    "ToxiproxyClient",
+    "cut",
+    "flaky",
+    "half_open",
+    "latency",
+    "throttle",
+    "toxic",
+]
