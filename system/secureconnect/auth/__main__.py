@@ -3,4 +3,4 @@ from secureconnect.auth.settings import AuthSettings
 from secureconnect.common.server import serve
 
 if __name__ == "__main__":
-    serve(AuthSettings, create_auth_app)  # type: ignore[arg-type]
+    serve(AuthSettings, create_auth_app)

@@ -22,9 +22,9 @@ from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from redis.retry import Retry
 
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
 from secureconnect.common.memory_store import MemoryStore

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import uvicorn
 from fastapi import FastAPI
@@ -11,13 +12,15 @@ from fastapi import FastAPI
 from secureconnect.common.logging import configure_logging
 from secureconnect.common.settings import ServiceSettings
 
+S = TypeVar("S", bound=ServiceSettings)
+
 #: Time given to in-flight requests on SIGTERM, seconds.
 GRACEFUL_SHUTDOWN_S = 5
 
 
 def serve(
-    settings_factory: Callable[[], ServiceSettings],
-    app_factory: Callable[[ServiceSettings], FastAPI],
+    settings_factory: Callable[[], S],
+    app_factory: Callable[[S], FastAPI],
     argv: Sequence[str] | None = None,
 ) -> None:
     parser = argparse.ArgumentParser()

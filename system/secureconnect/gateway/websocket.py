@@ -21,8 +21,13 @@ log = logging.getLogger(__name__)
 
 WS_OPEN_TIMEOUT_S = 5.0
 WS_MAX_MESSAGE_BYTES = 1024 * 1024
+CLOSE_NORMAL = 1000
+CLOSE_NO_STATUS = 1005
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_BAD_GATEWAY = 1014
+#: Reserved codes (RFC 6455 7.4.1): they describe a closure, a close frame may not carry them.
+UNSENDABLE_CLOSE_CODES = frozenset({1005, 1006, 1015})
 #: Client headers passed upstream on the handshake.
 FORWARDED_WS_HEADERS = ("authorization", "origin", "user-agent")
 
@@ -72,8 +77,19 @@ async def _pump_both(websocket: WebSocket, upstream: ClientConnection) -> None:
     await asyncio.gather(*pending, return_exceptions=True)
     await upstream.close()
     if websocket.client_state is WebSocketState.CONNECTED:
+        code, reason = relayed_close(upstream.close_code, upstream.close_reason)
         with suppress(RuntimeError, WebSocketDisconnect):  # the client may leave meanwhile
-            await websocket.close(code=upstream.close_code or 1000)
+            await websocket.close(code=code, reason=reason)
+
+
+def relayed_close(code: int | None, reason: str | None) -> tuple[int, str]:
+    """The upstream's close code and reason for the client; codes that only
+    describe a closure (no status, abnormal, TLS) cannot be sent in a frame."""
+    if code is None or code == CLOSE_NO_STATUS:
+        return CLOSE_NORMAL, ""
+    if code in UNSENDABLE_CLOSE_CODES:
+        return CLOSE_BAD_GATEWAY, "upstream connection lost"
+    return code, reason or ""
 
 
 async def _client_to_upstream(websocket: WebSocket, upstream: ClientConnection) -> None:
