@@ -13,6 +13,7 @@ from typing import Annotated
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from harness.checks.scoring import DEFAULT_POLICY, Policy
 from harness.console import (
@@ -160,7 +161,8 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except HarnessError as exc:
-        console.print(f"[red]error:[/] {exc}", highlight=False)
+        line = "; ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+        console.print(f"[red]error:[/] {escape(line)}", highlight=False)
         if isinstance(exc, StartupError) and exc.log_tail:
             console.print(exc.log_tail, markup=False, highlight=False)
         sys.exit(EXIT_HARNESS_ERROR)

@@ -42,7 +42,10 @@ class Policy:
         except OSError as exc:
             raise PolicyError(f"cannot read policy {path}: {exc.strerror}") from exc
         except yaml.YAMLError as exc:
-            raise PolicyError(f"policy {path} is not valid YAML: {exc}") from exc
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or "unparseable"
+            raise PolicyError(f"policy {path} is not valid YAML{where}: {problem}") from exc
         if not isinstance(raw, dict):
             raise PolicyError(f"policy {path} must be a mapping")
         try:

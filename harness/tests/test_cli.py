@@ -119,3 +119,41 @@ def test_unknown_backend_is_a_one_line_error(tmp_path: Path) -> None:
     result = readiness("up", "--backend", "mainframe", "--state-file", str(tmp_path / "s.json"))
     assert result.returncode == 2
     assert "unknown backend 'mainframe'" in result.stderr
+
+
+def _one_line_error(result: subprocess.CompletedProcess[str], text: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert text in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_run_rejects_an_unknown_category_before_starting_anything(tmp_path: Path) -> None:
+    result = readiness("run", "--category", "vibes", "--report-root", str(tmp_path))
+    _one_line_error(result, "unknown category 'vibes'")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_run_rejects_a_broken_policy(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("no_go_on_failed: [BLOCKER\n")
+    result = readiness("run", "--policy", str(policy), "--report-root", str(tmp_path))
+    _one_line_error(result, "not valid YAML")
+
+
+def test_report_diff_against_a_missing_or_corrupt_run(tmp_path: Path) -> None:
+    (tmp_path / "good").mkdir()
+    (tmp_path / "good" / "results.json").write_text("{}")
+    _one_line_error(
+        readiness("report", "--run", "missing", "--report-root", str(tmp_path)), "no results at"
+    )
+    _one_line_error(
+        readiness("report", "--run", "good", "--report-root", str(tmp_path)), "are corrupt"
+    )
+
+
+def test_chaos_rejects_an_unknown_scenario_and_a_bad_duration() -> None:
+    _one_line_error(readiness("chaos", "redis-melts"), "unknown scenario 'redis-melts'")
+    _one_line_error(
+        readiness("chaos", "redis-down", "--duration", "0"), "--duration must be positive"
+    )
