@@ -27,6 +27,8 @@ GATEWAY_URL_VARIABLES = {
     "video": "SC_VIDEO_URL",
     "storage": "SC_STORAGE_URL",
 }
+#: Chat instances behind the gateway: two, so fan-out across instances is exercised.
+CHAT_INSTANCES = 2
 #: The gateway's whole-request budget in the local stack, seconds.
 GATEWAY_BUDGET_S = 5.0
 #: A backend's budget: below the gateway's, so a slow backend answers its own 504 first.
@@ -146,14 +148,37 @@ def service_exists(name: str) -> bool:
         return False
 
 
+def service_instances(name: str, deps: Dependencies, chat_instances: int) -> list[Service]:
+    """One component per service; chat runs as `chat_instances` of them (chat-1, chat-2...),
+    one service (metrics label "chat") with an instance id each."""
+    if name != "chat":
+        return [Service(name, deps)]
+    return [
+        Service(
+            f"chat-{index}",
+            deps,
+            {"SC_SERVICE_NAME": "chat", "SC_INSTANCE_ID": f"chat-{index}"},
+            module="chat",
+        )
+        for index in range(1, chat_instances + 1)
+    ]
+
+
 def service_components(
-    deps: Dependencies, only: Collection[str] | None = None
+    deps: Dependencies,
+    only: Collection[str] | None = None,
+    chat_instances: int = CHAT_INSTANCES,
 ) -> list[LocalComponent]:
     """Migrations, the backends (those in `only`, or all that exist), then the gateway."""
     if not service_exists("gateway") or (only is not None and not only):
         return []
     wanted = [n for n in BACKENDS if only is None or n in only]
-    backends = [Service(name, deps) for name in wanted if service_exists(name)]
+    backends = [
+        instance
+        for name in wanted
+        if service_exists(name)
+        for instance in service_instances(name, deps, chat_instances)
+    ]
     for backend in backends:
         backend.depends_on = (*Service.depends_on, "migrations")
     gateway_env = {"SC_REQUEST_TIMEOUT_S": str(GATEWAY_BUDGET_S)}

@@ -1,0 +1,105 @@
+"""The chat service's app: resources opened in the lifespan, wired once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from secureconnect.chat import poll_routes, routes, ws
+from secureconnect.chat.deps import ChatState
+from secureconnect.chat.fanout import EventBus
+from secureconnect.chat.hub import ConnectionHub
+from secureconnect.chat.poll_store import PollStore
+from secureconnect.chat.polls import PollService
+from secureconnect.chat.presence import LAST_SEEN_TTL_S, PRESENCE_TTL_S, PresenceService
+from secureconnect.chat.presence_store import PresenceStore
+from secureconnect.chat.service import ChatService
+from secureconnect.chat.settings import ChatSettings
+from secureconnect.chat.sockets import SocketService
+from secureconnect.chat.store import ConversationStore, MessageStore, UserScope
+from secureconnect.chat.typing_indicator import TypingService
+from secureconnect.common.app import create_app
+from secureconnect.common.clock import SYSTEM_CLOCK, Clock
+from secureconnect.common.db import Database
+from secureconnect.common.health import Dependency, DependencyState
+from secureconnect.common.probes import database_dependency, redis_dependency
+from secureconnect.common.resilient_redis import ResilientRedis
+from secureconnect.common.revocations_pg import PostgresRevocations
+from secureconnect.common.tokens import RevocationList, TokenCodec, TokenVerifier
+
+
+def bus_dependency(bus: EventBus, redis: ResilientRedis) -> Dependency:
+    """Fan-out to other instances: degraded (local delivery only) while not subscribed."""
+
+    async def check() -> DependencyState:
+        ok = bus.subscribed.is_set() and not redis.degraded
+        return DependencyState.OK if ok else DependencyState.DEGRADED
+
+    return Dependency("event_bus", check, required=False)
+
+
+def build_state(
+    settings: ChatSettings, db: Database, redis: ResilientRedis, clock: Clock
+) -> ChatState:
+    name = settings.service_name
+    scope = UserScope(db)
+    conversations = ConversationStore(scope)
+    hub = ConnectionHub(clock, name)
+    bus = EventBus(settings, redis, hub, settings.instance_id, clock)
+    presence_store = PresenceStore(redis, settings.instance_id, PRESENCE_TTL_S, LAST_SEEN_TTL_S)
+    presence = PresenceService(presence_store, bus, clock)
+    typing = TypingService(redis, bus, clock)
+    chat = ChatService(conversations, MessageStore(scope), bus, typing, presence, clock, name)
+    verifier = TokenVerifier(
+        TokenCodec(settings.jwt_key(), clock),
+        RevocationList(redis, PostgresRevocations(db), clock),
+    )
+    return ChatState(
+        chat=chat,
+        polls=PollService(PollStore(scope), bus, clock),
+        sockets=SocketService(hub, presence, conversations, clock, settings.instance_id),
+        bus=bus,
+        verifier=verifier,
+        jwt_key=settings.jwt_key(),
+        clock=clock,
+    )
+
+
+def create_chat_app(settings: ChatSettings, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings, settings.service_name)
+        redis = ResilientRedis(settings, settings.service_name, clock)
+        state = build_state(settings, db, redis, clock)
+        presence, bus, hub = state.chat.presence, state.bus, state.sockets.hub
+        # Presence first: the bus resubscribing is not worth delaying the write-back.
+        redis.on_recovery(presence.write_back)
+        redis.on_recovery(bus.wake)
+        await redis.start()
+        bus.start()
+        hub.start()
+        presence.start()
+        state.chat.typing.start()
+        state.polls.start()
+        app.state.chat = state
+        app.state.dependencies += [
+            database_dependency(db),
+            redis_dependency(redis),
+            bus_dependency(bus, redis),
+        ]
+        try:
+            yield
+        finally:
+            hub.stop()
+            state.chat.typing.stop()
+            await state.polls.stop()
+            await presence.stop()
+            await bus.stop()
+            await redis.stop()
+            await db.close()
+
+    return create_app(
+        settings, lifespan=lifespan, routers=[routes.router, poll_routes.router, ws.router]
+    )

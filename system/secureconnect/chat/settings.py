@@ -1,0 +1,27 @@
+"""ChatSettings: the one settings class of the chat service."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+
+from pydantic import Field
+
+from secureconnect.common.settings import (
+    DatabaseSettings,
+    JwtSettings,
+    RedisSettings,
+    ServiceSettings,
+)
+
+
+def default_instance_id() -> str:
+    """Unique per process: a restarted instance must not inherit its predecessor's presence."""
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+class ChatSettings(ServiceSettings, DatabaseSettings, RedisSettings, JwtSettings):
+    service_name: str = "chat"
+    #: Names this process on the event bus and in presence records.
+    instance_id: str = Field(default_factory=default_instance_id)

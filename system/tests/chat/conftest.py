@@ -1,0 +1,69 @@
+"""Fixtures of the chat tests: the whole local stack from the harness (two chat
+instances behind the gateway), an API client, users and event streams."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+
+from harness.checks.plugin import stack  # noqa: F401  (the harness stack, not tests.stack)
+from harness.platform.base import Platform
+from tests.chat.support import EventStream, User, new_user, new_users
+
+CHAT_INSTANCES = ("chat-1", "chat-2")
+
+
+@pytest.fixture(scope="session")
+def gateway_url(stack: Platform) -> str:  # noqa: F811
+    url = stack.endpoint("gateway").url
+    assert url is not None
+    return url
+
+
+@pytest.fixture(scope="session")
+def instance_urls(stack: Platform) -> dict[str, str]:  # noqa: F811
+    return {name: str(stack.endpoint(name).url) for name in CHAT_INSTANCES}
+
+
+@pytest.fixture
+async def api(gateway_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+async def alice(api: httpx.AsyncClient) -> User:
+    return await new_user(api)
+
+
+@pytest.fixture
+async def bob(api: httpx.AsyncClient) -> User:
+    return await new_user(api)
+
+
+@pytest.fixture
+async def mallory(api: httpx.AsyncClient) -> User:
+    """Shares no conversation with anyone in the test."""
+    return await new_user(api)
+
+
+@pytest.fixture
+def users(api: httpx.AsyncClient) -> Callable[[int], Awaitable[list[User]]]:
+    return lambda count: new_users(api, count)
+
+
+@pytest.fixture
+async def streams() -> AsyncIterator[Callable[[str, User], Awaitable[EventStream]]]:
+    """Open event streams (to a base URL, as a user); all closed after the test."""
+    opened: list[EventStream] = []
+
+    async def open_stream(base_url: str, user: User) -> EventStream:
+        stream = await EventStream.open(base_url, user)
+        opened.append(stream)
+        return stream
+
+    yield open_stream
+    for stream in opened:
+        await stream.close()
