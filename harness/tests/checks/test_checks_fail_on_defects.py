@@ -14,7 +14,14 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 from harness.checks.evidence import EvidenceLog
-from harness.checks.library import alerts, connectivity, container, observability, transport
+from harness.checks.library import (
+    alerts,
+    connectivity,
+    container,
+    features,
+    observability,
+    transport,
+)
 from harness.platform.components.datastores import POSTGRES_USER
 from harness.platform.local import LocalPlatform
 from harness.platform.ports import free_port
@@ -104,8 +111,21 @@ class _BareService:
             await asyncio.sleep(3600)
             return PlainTextResponse("never")
 
+        async def unfinished(_: object) -> JSONResponse:
+            return JSONResponse({"detail": "not implemented"}, status_code=501)
+
+        async def openapi(_: object) -> JSONResponse:
+            paths = {"/health": {"get": {}}, "/unfinished": {"post": {}}}
+            return JSONResponse({"openapi": "3.1.0", "paths": paths})
+
         app = Starlette(
-            routes=[Route("/health", health), Route("/ready", ready), Route("/hang", hang)]
+            routes=[
+                Route("/health", health),
+                Route("/ready", ready),
+                Route("/hang", hang),
+                Route("/openapi.json", openapi),
+                Route("/unfinished", unfinished, methods=["POST"]),
+            ]
         )
         self.port = free_port()
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="error")
@@ -194,3 +214,10 @@ def test_a_rule_that_never_fires_fails_obs_001(tmp_path: Path) -> None:
 def test_the_production_rules_pass_obs_001() -> None:
     rules = REPO / "compose" / "prometheus" / "rules"
     alerts.rules_are_valid_and_tested(rules, rules.parent / "tests", EvidenceLog())
+
+
+def test_a_route_that_crashes_fails_feat_001(bare_service: _BareService) -> None:
+    evidence = EvidenceLog()
+    defects = features.route_defects("bare", bare_service.url, evidence)
+    assert defects == ["bare POST /unfinished answered 501"]
+    assert any("POST /unfinished" in e.label for e in evidence.items)
