@@ -48,3 +48,6 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         logger.handlers[:] = []
         logger.propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx logs every request at INFO: on the gateway that doubles the log
+    # volume (and its cost) next to our own access log line.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -13,6 +13,7 @@ Redis with the in-memory fallback, and optionally in a durable store
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import uuid
@@ -31,6 +32,10 @@ ACCESS_TOKEN_TTL_S = 15 * 60
 JWT_ALGORITHM = "HS256"
 JWT_ISSUER = "secureconnect"
 REVOKED_KEY_PREFIX = "revoked:"
+#: Tokens whose signature and claims were already checked, per process. A
+#: client repeats its token on every request; the cache skips the HMAC and
+#: parsing, while expiry (and revocation, in TokenVerifier) is checked each time.
+VERIFIED_TOKEN_CACHE_SIZE = 4096
 _REQUIRED_CLAIMS = ["exp", "iat", "jti", "sub", "sid", "iss"]
 
 
@@ -60,6 +65,7 @@ class TokenCodec:
     def __init__(self, key: str, clock: Clock = SYSTEM_CLOCK) -> None:
         self._key = key
         self.clock = clock
+        self._verified = functools.lru_cache(maxsize=VERIFIED_TOKEN_CACHE_SIZE)(self._verify)
 
     def issue_access(self, user_id: str, session_id: str) -> tuple[str, AccessClaims]:
         now = int(self.clock.now())
@@ -70,6 +76,13 @@ class TokenCodec:
         return jwt.encode(payload, self._key, algorithm=JWT_ALGORITHM), claims
 
     def decode_access(self, token: str) -> AccessClaims:
+        claims = self._verified(token)
+        if claims.exp <= self.clock.now():
+            raise unauthorized("token_expired", "token has expired")
+        return claims
+
+    def _verify(self, token: str) -> AccessClaims:
+        """Signature and claims; raises (and so is not cached) when invalid."""
         try:
             payload = jwt.decode(
                 token,
@@ -96,8 +109,6 @@ class TokenCodec:
             )
         except (TypeError, ValueError) as exc:
             raise unauthorized("invalid_token", "token claims are malformed") from exc
-        if claims.exp <= self.clock.now():
-            raise unauthorized("token_expired", "token has expired")
         return claims
 
     def peek_subject(self, token: str) -> str | None:

@@ -87,6 +87,7 @@ class GatewayService:
     ) -> None:
         self.service = settings.service_name
         self.client = client
+        self.timeouts = upstream_timeout(settings).as_dict()
         self.upstreams = upstreams
         self.limiter = limiter
         self.codec = codec
@@ -108,11 +109,14 @@ class GatewayService:
     async def forward(self, upstream_name: str, route: str, outgoing: Outgoing) -> Answer:
         upstream = self.upstreams[upstream_name]
         url = upstream.pick() + outgoing.path_and_query
-        request = self.client.build_request(
+        # A plain httpx.Request, not client.build_request: the shared client's
+        # cookie jar must never leak one user's cookies into another's request.
+        request = httpx.Request(
             outgoing.method,
             url,
             headers=forwarded_headers(outgoing.headers, outgoing.client),
             content=outgoing.body,
+            extensions={"timeout": self.timeouts},
         )
         try:
             response = await self.client.send(request, stream=True)

@@ -7,7 +7,10 @@ import json
 import httpx
 import pytest
 
+from tests.helpers import eventually
 from tests.stack import Stack
+
+LOG_DEADLINE_S = 5.0
 
 EXPECTED_DEPENDENCIES = {
     "auth": {"postgres", "redis", "smtp"},
@@ -52,9 +55,18 @@ async def test_auth_reports_db_metrics(stack: Stack):
 
 
 @pytest.mark.parametrize("name", ["auth", "gateway"])
-def test_logs_are_json_lines(stack: Stack, name: str):
-    lines = getattr(stack, name).log_path.read_text().splitlines()
-    assert lines
-    records = [json.loads(line) for line in lines]
+async def test_logs_are_json_lines(stack: Stack, name: str):
+    service = getattr(stack, name)
+    async with httpx.AsyncClient(base_url=service.url) as client:
+        await client.get("/api/v1/auth/me", headers={"X-Request-ID": f"logs-{name}"})
+
+    async def access_logged() -> list[dict]:
+        # The access line is written once the response is out: await it.
+        records = [json.loads(line) for line in service.log_path.read_text().splitlines()]
+        return records if any(r.get("request_id") == f"logs-{name}" for r in records) else []
+
+    records = await eventually(access_logged, LOG_DEADLINE_S, "access log line")
     assert all(r["service"] == name and "request_id" in r and "level" in r for r in records)
-    assert any(r["message"] == "request" and r["request_id"] != "-" for r in records)
+    line = next(r for r in records if r["request_id"] == f"logs-{name}")
+    assert line["message"] == "request" and line["status"] == 401
+    assert not any(r["logger"] == "httpx" for r in records)  # no second line per request

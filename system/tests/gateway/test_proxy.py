@@ -11,7 +11,7 @@ import pytest
 from secureconnect.common.middleware import SECURITY_HEADERS
 from websockets.asyncio.client import connect
 
-from tests.helpers import assert_error, bearer, metric, new_session
+from tests.helpers import assert_error, bearer, eventually, metric, new_session
 from tests.stack import GATEWAY_BUDGET_S, Stack
 
 BUDGET_SLACK = 1.10
@@ -50,8 +50,12 @@ async def test_dead_backend_is_502(gateway: httpx.AsyncClient):
 async def test_request_id_is_forwarded_and_returned(gateway: httpx.AsyncClient, stack: Stack):
     response = await gateway.get("/api/v1/auth/me", headers={"X-Request-ID": "trace-abc.123"})
     assert response.headers["x-request-id"] == "trace-abc.123"
-    auth_log = stack.auth.log_path.read_text().splitlines()
-    assert any(json.loads(line).get("request_id") == "trace-abc.123" for line in auth_log)
+
+    async def logged_by_auth() -> bool:
+        lines = stack.auth.log_path.read_text().splitlines()
+        return any(json.loads(line).get("request_id") == "trace-abc.123" for line in lines)
+
+    await eventually(logged_by_auth, 5.0, "auth's log line with the forwarded request id")
 
 
 async def test_security_headers_exactly_once(gateway: httpx.AsyncClient):
