@@ -163,10 +163,9 @@ class S3(LocalComponent):
             self.host,
             "--port",
             str(self.port),
-            "--access-key",
-            run.secret("s3_access_key"),
-            "--secret-key",
-            run.secret("s3_secret_key"),
+            # name=value: a generated secret may begin with "-", like an option
+            f"--access-key={run.secret('s3_access_key')}",
+            f"--secret-key={run.secret('s3_secret_key')}",
             str(run.data_dir(self.name)),
         ]
 

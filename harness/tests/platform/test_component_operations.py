@@ -11,7 +11,7 @@ import redis
 
 from harness.errors import ComponentError, StartupError
 from harness.platform.components.base import LocalComponent
-from harness.platform.components.datastores import Redis
+from harness.platform.components.datastores import S3, Redis
 from harness.platform.local import LocalPlatform, default_components
 from harness.platform.runtime import RunContext
 from harness.platform.watchdog import RESTART_DELAY_S
@@ -147,3 +147,15 @@ def test_teardown_leaves_no_process(tmp_path: Path) -> None:
         if psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     ]
     assert alive == []
+
+
+class _S3WithDashSecret(S3):
+    """Generated secrets may begin with '-': they must not be read as options."""
+
+    def prepare(self, run: RunContext) -> None:
+        run.secret_files["s3_secret_key"].write_text("-leading-dash-secret")
+
+
+def test_secrets_that_look_like_options_are_passed_safely(tmp_path: Path) -> None:
+    with LocalPlatform(tmp_path / "run", [_S3WithDashSecret()], restart=False) as platform:
+        platform.probe("s3")
