@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
+import allure
 import httpx
 import pytest
 
@@ -92,11 +94,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture
-def evidence(request: pytest.FixtureRequest) -> EvidenceLog:
-    """Record numbers, HTTP exchanges, logs and toxics for the report."""
+def evidence(request: pytest.FixtureRequest) -> Iterator[EvidenceLog]:
+    """Record numbers, HTTP exchanges, logs and toxics for the report (and Allure)."""
     log = EvidenceLog()
     request.node.stash[EVIDENCE_KEY] = log
-    return log
+    yield log
+    if log.items and request.config.getoption("--alluredir", None):
+        body = json.dumps([asdict(item) for item in log.items], indent=2, default=str)
+        allure.attach(body, name="evidence", attachment_type=allure.attachment_type.JSON)
 
 
 @pytest.fixture(scope="session")

@@ -40,5 +40,5 @@ def test_smoke_run_prints_the_verdict_and_writes_the_report(tmp_path: Path) -> N
     assert result.returncode == (1 if results["verdict"] == "NO-GO" else 0)
     for name in ("report.md", "report.html", "junit.xml", "pytest.log"):
         assert (latest / name).is_file(), name
-    assert any((latest / "allure-results").iterdir())
+    assert any((latest / "allure-results").glob("*-attachment.json")), "no evidence in Allure"
     assert (latest / "logs" / "postgres.log").is_file()
