@@ -177,6 +177,12 @@ class Redis:
         )
         wait_until(lambda: port_open(self.port), STARTUP_DEADLINE_S, "redis")
 
+    def kill(self) -> None:
+        """SIGKILL: the data (no persistence configured) is gone."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
     def pause(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGSTOP)

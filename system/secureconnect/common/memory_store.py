@@ -71,6 +71,15 @@ class MemoryStore:
             return None
         return entry.expires_at - self.clock.monotonic()
 
+    def snapshot(self) -> list[tuple[str, str, float | None]]:
+        """(key, value, remaining ttl_s) of every live entry."""
+        now = self.clock.monotonic()
+        return [
+            (key, e.value, None if e.expires_at is None else e.expires_at - now)
+            for key, e in self._entries.items()
+            if e.expires_at is None or e.expires_at > now
+        ]
+
     def __len__(self) -> int:
         return len(self._entries)
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from enum import StrEnum
+from typing import TypeVar
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -45,9 +47,22 @@ CONNECT_TIMEOUT_S = 0.25
 FAILURES_TO_DEGRADE = 2
 SUCCESSES_TO_RECOVER = 2
 MAX_CONNECTIONS = 64
+#: Keys per pipeline when writing memory back to Redis after an outage.
+WRITE_BACK_BATCH = 500
+WRITE_BACK_BATCH_TIMEOUT_S = 2.0
 
 RecoveryHook = Callable[["ResilientRedis"], Awaitable[None]]
+T = TypeVar("T")
 _FAILURES = (RedisError, OSError, TimeoutError)
+
+
+def _px(ttl_s: float | None) -> int | None:
+    return None if ttl_s is None else max(1, int(ttl_s * 1000))
+
+
+def _batches(items: list[T]) -> Iterator[list[T]]:
+    for start in range(0, len(items), WRITE_BACK_BATCH):
+        yield items[start : start + WRITE_BACK_BATCH]
 
 
 class RedisState(StrEnum):
@@ -64,9 +79,11 @@ class DegradedModeMachine:
         self.since = clock.monotonic()
         self._failures = 0
         self._successes = 0
+        self.last_check_ok = True
 
     def record_failure(self) -> bool:
         """True when this failure moves the machine into DEGRADED."""
+        self.last_check_ok = False
         self._successes = 0
         self._failures += 1
         if self.state is RedisState.HEALTHY and self._failures >= FAILURES_TO_DEGRADE:
@@ -76,6 +93,7 @@ class DegradedModeMachine:
 
     def record_success(self) -> bool:
         """True when recovery is due (write-back should run, then `recovered()`)."""
+        self.last_check_ok = True
         self._failures = 0
         self._successes += 1
         return self.state is RedisState.DEGRADED and self._successes >= SUCCESSES_TO_RECOVER
@@ -118,7 +136,13 @@ class ResilientRedis:
 
     # -- lifecycle ---------------------------------------------------------
     async def start(self) -> None:
+        """First check, then the hooks (e.g. reload durable state into a fresh Redis)."""
         await self.check_once()
+        if not self.degraded and self.machine.last_check_ok:
+            try:
+                await self._run_hooks()
+            except _FAILURES:
+                self._failed("RESTORE")
         self._health_task = asyncio.create_task(self._health_loop(), name="redis-health")
 
     async def stop(self) -> None:
@@ -153,34 +177,53 @@ class ResilientRedis:
         async with self._transition_lock:
             if not self.degraded:
                 return
-            try:
-                await self._write_back()
-                for hook in self._hooks:
-                    await hook(self)
+            try:  # before the flip: once healthy, reads go to Redis
+                await self._write_pending()
             except _FAILURES:
                 self._failed("WRITE_BACK")
                 return
             self.machine.recovered()
             REDIS_DEGRADED.labels(self.service).set(0)
             log.info("redis reachable again: degraded mode off")
-            try:  # writes that raced the flip
-                await self._write_back()
+            try:
+                await self._write_pending()  # writes that raced the flip
+                await self.restore(self.memory.snapshot())  # Redis may be back empty
+                await self._run_hooks()
             except _FAILURES:
                 self._failed("WRITE_BACK")
 
-    async def _write_back(self) -> None:
+    async def _run_hooks(self) -> None:
+        for hook in self._hooks:
+            await hook(self)
+
+    async def _write_pending(self) -> None:
         memory = self.memory
-        for key in list(memory.pending_deletes):
-            async with asyncio.timeout(COMMAND_TIMEOUT_S):
-                await self.client.delete(key)
-            memory.pending_deletes.discard(key)
-        for key in list(memory.pending_sets):
-            value, ttl_s = memory.get(key), memory.ttl(key)
-            if value is not None and (ttl_s is None or ttl_s > 0):
-                px = None if ttl_s is None else max(1, int(ttl_s * 1000))
-                async with asyncio.timeout(COMMAND_TIMEOUT_S):
-                    await self.client.set(key, value, px=px)
-            memory.pending_sets.discard(key)
+        for batch in _batches(list(memory.pending_deletes)):
+            pipe = self.client.pipeline(transaction=False)
+            for key in batch:
+                pipe.delete(key)
+            await self._execute(pipe)
+            memory.pending_deletes.difference_update(batch)
+        for batch in _batches(list(memory.pending_sets)):
+            pipe = self.client.pipeline(transaction=False)
+            for key in batch:
+                value = memory.get(key)
+                if value is not None:
+                    pipe.set(key, value, px=_px(memory.ttl(key)))
+            await self._execute(pipe)
+            memory.pending_sets.difference_update(batch)
+
+    async def restore(self, entries: list[tuple[str, str, float | None]]) -> None:
+        """SET NX each (key, value, ttl_s): fills in what Redis lost, overwrites nothing."""
+        for batch in _batches(entries):
+            pipe = self.client.pipeline(transaction=False)
+            for key, value, ttl_s in batch:
+                pipe.set(key, value, px=_px(ttl_s), nx=True)
+            await self._execute(pipe)
+
+    async def _execute(self, pipe: Pipeline) -> None:
+        async with asyncio.timeout(WRITE_BACK_BATCH_TIMEOUT_S):
+            await pipe.execute()
 
     # -- safe operations ---------------------------------------------------
     async def _call(self, command: str, op: Callable[[], Awaitable[object]]) -> tuple[bool, object]:

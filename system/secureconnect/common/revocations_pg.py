@@ -49,6 +49,21 @@ class PostgresRevocations:
             # Redis / memory still hold the revocation; the durable copy is best effort.
             log.warning("durable revocation not written", extra={"token_id": token_id})
 
+    async def active(self) -> list[tuple[str, float]]:
+        query = select(revoked_tokens.c.token_id, revoked_tokens.c.expires_at).where(
+            revoked_tokens.c.expires_at > func.now()
+        )
+
+        async def work(session: AsyncSession) -> list[tuple[str, float]]:
+            rows = (await session.execute(query)).all()
+            return [(token_id, expires_at.timestamp()) for token_id, expires_at in rows]
+
+        try:
+            return await self.db.run("revocation_active", work)
+        except DomainError:
+            log.warning("durable revocations not readable; Redis keeps what it has")
+            return []
+
     async def contains_any(self, token_ids: list[str]) -> bool:
         query = (
             select(revoked_tokens.c.token_id)

@@ -126,6 +126,9 @@ def new_opaque_token() -> str:
 class DurableRevocations(Protocol):
     async def add(self, token_id: str, expires_at: float) -> None: ...
     async def contains_any(self, token_ids: list[str]) -> bool: ...
+    async def active(self) -> list[tuple[str, float]]:
+        """(token id, expires_at epoch seconds) of every unexpired revocation."""
+        ...
 
 
 class RevocationList:
@@ -138,6 +141,20 @@ class RevocationList:
         self.redis = redis
         self.durable = durable
         self.clock = clock
+        if durable is not None:
+            redis.on_recovery(self._restore_durable)
+
+    async def _restore_durable(self, redis: ResilientRedis) -> None:
+        """A Redis that lost its data (restart without persistence) gets them back."""
+        assert self.durable is not None
+        now = self.clock.now()
+        await redis.restore(
+            [
+                (REVOKED_KEY_PREFIX + token_id, "1", expires_at - now)
+                for token_id, expires_at in await self.durable.active()
+                if expires_at > now
+            ]
+        )
 
     async def revoke(self, token_id: str, expires_at: float) -> None:
         """Revoke until `expires_at` (epoch seconds): past it the token is dead anyway."""

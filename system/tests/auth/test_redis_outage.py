@@ -99,3 +99,41 @@ async def test_auth_survives_redis_outage_and_writes_back(stack: Stack, clients)
         "/api/v1/auth/refresh", json={"refresh_token": refreshed.json()["refresh_token"]}
     )
     assert again.status_code == 200, again.text
+
+
+async def test_redis_restarted_empty_gets_revocations_and_sessions_back(stack: Stack, clients):
+    """Redis killed (no persistence) and started again: nothing revoked comes back to life."""
+    gateway, auth = clients
+    _, revoked = await new_session(gateway)
+    assert (await gateway.post("/api/v1/auth/logout", headers=bearer(revoked))).status_code == 204
+    _, live = await new_session(gateway)
+
+    stack.redis.kill()
+
+    async def degraded() -> bool:
+        return await degraded_flag(auth, "auth") == 1.0
+
+    await eventually(degraded, DEGRADE_DEADLINE_S, "redis_degraded_mode == 1")
+    stack.redis.start()
+
+    async def recovered() -> bool:
+        return await degraded_flag(auth, "auth") == 0.0
+
+    await eventually(recovered, RECOVER_DEADLINE_S, "redis_degraded_mode back to 0")
+    claims = TokenCodec(stack.jwt_secret).decode_access(revoked["access_token"])
+    redis = Redis(port=stack.redis.port, password=stack.redis.password)
+    try:
+
+        async def revocation_restored() -> bool:
+            return await redis.exists(REVOKED_KEY_PREFIX + claims.jti) == 1
+
+        await eventually(revocation_restored, RECOVER_DEADLINE_S, "revocation back in Redis")
+    finally:
+        await redis.aclose()
+    assert_error(
+        await gateway.get("/api/v1/auth/me", headers=bearer(revoked)), 401, "token_revoked"
+    )
+    rotated = await gateway.post(
+        "/api/v1/auth/refresh", json={"refresh_token": live["refresh_token"]}
+    )
+    assert rotated.status_code == 200, rotated.text

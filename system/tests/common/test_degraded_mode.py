@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from redis.asyncio import Redis
 from secureconnect.common.clock import ManualClock
 from secureconnect.common.memory_store import MemoryStore
 from secureconnect.common.metrics import REDIS_DEGRADED
@@ -15,6 +18,7 @@ from secureconnect.common.resilient_redis import (
 )
 from secureconnect.common.settings import RedisSettings
 
+from tests.servers import Redis as RedisServer
 from tests.servers import free_port
 
 
@@ -88,4 +92,44 @@ async def test_unreachable_redis_degrades_and_serves_from_memory():
         assert await redis.exists_any(["nope", "once"]) is True
         assert {"session", "once"} <= redis.memory.pending_sets
     finally:
+        await redis.stop()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer("unit-test-password")
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_recovery_writes_back_and_refills_an_emptied_redis(redis_server: RedisServer):
+    settings = RedisSettings(redis_port=redis_server.port, redis_password="unit-test-password")
+    redis = ResilientRedis(settings, "unit-recovery", ManualClock())
+    raw = Redis(port=redis_server.port, password="unit-test-password", decode_responses=True)
+    hook_calls: list[str] = []
+
+    async def hook(_: ResilientRedis) -> None:
+        hook_calls.append("called")
+
+    redis.on_recovery(hook)
+    try:
+        await redis.start()
+        await redis.set("before", "kept", ttl_s=60)  # healthy: Redis + memory mirror
+        for _ in range(FAILURES_TO_DEGRADE):
+            redis.machine.record_failure()
+        await redis.set("during", "queued", ttl_s=60)  # degraded: memory only, pending
+        await redis.delete("gone")
+        await raw.set("gone", "x")
+        await raw.flushall()  # as if Redis had restarted without persistence
+        await raw.set("gone", "stale")
+        for _ in range(SUCCESSES_TO_RECOVER):
+            await redis.check_once()
+        assert not redis.degraded and hook_calls
+        assert await raw.get("during") == "queued"
+        assert await raw.get("before") == "kept"
+        assert await raw.get("gone") is None
+        assert 0 < await raw.pttl("during") <= 60_000
+    finally:
+        await raw.aclose()
         await redis.stop()
