@@ -29,7 +29,6 @@ def create_auth_app(settings: AuthSettings, clock: Clock = SYSTEM_CLOCK) -> Fast
         name = settings.service_name
         db = Database(settings, name)
         redis = ResilientRedis(settings, name, clock)
-        await redis.start()
         mailer = Mailer(settings)
         service = AuthService(
             settings,
@@ -42,6 +41,7 @@ def create_auth_app(settings: AuthSettings, clock: Clock = SYSTEM_CLOCK) -> Fast
             clock=clock,
         )
         app.state.auth_service = service
+        await redis.start()  # after the stores registered their recovery hooks
         dependencies: list[Dependency] = app.state.dependencies
         dependencies += [
             database_dependency(db),

@@ -252,14 +252,14 @@ class ResilientRedis:
         return self.memory.get(key) if not ok else None
 
     async def set(self, key: str, value: str, ttl_s: float | None) -> None:
-        px = None if ttl_s is None else max(1, int(ttl_s * 1000))
-        ok, _ = await self._call("SET", lambda: self.client.set(key, value, px=px))
+        ok, _ = await self._call("SET", lambda: self.client.set(key, value, px=_px(ttl_s)))
         self.memory.set(key, value, ttl_s, pending=not ok)
 
     async def set_if_absent(self, key: str, value: str, ttl_s: float) -> bool:
         """SET NX: True when this call created the key (atomic in Redis)."""
-        px = max(1, int(ttl_s * 1000))
-        ok, created = await self._call("SETNX", lambda: self.client.set(key, value, px=px, nx=True))
+        ok, created = await self._call(
+            "SETNX", lambda: self.client.set(key, value, px=_px(ttl_s), nx=True)
+        )
         if ok:
             if created:
                 self.memory.set(key, value, ttl_s)
