@@ -15,7 +15,14 @@ from dataclasses import dataclass
 
 from harness.platform import probes
 from harness.platform.components.base import LocalComponent, SetupStep
-from harness.platform.components.datastores import APP_DATABASE, APP_ROLE, S3, Postgres, Redis
+from harness.platform.components.datastores import (
+    APP_DATABASE,
+    APP_ROLE,
+    POSTGRES_USER,
+    S3,
+    Postgres,
+    Redis,
+)
 from harness.platform.components.edge import Capture, Coturn
 from harness.platform.process import run_once
 from harness.platform.runtime import RunContext
@@ -33,6 +40,8 @@ CHAT_INSTANCES = 2
 GATEWAY_BUDGET_S = 5.0
 #: A backend's budget: below the gateway's, so a slow backend answers its own 504 first.
 BACKEND_BUDGET_S = 4.0
+#: The backup scheduler's interval in the local stack, seconds: short, so tests see several runs.
+BACKUP_INTERVAL_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,18 @@ def common_environment(run: RunContext, deps: Dependencies) -> dict[str, str]:
     }
 
 
+def service_environment(module: str, run: RunContext) -> dict[str, str]:
+    """What one service needs beyond the common environment."""
+    if module == "backup":
+        # pg_dump must read every row; forced row-level security binds the app role.
+        return {
+            "SC_DB_USER": POSTGRES_USER,
+            "SC_DB_PASSWORD_FILE": str(run.secret_files["postgres_superuser_password"]),
+            "SC_BACKUP_INTERVAL_S": str(BACKUP_INTERVAL_S),
+        }
+    return {}
+
+
 class Service(LocalComponent):
     """One SecureConnect service process."""
 
@@ -115,6 +136,7 @@ class Service(LocalComponent):
             **common_environment(run, self.deps),
             "SC_SERVICE_NAME": self.name,
             "SC_REQUEST_TIMEOUT_S": str(BACKEND_BUDGET_S),
+            **service_environment(self.module, run),
             **self.extra_env,
         }
 
@@ -190,4 +212,6 @@ def service_components(
         gateway_env["SC_CHAT_URLS"] = ",".join(chats)
     gateway = Service("gateway", deps, gateway_env)
     gateway.depends_on = (*Service.depends_on, *(b.name for b in backends))
+    for backend in backends:  # links in mails and download URLs point at the gateway
+        backend.extra_env.setdefault("SC_PUBLIC_BASE_URL", gateway.url())
     return [Migrations(deps), *backends, gateway]

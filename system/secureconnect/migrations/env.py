@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 import secureconnect.auth.models  # noqa: F401  (registers tables on the metadata)
 import secureconnect.common.revocations_pg  # noqa: F401
+import secureconnect.storage.models  # noqa: F401
 from secureconnect.common.db import create_engine, metadata
 from secureconnect.common.settings import DatabaseSettings, ServiceSettings
 

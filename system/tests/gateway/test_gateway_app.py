@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+import uvicorn
 from secureconnect.common.clock import ManualClock
 from secureconnect.common.settings import LOCAL_JWT_SECRET
 from secureconnect.common.tokens import TokenCodec
 from secureconnect.gateway.app import create_gateway_app
 from secureconnect.gateway.settings import GatewaySettings
+from secureconnect.gateway.websocket import CLOSE_POLICY_VIOLATION, CLOSE_TRY_AGAIN_LATER
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
-from tests.helpers import assert_error
+from tests.helpers import assert_error, eventually
 from tests.servers import free_port
 
 PER_ADDRESS = 3
@@ -71,3 +77,45 @@ async def test_ready_is_503_when_auth_is_down(gateway: httpx.AsyncClient):
     assert ready.status_code == 503 and body["status"] == "down"
     assert body["dependencies"]["auth"] == {"state": "down", "required": True}
     assert body["dependencies"]["redis"]["required"] is False
+
+
+@asynccontextmanager
+async def serving(settings: GatewaySettings) -> AsyncIterator[str]:
+    """The gateway under a real uvicorn server in this event loop; yields its ws:// base."""
+    port = free_port()
+    config = uvicorn.Config(create_gateway_app(settings), port=port, log_config=None)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        return server.started
+
+    await eventually(started, 5.0, "uvicorn started")
+    try:
+        yield f"ws://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def closed_with(url: str) -> ConnectionClosed:
+    async with connect(url, open_timeout=5) as socket:
+        with pytest.raises(ConnectionClosed) as closed:
+            await socket.recv()
+    return closed.value
+
+
+async def test_websocket_to_unconfigured_service_is_closed_with_policy_code():
+    async with serving(GatewaySettings(environment="test", redis_port=free_port())) as base:
+        closed = await closed_with(f"{base}/ws")
+    assert closed.rcvd is not None and closed.rcvd.code == CLOSE_POLICY_VIOLATION
+    assert "chat" in closed.rcvd.reason
+
+
+async def test_websocket_to_dead_service_is_closed_try_again_later():
+    settings = GatewaySettings(
+        environment="test", redis_port=free_port(), chat_urls=[f"http://127.0.0.1:{free_port()}"]
+    )
+    async with serving(settings) as base:
+        closed = await closed_with(f"{base}/ws")
+    assert closed.rcvd is not None and closed.rcvd.code == CLOSE_TRY_AGAIN_LATER

@@ -1,0 +1,1 @@
+"""Storage service: presigned uploads, envelope encryption at rest, quotas."""

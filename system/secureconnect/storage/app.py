@@ -1,0 +1,84 @@
+"""The storage service's app: resources opened in the lifespan, wired once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from secureconnect.common.app import create_app
+from secureconnect.common.clock import SYSTEM_CLOCK, Clock
+from secureconnect.common.db import Database
+from secureconnect.common.health import Dependency
+from secureconnect.common.probes import database_dependency, redis_dependency
+from secureconnect.common.resilient_redis import ResilientRedis
+from secureconnect.common.revocations_pg import PostgresRevocations
+from secureconnect.common.s3 import (
+    DEFAULT_S3_POLICY,
+    ResilientS3,
+    S3Policy,
+    credentials,
+    minio_client,
+    s3_dependency,
+)
+from secureconnect.common.tokens import RevocationList, TokenCodec, TokenVerifier
+from secureconnect.storage.envelope import MasterKey
+from secureconnect.storage.objects import ObjectStore
+from secureconnect.storage.routes import router
+from secureconnect.storage.service import StorageService
+from secureconnect.storage.settings import StorageSettings
+from secureconnect.storage.store import FileStore
+
+
+def create_storage_app(
+    settings: StorageSettings, clock: Clock = SYSTEM_CLOCK, policy: S3Policy = DEFAULT_S3_POLICY
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        name, bucket = settings.service_name, settings.s3_bucket
+        db = Database(settings, name)
+        redis = ResilientRedis(settings, name, clock)
+        await redis.start()
+        s3 = ResilientS3(settings, name, clock, policy)
+        s3.start_prober(bucket)
+        presigner = None
+        if settings.s3_public_endpoint:
+            presigner = minio_client(settings.s3_public_endpoint, *credentials(settings))
+        service = StorageService(
+            settings,
+            FileStore(db),
+            ObjectStore(s3, bucket, presigner),
+            MasterKey.from_secret(settings.encryption_secret()),
+            clock,
+        )
+        app.state.storage_service = service
+        app.state.token_verifier = TokenVerifier(
+            TokenCodec(settings.jwt_key(), clock),
+            RevocationList(redis, PostgresRevocations(db), clock),
+        )
+        dependencies: list[Dependency] = app.state.dependencies
+        dependencies += [
+            database_dependency(db),
+            redis_dependency(redis),
+            s3_dependency(s3, bucket),
+        ]
+        tasks = [
+            asyncio.create_task(s3.ensure_bucket_eventually(bucket)),
+            asyncio.create_task(service.janitor.run_forever()),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await service.janitor.close()
+            await s3.close()
+            await redis.stop()
+            await db.close()
+
+    return create_app(settings, lifespan=lifespan, routers=[router])

@@ -1,0 +1,68 @@
+"""Request and response bodies of the files API (see API.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+#: A filename: printable, no path separators, at most 255 characters.
+Filename = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f/\\]+$"
+    ),
+]
+#: A MIME type such as "image/png" (parameters are not accepted).
+ContentType = Annotated[
+    str, StringConstraints(max_length=127, pattern=r"^[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*$")
+]
+#: Bytes; beyond 64 bits is malformed rather than merely too large.
+Size = Annotated[int, Field(ge=0, le=2**63 - 1, strict=True)]
+
+
+class UploadUrlRequest(BaseModel):
+    filename: Filename
+    content_type: ContentType
+    size: Size
+
+
+class UploadUrlOut(BaseModel):
+    file_id: str
+    upload_url: str
+    expires_in: int
+    method: Literal["PUT"] = "PUT"
+
+
+class CompletedOut(BaseModel):
+    file_id: str
+    size: int
+    status: Literal["available"] = "available"
+
+
+class DownloadUrlOut(BaseModel):
+    url: str
+    expires_in: int
+
+
+class FileOut(BaseModel):
+    file_id: str
+    filename: str
+    content_type: str
+    size: int
+    status: Literal["pending", "available"]
+    #: False between `complete` and the end of the encryption job (seconds at most).
+    encrypted_at_rest: bool
+    created_at: datetime
+
+
+class FilesOut(BaseModel):
+    files: list[FileOut]
+
+
+class QuotaOut(BaseModel):
+    used_bytes: int
+    limit_bytes: int
+    #: Declared sizes of uploads in progress, held against the quota until they complete or lapse.
+    reserved_bytes: int
