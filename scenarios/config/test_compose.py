@@ -1,0 +1,195 @@
+"""Configuration audit: the compose files, read statically, carry none of the seed's defects.
+
+These checks need no running stack: they read compose/docker-compose.yml,
+compose/docker-compose.monitoring.yml and the files they mount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from harness import EvidenceLog, check
+from harness.checks.library import config_audit
+from harness.checks.library.config_audit import ComposeFile
+
+COMPOSE_DIR = Path(__file__).resolve().parents[2] / "compose"
+APP_FILE = COMPOSE_DIR / "docker-compose.yml"
+MONITORING_FILE = COMPOSE_DIR / "docker-compose.monitoring.yml"
+
+Audit = Callable[[ComposeFile, EvidenceLog], list[str]]
+
+
+@pytest.fixture(scope="module")
+def app() -> ComposeFile:
+    return ComposeFile.load(APP_FILE)
+
+
+@pytest.fixture(scope="module")
+def monitoring() -> ComposeFile:
+    return ComposeFile.load(MONITORING_FILE)
+
+
+def _audit_both(audit: Audit, app: ComposeFile, monitoring: ComposeFile, ev: EvidenceLog) -> None:
+    defects = audit(app, ev) + audit(monitoring, ev)
+    assert not defects, "; ".join(defects)
+
+
+@check(
+    "CFG-001",
+    "Every service has a health check with a start_period",
+    category="config",
+    severity="MEDIUM",
+    finding="MEDIUM-1..3: MinIO, Prometheus, Alertmanager health checks without start_period",
+    fix="Give every service a healthcheck with start_period in compose/.",
+)
+def test_health_checks(app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog) -> None:
+    _audit_both(config_audit.healthcheck_defects, app, monitoring, evidence)
+
+
+@check(
+    "CFG-002",
+    "Every service restarts by itself (unless-stopped or always)",
+    category="config",
+    severity="HIGH",
+    finding="Container restart stability: restart policies",
+    fix="restart: unless-stopped on every long-running service.",
+)
+def test_restart_policies(app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog) -> None:
+    _audit_both(config_audit.restart_defects, app, monitoring, evidence)
+
+
+@check(
+    "CFG-003",
+    "Every container, databases included, has memory and CPU limits",
+    category="config",
+    severity="HIGH",
+    finding="HIGH-7 / MEDIUM-11: databases without memory limits",
+    fix="mem_limit and cpus on every service.",
+)
+def test_resource_limits(app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog) -> None:
+    _audit_both(config_audit.resource_defects, app, monitoring, evidence)
+
+
+@check(
+    "CFG-004",
+    "Secrets come from Docker secret files, never plain environment values",
+    category="config",
+    severity="HIGH",
+    finding="Secrets management: every secret as a Docker secret (*_FILE)",
+    fix="Mount the secret and point the *_FILE variable at /run/secrets/<name>.",
+)
+def test_secrets_from_files(
+    app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog
+) -> None:
+    _audit_both(config_audit.plain_secret_defects, app, monitoring, evidence)
+
+
+@check(
+    "CFG-005",
+    "No flag turns off TLS or authentication (--insecure, sslmode=disable, ssl=off, no-auth)",
+    category="config",
+    severity="BLOCKER",
+    finding="BLOCKER-1: database started with --insecure",
+    fix="Remove the flag; configure TLS and credentials instead.",
+)
+def test_no_insecure_flags(
+    app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog
+) -> None:
+    _audit_both(config_audit.insecure_flag_defects, app, monitoring, evidence)
+
+
+@check(
+    "CFG-006",
+    "PostgreSQL runs with ssl=on and accepts TLS connections only (hostssl)",
+    category="config",
+    severity="BLOCKER",
+    finding="BLOCKER-1 / Security HIGH-1: database in insecure mode (no TLS)",
+    fix="ssl=on with the deployment's certificates; pg_hba: hostssl only, hostnossl reject.",
+)
+def test_database_tls(app: ComposeFile, evidence: EvidenceLog) -> None:
+    defects = config_audit.database_tls_defects(app, evidence)
+    assert not defects, "; ".join(defects)
+
+
+@check(
+    "CFG-007",
+    "The TURN health check authenticates with credentials from the real secret",
+    category="config",
+    severity="BLOCKER",
+    finding="BLOCKER-6 / HIGH-9: TURN health check uses test:test credentials",
+    fix="Derive REST credentials from the turn_secret secret (turnutils_uclient -W).",
+)
+def test_turn_health_check(app: ComposeFile, evidence: EvidenceLog) -> None:
+    defects = config_audit.turn_healthcheck_defects(app, evidence)
+    assert not defects, "; ".join(defects)
+
+
+@check(
+    "CFG-008",
+    "The backup scheduler has a health check on /health",
+    category="config",
+    severity="BLOCKER",
+    finding="BLOCKER-5 / HIGH-10: backup scheduler without a health check",
+    fix="healthcheck: GET /health of the backup scheduler (503 when backups fail).",
+)
+def test_backup_health_check(app: ComposeFile, evidence: EvidenceLog) -> None:
+    defects = config_audit.backup_healthcheck_defects(app, evidence)
+    assert not defects, "; ".join(defects)
+
+
+@check(
+    "CFG-009",
+    "The monitoring stack starts without a pre-existing external network",
+    category="config",
+    severity="MEDIUM",
+    finding="MEDIUM-4: monitoring stack uses an external network",
+    fix="Declare the network with a fixed name: and without external: true.",
+)
+def test_monitoring_network(monitoring: ComposeFile, evidence: EvidenceLog) -> None:
+    defects = config_audit.external_network_defects(monitoring, evidence)
+    assert not defects, "; ".join(defects)
+
+
+@check(
+    "CFG-010",
+    "Alertmanager e-mails a real address through a real SMTP smarthost",
+    category="config",
+    severity="HIGH",
+    finding="HIGH-5: Alertmanager e-mail configuration not set (placeholders)",
+    fix="Set smtp_smarthost, from and to; the SMTP password as smtp_auth_password_file.",
+)
+def test_alert_email(monitoring: ComposeFile, evidence: EvidenceLog) -> None:
+    defects = config_audit.alert_email_defects(monitoring, evidence)
+    assert not defects, "; ".join(defects)
+
+
+@check(
+    "CFG-011",
+    "Objects are encrypted at rest (MinIO KMS key and storage envelope key from secrets)",
+    category="config",
+    severity="MEDIUM",
+    finding="MEDIUM-10: no data encryption at rest",
+    fix="MINIO_KMS_AUTO_ENCRYPTION=on with MINIO_KMS_SECRET_KEY_FILE; "
+    "SC_STORAGE_ENCRYPTION_KEY_FILE for the storage service.",
+)
+def test_encryption_at_rest(app: ComposeFile, evidence: EvidenceLog) -> None:
+    defects = config_audit.encryption_at_rest_defects(app, evidence)
+    assert not defects, "; ".join(defects)
+
+
+@check(
+    "CFG-012",
+    "docker compose config accepts both compose files",
+    category="config",
+    severity="HIGH",
+    finding="Docker production configuration is ready",
+    fix="Fix the file until `docker compose -f FILE config` exits 0.",
+)
+def test_compose_config_validates(evidence: EvidenceLog) -> None:
+    if config_audit.compose_command() is None:
+        pytest.skip("no docker compose tool on this machine")
+    defects = config_audit.compose_config_defects([APP_FILE, MONITORING_FILE], evidence)
+    assert not defects, "; ".join(defects)
