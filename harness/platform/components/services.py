@@ -40,6 +40,8 @@ CHAT_INSTANCES = 2
 GATEWAY_BUDGET_S = 5.0
 #: A backend's budget: below the gateway's, so a slow backend answers its own 504 first.
 BACKEND_BUDGET_S = 4.0
+#: The capture server's webhook channel that receives the video service's push notifications.
+PUSH_WEBHOOK_CHANNEL = "push"
 #: The backup scheduler's interval in the local stack, seconds: short, so tests see several runs.
 BACKUP_INTERVAL_S = 5.0
 
@@ -98,7 +100,19 @@ def service_environment(module: str, run: RunContext) -> dict[str, str]:
             "SC_DB_PASSWORD_FILE": str(run.secret_files["postgres_superuser_password"]),
             "SC_BACKUP_INTERVAL_S": str(BACKUP_INTERVAL_S),
         }
+    if module == "video":
+        return {"SC_RECORDING_DIR": str(run.data_dir("video") / "recordings")}
     return {}
+
+
+def video_environment(deps: Dependencies, chat_urls: list[str]) -> dict[str, str]:
+    """Call events over HTTP to chat while Redis is away; incoming-call pushes to the
+    capture server's webhook channel PUSH_WEBHOOK_CHANNEL, where tests read them."""
+    return {
+        "SC_CHAT_URLS": ",".join(chat_urls),
+        "SC_PUSH_PROVIDER": "webhook",
+        "SC_PUSH_WEBHOOK_URL": f"{deps.capture.url()}/webhooks/{PUSH_WEBHOOK_CHANNEL}",
+    }
 
 
 class Service(LocalComponent):
@@ -214,4 +228,6 @@ def service_components(
     gateway.depends_on = (*Service.depends_on, *(b.name for b in backends))
     for backend in backends:  # links in mails and download URLs point at the gateway
         backend.extra_env.setdefault("SC_PUBLIC_BASE_URL", gateway.url())
+        if backend.module == "video":
+            backend.extra_env = {**video_environment(deps, chats), **backend.extra_env}
     return [Migrations(deps), *backends, gateway]

@@ -1,0 +1,111 @@
+"""`call.incoming` / `call.updated` to the participants' `/ws` sockets, through chat.
+
+The chat service owns the user sockets. Its contract (chat/fanout.py): an
+envelope PUBLISHed on the Redis channel CHAT_EVENTS_CHANNEL reaches every
+chat instance, each delivering it to its own sockets; while Redis cannot be
+reached, POST /internal/v1/events on a chat instance (with a service token)
+does the same. So: Redis first, HTTP when Redis is degraded or the publish
+fails. Events are notifications, never the record — a client that missed one
+reads the call with GET /api/v1/calls/{id} — so a failure is counted and
+logged, never raised to the caller of the state change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+from prometheus_client import Counter
+from redis.exceptions import RedisError
+
+from secureconnect.common.clock import Clock
+from secureconnect.common.resilient_redis import ResilientRedis
+from secureconnect.common.service_tokens import issue_service_token
+
+log = logging.getLogger(__name__)
+
+#: Must match chat's fan-out channel and envelope (secureconnect/chat/fanout.py).
+CHAT_EVENTS_CHANNEL = "chat:events"
+INTERNAL_EVENTS_PATH = "/internal/v1/events"
+CALL_INCOMING = "call.incoming"
+CALL_UPDATED = "call.updated"
+PUBLISH_TIMEOUT_S = 0.5
+HTTP_PUBLISH_TIMEOUT_S = 1.0
+
+CALL_EVENTS = Counter(
+    "call_events_total", "Call events handed to chat for delivery", ["service", "path", "outcome"]
+)
+
+
+class CallEvents:
+    def __init__(
+        self,
+        redis: ResilientRedis,
+        chat_urls: list[str],
+        jwt_key: str,
+        clock: Clock,
+        http: httpx.AsyncClient,
+    ) -> None:
+        self.redis = redis
+        self.chat_urls = [url.rstrip("/") for url in chat_urls]
+        self.jwt_key = jwt_key
+        self.clock = clock
+        self.http = http
+        self.service = redis.service
+
+    async def publish(
+        self, event_type: str, data: dict[str, Any], recipients: Iterable[uuid.UUID]
+    ) -> bool:
+        """True when chat took the event (by Redis or by HTTP)."""
+        users = [str(r) for r in dict.fromkeys(recipients)]
+        if not users:
+            return True
+        if not self.redis.degraded and await self._by_redis(event_type, data, users):
+            return True
+        return await self._by_http(event_type, data, users)
+
+    async def _by_redis(self, event_type: str, data: dict[str, Any], users: list[str]) -> bool:
+        envelope = {
+            "origin": self.service,
+            "recipients": users,
+            "type": event_type,
+            "data": data,
+            "sent_at": self.clock.now(),
+        }
+        try:
+            async with asyncio.timeout(PUBLISH_TIMEOUT_S):
+                await self.redis.client.publish(
+                    CHAT_EVENTS_CHANNEL, json.dumps(envelope, separators=(",", ":"))
+                )
+        except (RedisError, OSError, TimeoutError) as exc:
+            CALL_EVENTS.labels(self.service, "redis", "failed").inc()
+            log.warning("call event publish failed", extra={"error": repr(exc)})
+            return False
+        CALL_EVENTS.labels(self.service, "redis", "published").inc()
+        return True
+
+    async def _by_http(self, event_type: str, data: dict[str, Any], users: list[str]) -> bool:
+        body = {"type": event_type, "recipients": users, "data": data}
+        for url in self.chat_urls:
+            token = issue_service_token(self.jwt_key, self.service, self.clock)
+            try:
+                response = await self.http.post(
+                    url + INTERNAL_EVENTS_PATH,
+                    json=body,
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=HTTP_PUBLISH_TIMEOUT_S,
+                )
+            except httpx.HTTPError as exc:
+                log.warning("call event post failed", extra={"url": url, "error": repr(exc)})
+                continue
+            if response.status_code == 202:
+                CALL_EVENTS.labels(self.service, "http", "published").inc()
+                return True
+            log.warning("chat refused a call event", extra={"status": response.status_code})
+        CALL_EVENTS.labels(self.service, "http", "failed").inc()
+        return False

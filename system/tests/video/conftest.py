@@ -1,0 +1,87 @@
+"""Fixtures of the video tests: the whole local stack from the harness (coturn,
+S3, chat for conversations and events, video behind the gateway), an API
+client, users, a conversation, and the video service's own settings for the
+tests that run its logic in-process with a clock they move."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from secureconnect.common.settings import Environment
+from secureconnect.video.settings import VideoSettings
+
+from harness.checks.plugin import stack  # noqa: F401  (the harness stack, not tests.stack)
+from harness.platform.base import Platform
+from harness.platform.components.datastores import APP_DATABASE, APP_ROLE
+from tests.chat.support import User, new_conversation, new_user
+
+
+@pytest.fixture(scope="session")
+def gateway_url(stack: Platform) -> str:  # noqa: F811
+    url = stack.endpoint("gateway").url
+    assert url is not None
+    return url
+
+
+@pytest.fixture(scope="session")
+def video_url(stack: Platform) -> str:  # noqa: F811
+    url = stack.endpoint("video").url
+    assert url is not None
+    return url
+
+
+@pytest.fixture
+async def api(gateway_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+async def video(video_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """Straight to the video service (metrics, the test-only debug endpoint)."""
+    async with httpx.AsyncClient(base_url=video_url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture
+async def alice(api: httpx.AsyncClient) -> User:
+    return await new_user(api)
+
+
+@pytest.fixture
+async def bob(api: httpx.AsyncClient) -> User:
+    return await new_user(api)
+
+
+@pytest.fixture
+async def mallory(api: httpx.AsyncClient) -> User:
+    """Shares no conversation with anyone in the test."""
+    return await new_user(api)
+
+
+@pytest.fixture
+async def conversation(api: httpx.AsyncClient, alice: User, bob: User) -> str:
+    return await new_conversation(api, alice, [bob], kind="direct")
+
+
+@pytest.fixture
+def settings(stack: Platform) -> VideoSettings:  # noqa: F811
+    """The video service's settings for this stack, for in-process instances."""
+    postgres_host, postgres_port = str(stack.endpoint("postgres").proxy_listen).rsplit(":", 1)
+    redis_host, redis_port = str(stack.endpoint("redis").proxy_listen).rsplit(":", 1)
+    return VideoSettings(
+        environment=Environment.TEST,
+        db_host=postgres_host,
+        db_port=int(postgres_port),
+        db_name=APP_DATABASE,
+        db_user=APP_ROLE,
+        db_password=stack.secret("db_password"),
+        db_ssl_ca_file=stack.ca_certificate(),
+        redis_host=redis_host,
+        redis_port=int(redis_port),
+        redis_password=stack.secret("redis_password"),
+        turn_secret=stack.secret("turn_secret"),
+        turn_urls=[f"turn:{stack.endpoint('coturn').address}?transport=udp"],
+    )
