@@ -74,7 +74,7 @@ class BackupScheduler:
             try:
                 await self.run_once()
                 delay = interval - (time.monotonic() - started)
-            except DomainError:
+            except DomainError:  # counted, logged and shown by /health already
                 delay = min(interval, FAILURE_RETRY_S)
             await asyncio.sleep(max(0.0, delay))
 
@@ -86,8 +86,8 @@ class BackupScheduler:
             async with asyncio.timeout(self.settings.backup_run_timeout_s):
                 size = await self._dump_to(key)
             await self.archive.publish(key)
-        except (DomainError, TimeoutError) as exc:
-            error = exc if isinstance(exc, DomainError) else _run_timed_out(self.settings)
+        except (DomainError, TimeoutError, OSError) as exc:
+            error = _as_domain_error(exc, self.settings)
             self._failed(error, time.perf_counter() - started)
             with contextlib.suppress(DomainError):
                 await self.archive.discard(key)
@@ -147,6 +147,10 @@ class BackupScheduler:
         return Health(False, reason, self.last_success_at, self.last_error)
 
 
-def _run_timed_out(settings: BackupSettings) -> DomainError:
-    limit = settings.backup_run_timeout_s
-    return DomainError(504, "backup_timeout", f"the backup run exceeded {limit:g}s")
+def _as_domain_error(exc: Exception, settings: BackupSettings) -> DomainError:
+    if isinstance(exc, DomainError):
+        return exc
+    if isinstance(exc, TimeoutError):
+        limit = settings.backup_run_timeout_s
+        return DomainError(504, "backup_timeout", f"the backup run exceeded {limit:g}s")
+    return DomainError(500, "backup_error", f"{type(exc).__name__}: {exc}")
