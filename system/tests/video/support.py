@@ -82,8 +82,11 @@ class ShadeTrack(VideoStreamTrack):
 
 
 def mean_luma(frame: av.VideoFrame) -> float:
-    plane = bytes(frame.planes[0])
-    return sum(plane) / len(plane)
+    """Mean of the Y plane's visible pixels (each row is padded to `line_size`)."""
+    plane = frame.planes[0]
+    data, width, stride = bytes(plane), plane.width, plane.line_size
+    rows = [data[row * stride : row * stride + width] for row in range(plane.height)]
+    return sum(sum(row) for row in rows) / (width * plane.height)
 
 
 class Signaling:
@@ -122,8 +125,7 @@ class Signaling:
         """Read until the server closes; its (code, reason)."""
         async with asyncio.timeout(deadline_s):
             await self.connection.wait_closed()
-        rcvd = self.connection.close_rcvd
-        return (rcvd.code, rcvd.reason) if rcvd else (None, "")
+        return self.connection.close_code, self.connection.close_reason or ""
 
     async def close(self) -> None:
         await self.connection.close()
