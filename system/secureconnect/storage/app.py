@@ -33,6 +33,21 @@ from secureconnect.storage.settings import StorageSettings
 from secureconnect.storage.store import FileStore
 
 
+def storage_service(
+    settings: StorageSettings, db: Database, s3: ResilientS3, clock: Clock
+) -> StorageService:
+    presigner = None
+    if settings.s3_public_endpoint:
+        presigner = minio_client(settings.s3_public_endpoint, *credentials(settings))
+    return StorageService(
+        settings,
+        FileStore(db),
+        ObjectStore(s3, settings.s3_bucket, presigner),
+        MasterKey.from_secret(settings.encryption_secret()),
+        clock,
+    )
+
+
 def create_storage_app(
     settings: StorageSettings, clock: Clock = SYSTEM_CLOCK, policy: S3Policy = DEFAULT_S3_POLICY
 ) -> FastAPI:
@@ -41,24 +56,14 @@ def create_storage_app(
         name, bucket = settings.service_name, settings.s3_bucket
         db = Database(settings, name)
         redis = ResilientRedis(settings, name, clock)
-        await redis.start()
         s3 = ResilientS3(settings, name, clock, policy)
-        s3.start_prober(bucket)
-        presigner = None
-        if settings.s3_public_endpoint:
-            presigner = minio_client(settings.s3_public_endpoint, *credentials(settings))
-        service = StorageService(
-            settings,
-            FileStore(db),
-            ObjectStore(s3, bucket, presigner),
-            MasterKey.from_secret(settings.encryption_secret()),
-            clock,
-        )
-        app.state.storage_service = service
+        app.state.storage_service = service = storage_service(settings, db, s3, clock)
         app.state.token_verifier = TokenVerifier(
             TokenCodec(settings.jwt_key(), clock),
             RevocationList(redis, PostgresRevocations(db), clock),
         )
+        await redis.start()  # after the revocation list registered its recovery hook
+        s3.start_prober(bucket)
         dependencies: list[Dependency] = app.state.dependencies
         dependencies += [
             database_dependency(db),
