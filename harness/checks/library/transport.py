@@ -19,6 +19,11 @@ from harness.platform import probes
 CONNECT_TIMEOUT_S = 5.0
 
 
+def tls_context(ca_file: Path) -> ssl.SSLContext:
+    """TLS that trusts only the deployment's CA, verifying the host name."""
+    return ssl.create_default_context(cafile=str(ca_file))
+
+
 async def _pg_attempt(host: str, port: int, user: str, password: str, tls: object) -> str:
     """Connect once; return "ok:<ssl in use>" or the error class name."""
     try:
@@ -45,9 +50,7 @@ async def postgres_requires_verified_tls(
 ) -> None:
     plain = await _pg_attempt(host, port, user, password, False)
     foreign_ca = await _pg_attempt(host, port, user, password, ssl.create_default_context())
-    verified = await _pg_attempt(
-        host, port, user, password, ssl.create_default_context(cafile=str(ca_file))
-    )
+    verified = await _pg_attempt(host, port, user, password, tls_context(ca_file))
     evidence.note("plain TCP connection", plain)
     evidence.note("TLS trusting only public CAs", foreign_ca)
     evidence.note("TLS verifying the deployment CA", verified)

@@ -20,6 +20,7 @@ from harness.checks.library import (
     container,
     features,
     observability,
+    secrets,
     transport,
 )
 from harness.platform.components.datastores import POSTGRES_USER
@@ -221,3 +222,14 @@ def test_a_route_that_crashes_fails_feat_001(bare_service: _BareService) -> None
     defects = features.route_defects("bare", bare_service.url, evidence)
     assert defects == ["bare POST /unfinished answered 501"]
     assert any("POST /unfinished" in e.label for e in evidence.items)
+
+
+def test_a_token_in_a_log_fails_sec_007() -> None:
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXBhcnQ"
+    logs = {
+        "chat": f"GET /ws?token={token} accepted\n",
+        "auth": "password=hunter2-but-longer\n",
+        "gateway": "all quiet\n",
+    }
+    found = secrets.leaks(logs, ["hunter2-but-longer"])
+    assert found == ["chat: GET /ws?token=<jwt> accepted", "auth: password=<secret>"]
