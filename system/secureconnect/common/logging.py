@@ -8,6 +8,7 @@ written by `AccessLogMiddleware`, so uvicorn's plain-text one is silenced.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from contextvars import ContextVar
 
@@ -17,6 +18,14 @@ from pythonjsonlogger.json import JsonFormatter
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+#: Query parameters that carry credentials (the WebSocket token) and bare JWTs.
+CREDENTIAL_QUERY = re.compile(r"((?:access_)?token=)[^&\s\"']+", re.IGNORECASE)
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+")
+
+
+def redact(text: str) -> str:
+    """Credentials out of a log line: uvicorn logs a WebSocket's full URL, token included."""
+    return JWT.sub("<redacted>", CREDENTIAL_QUERY.sub(r"\1<redacted>", text))
 
 
 class _ContextFilter(logging.Filter):
@@ -27,6 +36,8 @@ class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.service = self.service
         record.request_id = request_id_var.get()
+        record.msg, record.args = redact(record.getMessage()), None
+        record.__dict__.pop("color_message", None)  # uvicorn's ANSI copy of the message
         return True
 
 
