@@ -8,7 +8,7 @@ from collections.abc import Callable
 from harness.api import ApiClient, Session, verification_token
 from harness.checks.evidence import EvidenceLog
 from harness.checks.model import Check, CheckResult, Severity, Status
-from harness.checks.registry import check
+from harness.checks.registry import check, require_components
 from harness.errors import (
     CheckError,
     ComponentError,
@@ -52,6 +52,7 @@ __all__ = [
     "check",
     "eventually",
     "metric_sample",
+    "require_components",
     "services_of",
     "verification_token",
 ]

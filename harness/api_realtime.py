@@ -157,8 +157,8 @@ class Files:
         self.http = api.http
         self.session = session
 
-    def upload(self, data: bytes, filename: str = "readiness.bin") -> httpx.Response:
-        """Ask for an upload URL, PUT the bytes there, complete; returns the completion."""
+    def stage(self, data: bytes, filename: str = "readiness.bin") -> httpx.Response:
+        """Ask for an upload URL and PUT the bytes there; returns the upload-url answer."""
         created = self.http.post(
             "/api/v1/files/upload-url",
             headers=self.session.headers,
@@ -168,14 +168,20 @@ class Files:
                 "size": len(data),
             },
         )
+        if created.status_code == 201:
+            put = httpx.put(created.json()["upload_url"], content=data, timeout=30)
+            assert put.status_code in (200, 204), f"PUT to the upload URL: {put.status_code}"
+        return created
+
+    def complete(self, file_id: str) -> httpx.Response:
+        return self.http.post(f"/api/v1/files/{file_id}/complete", headers=self.session.headers)
+
+    def upload(self, data: bytes, filename: str = "readiness.bin") -> httpx.Response:
+        """Stage the bytes and complete the file; returns the completion (or the refusal)."""
+        created = self.stage(data, filename)
         if created.status_code != 201:
             return created
-        body = created.json()
-        put = httpx.put(body["upload_url"], content=data, timeout=30)
-        assert put.status_code in (200, 204), f"PUT to the upload URL answered {put.status_code}"
-        return self.http.post(
-            f"/api/v1/files/{body['file_id']}/complete", headers=self.session.headers
-        )
+        return self.complete(created.json()["file_id"])
 
     def download(self, file_id: str) -> bytes:
         answer = self.http.get(

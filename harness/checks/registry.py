@@ -44,3 +44,13 @@ def check(
 def check_of(item: pytest.Item) -> Check | None:
     marker = item.get_closest_marker("check")
     return marker.args[0] if marker is not None else None
+
+
+def require_components(present: list[str], *prefixes: str) -> None:
+    """Skip the check (counted as unknown, never as passed) when the stack lacks a service.
+
+    `present` is `stack.names()`; a prefix matches instances too (`chat` → chat-1).
+    """
+    missing = [p for p in prefixes if not any(n.split("-")[0] == p for n in present)]
+    if missing:
+        pytest.skip(f"the stack has no {', '.join(missing)}")

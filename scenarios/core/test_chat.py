@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
-from harness import ApiClient, EvidenceLog, Platform, check
+from harness import ApiClient, EvidenceLog, Platform, check, require_components
 from harness.api_realtime import Chat, EventListener
 
 
 def _chat_instances(stack: Platform) -> list[str]:
-    instances = sorted(n for n in stack.names() if n.startswith("chat"))
-    if not instances:
-        pytest.skip("the stack has no chat service")
-    return instances
+    require_components(stack.names(), "chat")
+    return sorted(n for n in stack.names() if n.startswith("chat"))
 
 
 @check(

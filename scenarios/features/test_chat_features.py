@@ -5,17 +5,10 @@ from __future__ import annotations
 import random
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
-from harness import ApiClient, EvidenceLog, Platform, Session, check
+from harness import ApiClient, EvidenceLog, Platform, Session, check, require_components
 from harness.api_realtime import Chat, EventListener
 
 VOTERS = 20
-
-
-def _require_chat(stack: Platform) -> None:
-    if not any(n.startswith("chat") for n in stack.names()):
-        pytest.skip("the stack has no chat service")
 
 
 def _vote_twice(gateway: str, voter: Session, poll_id: str, options: list[str]) -> str:
@@ -42,7 +35,7 @@ def _vote_twice(gateway: str, voter: Session, poll_id: str, options: list[str]) 
 def test_polls_count_exactly_under_concurrency(
     stack: Platform, api: ApiClient, gateway_url: str, evidence: EvidenceLog
 ) -> None:
-    _require_chat(stack)
+    require_components(stack.names(), "chat")
     creator = api.new_session()
     voters = [api.new_session() for _ in range(VOTERS)]
     chat = Chat(api, creator)
@@ -76,7 +69,7 @@ def test_polls_count_exactly_under_concurrency(
 def test_typing_reaches_the_other_participant(
     stack: Platform, api: ApiClient, gateway_url: str, evidence: EvidenceLog
 ) -> None:
-    _require_chat(stack)
+    require_components(stack.names(), "chat")
     alice, bob = api.new_session(), api.new_session()
     conversation = Chat(api, alice).conversation(bob)
     with EventListener(gateway_url, bob.access_token) as bob_ws:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncpg
-import pytest
 
-from harness import AddressOf, ApiClient, EvidenceLog, Platform, check
+from harness import AddressOf, ApiClient, EvidenceLog, Platform, check, require_components
 from harness.api_realtime import Chat
 from harness.checks.library.transport import tls_context
 
@@ -29,8 +28,7 @@ CONVERSATION_TABLES = """
 async def test_row_level_security_is_forced(
     stack: Platform, proxied: AddressOf, api: ApiClient, evidence: EvidenceLog
 ) -> None:
-    if not any(n.startswith("chat") for n in stack.names()):
-        pytest.skip("the stack has no chat service")
+    require_components(stack.names(), "chat")
     alice, bob = api.new_session(), api.new_session()
     chat = Chat(api, alice)
     assert chat.send(chat.conversation(bob), "for our eyes only").status_code == 201

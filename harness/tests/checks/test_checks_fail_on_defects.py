@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import uvicorn
+from minio import Minio
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
@@ -21,9 +23,10 @@ from harness.checks.library import (
     features,
     observability,
     secrets,
+    storage,
     transport,
 )
-from harness.platform.components.datastores import POSTGRES_USER
+from harness.platform.components.datastores import POSTGRES_USER, S3
 from harness.platform.local import LocalPlatform
 from harness.platform.ports import free_port
 from harness.tests.checks.defects import (
@@ -233,3 +236,15 @@ def test_a_token_in_a_log_fails_sec_007() -> None:
     }
     found = secrets.leaks(logs, ["hunter2-but-longer"])
     assert found == ["chat: GET /ws?token=<jwt> accepted", "auth: password=<secret>"]
+
+
+def test_plaintext_in_the_bucket_fails_sec_008(tmp_path: Path) -> None:
+    with LocalPlatform(tmp_path / "run", [S3()], restart=False) as platform:
+        endpoint = platform.endpoint("s3").address
+        keys = platform.secret("s3_access_key"), platform.secret("s3_secret_key")
+        client = Minio(endpoint, *keys, secure=False)
+        client.make_bucket("files")
+        secret = b"PLAINTEXT-MARKER-1234567890"
+        client.put_object("files", "user/1/report.txt", io.BytesIO(secret), len(secret))
+        stored = storage.stored_objects(endpoint, *keys)
+    assert storage.holding(stored, secret) == ["files/user/1/report.txt"]

@@ -47,6 +47,8 @@ BACKUP_DURATION = Histogram(
 )
 BACKUP_FAILURES = Counter("backup_failures_total", "Failed backup runs", ["service", "reason"])
 BACKUP_LAST_SIZE = Gauge("backup_last_size_bytes", "Size of the last good backup", ["service"])
+#: Exported so the BackupStale alert can compare a backup's age with the schedule.
+BACKUP_INTERVAL = Gauge("backup_interval_seconds", "Time between scheduled backups", ["service"])
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class BackupScheduler:
         self.last_success_at: float | None = None
         self.last_error: str | None = None
         self.service = settings.service_name
+        BACKUP_INTERVAL.labels(self.service).set(settings.backup_interval_s)
 
     async def run_forever(self) -> None:
         interval = self.settings.backup_interval_s
