@@ -88,6 +88,7 @@ class PresenceService:
             return
         self.local[user_id] = LocalPresence(1, now)
         self.departed.pop(user_id, None)
+        self._remember(user_id, (True, now))
         await self.store.write([PresenceRecord(user_id, True, now)], now)
         self._announce(PresenceView(user_id, True, now), contacts)
 
@@ -102,6 +103,7 @@ class PresenceService:
             return
         del self.local[user_id]
         self.departed[user_id] = now
+        self.last_known.pop(user_id, None)  # what we just saw is newer than any answer
         if await self.store.write([PresenceRecord(user_id, False, now)], now):
             self.departed.pop(user_id, None)
         view = await self.status(user_id)
@@ -115,6 +117,7 @@ class PresenceService:
         mine = entry.last_seen if entry else self.departed.get(user_id)
         if from_redis is None:
             online, seen = self.last_known.get(user_id, (False, None))
+            online = online and user_id not in self.departed
         else:
             online, seen = from_redis
             self._remember(user_id, from_redis)
