@@ -123,6 +123,7 @@ def _run_pytest(options: RunOptions, run_dir: Path, plugin: _RunPlugin) -> None:
         f"--rootdir={REPO_ROOT}",
         f"--readiness-profile={options.profile}",
         f"--junitxml={run_dir / 'junit.xml'}",
+        f"--readiness-histories={run_dir / 'histories'}",
         f"--alluredir={run_dir / 'allure-results'}",
         "-p",
         "no:cacheprovider",

@@ -22,6 +22,7 @@ from harness.checks.model import CATEGORIES, PROFILES, Check, CheckResult, Statu
 from harness.checks.registry import check_of
 from harness.errors import CheckError, HarnessError
 from harness.faults.injector import FaultInjector
+from harness.history import History
 from harness.platform.base import Platform
 from harness.platform.local import LocalPlatform, default_components
 
@@ -36,6 +37,9 @@ RESULTS_KEY = pytest.StashKey[dict[str, CheckResult]]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("readiness")
     group.addoption("--readiness-results", type=Path, help="write check results as JSON here")
+    group.addoption(
+        "--readiness-histories", type=Path, help="save write histories (JSON Lines) here"
+    )
     group.addoption(
         "--readiness-services",
         default=None,
@@ -119,6 +123,16 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Platform]:
         yield platform
     finally:
         platform.down()
+
+
+@pytest.fixture
+def history(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[History]:
+    """A write history for the lost-write check, saved where the report can find it."""
+    check = check_of(request.node)
+    recorded = History(check.id if check is not None else request.node.name)
+    yield recorded
+    directory = request.config.getoption("--readiness-histories") or tmp_path
+    recorded.save(directory / f"{recorded.name}.jsonl")
 
 
 @pytest.fixture
