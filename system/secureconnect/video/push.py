@@ -114,7 +114,7 @@ async def with_retries(service: str, provider: str, attempt: Callable[[], Awaita
     retrying = AsyncRetrying(
         stop=stop_after_attempt(PUSH_MAX_ATTEMPTS) | stop_after_delay(PUSH_DEADLINE_S),
         wait=wait_exponential_jitter(
-            initial=PUSH_BACKOFF_INITIAL_S, max=PUSH_BACKOFF_MAX_S, jitter=PUSH_BACKOFF_JITTER_S
+            multiplier=PUSH_BACKOFF_INITIAL_S, max=PUSH_BACKOFF_MAX_S, jitter=PUSH_BACKOFF_JITTER_S
         ),
         retry=retry_if_exception(is_transient),
         reraise=True,

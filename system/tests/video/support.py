@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import av
 import httpx
+import uvicorn
 from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
@@ -22,6 +25,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamError
 from aiortc.sdp import candidate_from_sdp
+from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.chat.support import User
@@ -278,3 +282,23 @@ async def media_settles(
         if time.monotonic() > end:
             raise AssertionError(f"{what}: not within {deadline_s}s (last: {state})")
         await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def local_http(app: Starlette) -> AsyncIterator[str]:
+    """Serve `app` on a free loopback port for the duration; its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", ws="none"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        await wait_for(lambda: server.started or task.done(), FRAME_DEADLINE_S, "local server")
+        assert not task.done(), "the local server did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, FRAME_DEADLINE_S)
