@@ -15,6 +15,7 @@ so it is forgotten. Retries follow push.py's policy.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -147,7 +148,7 @@ class FcmPushProvider:
         for device in push.devices:  # one failing device does not cost the others theirs
             try:
                 await with_retries(
-                    self.service, self.name, lambda d=device: self._send_one(push, d)
+                    self.service, self.name, functools.partial(self._send_one, push, device)
                 )
             except Exception as exc:
                 failures.append(exc)

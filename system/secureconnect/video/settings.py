@@ -36,7 +36,7 @@ class VideoSettings(
 ):
     service_name: str = "video"
     #: Unanswered calls end after this long, seconds.
-    ring_timeout_s: float = Field(RING_TIMEOUT_S, gt=0)
+    ring_timeout_s: float = Field(default=RING_TIMEOUT_S, gt=0)
     #: Chat instances, for publishing call events over HTTP while Redis is unreachable.
     chat_urls: CommaList = []
     #: S3 endpoint as clients see it, when it differs from SC_S3_ENDPOINT (presigned URLs).

@@ -191,9 +191,9 @@ class SignalingHub:
             await self.sfu.close_room(after.id)
         else:
             for user_id in set(before.joined) - set(after.joined):
-                connection = connections.get(user_id)
-                if connection is not None:
-                    await connection.drop(CLOSE_NORMAL, "you left the call")
+                leaving = connections.get(user_id)
+                if leaving is not None:
+                    await leaving.drop(CLOSE_NORMAL, "you left the call")
                 await self.sfu.leave(after.id, user_id)
         if self.recorder is not None:
             await self.recorder.call_changed(before, after)

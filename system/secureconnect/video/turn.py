@@ -96,14 +96,14 @@ def turn_dependency(credentials: TurnCredentials) -> Dependency:
     """Down when no TURN URL is configured or coturn refuses our credentials.
     Not required: calls still connect directly (or through the SFU) without TURN."""
     server = udp_server(credentials.urls)
-    cache: dict[str, float | DependencyState] = {}
+    cache: list[tuple[float, DependencyState]] = []  # (when, state) of the last probe
 
     async def check() -> DependencyState:
         now = credentials.clock.monotonic()
         if server is None:
             return DependencyState.DOWN
-        if "state" in cache and now - float(cache["at"]) < TURN_PROBE_CACHE_S:
-            return DependencyState(cache["state"])
+        if cache and now - cache[0][0] < TURN_PROBE_CACHE_S:
+            return cache[0][1]
         probe = credentials.issue(TURN_PROBE_USER, TURN_PROBE_CREDENTIAL_TTL_S)
         try:
             await allocate(server, probe.username, probe.credential)
@@ -111,7 +111,7 @@ def turn_dependency(credentials: TurnCredentials) -> Dependency:
         except Exception as exc:  # refused, timed out, unreachable: all mean "no TURN"
             log.warning("turn probe failed", extra={"error": repr(exc)})
             state = DependencyState.DOWN
-        cache.update(state=state, at=now)
+        cache[:] = [(now, state)]
         return state
 
     return Dependency("turn", check, required=False)
