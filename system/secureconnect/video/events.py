@@ -5,9 +5,13 @@ envelope PUBLISHed on the Redis channel CHAT_EVENTS_CHANNEL reaches every
 chat instance, each delivering it to its own sockets; while Redis cannot be
 reached, POST /internal/v1/events on a chat instance (with a service token)
 does the same. So: Redis first, HTTP when Redis is degraded or the publish
-fails. Events are notifications, never the record — a client that missed one
-reads the call with GET /api/v1/calls/{id} — so a failure is counted and
-logged, never raised to the caller of the state change.
+fails — then to *every* chat instance, since each delivers only to its own
+sockets while Redis is away (should chat still reach Redis, an instance also
+forwards it on the bus and a socket may see the event twice: harmless for a
+notification, unlike a lost one). Events are notifications, never the
+record — a client that missed one reads the call with GET /api/v1/calls/{id}
+— so a failure is counted and logged, never raised to the caller of the
+state change.
 """
 
 from __future__ import annotations
@@ -91,21 +95,23 @@ class CallEvents:
 
     async def _by_http(self, event_type: str, data: dict[str, Any], users: list[str]) -> bool:
         body = {"type": event_type, "recipients": users, "data": data}
-        for url in self.chat_urls:
-            token = issue_service_token(self.jwt_key, self.service, self.clock)
-            try:
-                response = await self.http.post(
-                    url + INTERNAL_EVENTS_PATH,
-                    json=body,
-                    headers={"Authorization": f"Bearer {token}"},
-                    timeout=HTTP_PUBLISH_TIMEOUT_S,
-                )
-            except httpx.HTTPError as exc:
-                log.warning("call event post failed", extra={"url": url, "error": repr(exc)})
-                continue
-            if response.status_code == 202:
-                CALL_EVENTS.labels(self.service, "http", "published").inc()
-                return True
+        taken = await asyncio.gather(*(self._post(url, body) for url in self.chat_urls))
+        outcome = "published" if any(taken) else "failed"
+        CALL_EVENTS.labels(self.service, "http", outcome).inc()
+        return any(taken)
+
+    async def _post(self, url: str, body: dict[str, Any]) -> bool:
+        token = issue_service_token(self.jwt_key, self.service, self.clock)
+        try:
+            response = await self.http.post(
+                url + INTERNAL_EVENTS_PATH,
+                json=body,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=HTTP_PUBLISH_TIMEOUT_S,
+            )
+        except httpx.HTTPError as exc:
+            log.warning("call event post failed", extra={"url": url, "error": repr(exc)})
+            return False
+        if response.status_code != 202:
             log.warning("chat refused a call event", extra={"status": response.status_code})
-        CALL_EVENTS.labels(self.service, "http", "failed").inc()
-        return False
+        return response.status_code == 202
