@@ -30,6 +30,8 @@ class Outage:
     steps_during: dict[str, int] = field(default_factory=dict)
     steps_after: dict[str, int] = field(default_factory=dict)
     gauge: list[tuple[float, float]] = field(default_factory=list)
+    #: (seconds since the cut, ms) of register + login + /me, the user's view of the outage.
+    latency_ms: list[tuple[float, float]] = field(default_factory=list)
 
 
 def _wait_gauge(
@@ -76,9 +78,11 @@ def outage(stack: Platform, gateway_url: str) -> Iterator[Outage]:
             result.degraded_after_s = _wait_gauge(auth, 1, DEGRADED_WITHIN_S * 3, result, t0)
             revoked = _auth_round_trip(api, result.steps_during)
             while time.monotonic() - cut_at < REDIS_OUTAGE_S:
-                result.steps_during["me (steady)"] = api.me(
-                    api.login(api.register().json().get("email", "")).json().get("access_token", "")
-                ).status_code
+                started = time.monotonic()
+                email = api.register().json().get("email", "")
+                token = api.login(email).json().get("access_token", "")
+                result.steps_during["me (steady)"] = api.me(token).status_code
+                result.latency_ms.append((started - cut_at, (time.monotonic() - started) * 1000))
                 time.sleep(1)
         result.recovered_after_s = _wait_gauge(auth, 0, RECOVERED_WITHIN_S * 3, result, t0)
         with ApiClient(gateway_url) as api:
@@ -99,6 +103,7 @@ def outage(stack: Platform, gateway_url: str) -> Iterator[Outage]:
 )
 def test_auth_works_during_redis_outage(outage: Outage, evidence: EvidenceLog) -> None:
     evidence.note("statuses during the outage", str(outage.steps_during))
+    evidence.series("register + login + /me during the outage", outage.latency_ms, "ms")
     expected = {
         "register": 201,
         "login": 200,
