@@ -127,7 +127,9 @@ class CallRecorder:
         recordings.active = [r for r in recordings.active if r not in done]
         for recording in done:
             if await self._stop(recording):
-                task = asyncio.create_task(self._upload(recording), name=f"upload-{recording.id}")
+                task = asyncio.create_task(
+                    self._upload_logged(recording), name=f"upload-{recording.id}"
+                )
                 self._uploads.add(task)
                 task.add_done_callback(self._uploads.discard)
 
@@ -135,12 +137,19 @@ class CallRecorder:
         try:
             await recording.recorder.stop()
         except Exception as exc:  # nothing was received: the encoder has nothing to flush
-            log.info("recording had no media", extra={"error": repr(exc)})
+            log.warning("recording had no media", extra={"error": repr(exc)})
         if not recording.path.exists() or recording.path.stat().st_size == 0:
             RECORDINGS.labels(self.service, "empty").inc()
             recording.path.unlink(missing_ok=True)
             return False
         return True
+
+    async def _upload_logged(self, recording: ActiveRecording) -> None:
+        try:
+            await self._upload(recording)
+        except Exception:  # a background task: its failure must at least be seen
+            RECORDINGS.labels(self.service, "upload_error").inc()
+            log.exception("recording upload crashed", extra={"recording": str(recording.id)})
 
     async def _upload(self, recording: ActiveRecording) -> None:
         key = f"{RECORDING_PREFIX}/{recording.call_id}/{recording.id}.mp4"

@@ -12,21 +12,20 @@ import pytest
 from secureconnect.common.settings import Environment
 from secureconnect.video.settings import VideoSettings
 
-from harness.checks.plugin import stack  # noqa: F401  (the harness stack, not tests.stack)
 from harness.platform.base import Platform
 from harness.platform.components.datastores import APP_DATABASE, APP_ROLE
 from tests.chat.support import User, new_conversation, new_user
 
 
 @pytest.fixture(scope="session")
-def gateway_url(stack: Platform) -> str:  # noqa: F811
+def gateway_url(stack: Platform) -> str:
     url = stack.endpoint("gateway").url
     assert url is not None
     return url
 
 
 @pytest.fixture(scope="session")
-def video_url(stack: Platform) -> str:  # noqa: F811
+def video_url(stack: Platform) -> str:
     url = stack.endpoint("video").url
     assert url is not None
     return url
@@ -67,7 +66,7 @@ async def conversation(api: httpx.AsyncClient, alice: User, bob: User) -> str:
 
 
 @pytest.fixture
-def settings(stack: Platform) -> VideoSettings:  # noqa: F811
+def settings(stack: Platform) -> VideoSettings:
     """The video service's settings for this stack, for in-process instances."""
     postgres_host, postgres_port = str(stack.endpoint("postgres").proxy_listen).rsplit(":", 1)
     redis_host, redis_port = str(stack.endpoint("redis").proxy_listen).rsplit(":", 1)

@@ -9,13 +9,14 @@ from pathlib import Path
 import av
 import httpx
 
+from harness.platform.base import Platform
 from tests.chat.support import User, assert_error
 from tests.video.support import SfuClient, call_action, place_call, wait_for
 
 FRAMES_EXPECTED = 30
 FRAMES_DEADLINE_S = 10.0
 #: Stopping the recorders, the upload and the listing, seconds.
-UPLOAD_DEADLINE_S = 15.0
+UPLOAD_DEADLINE_S = 30.0
 
 
 async def recordings(api: httpx.AsyncClient, user: User, call_id: str) -> list[dict]:
@@ -26,6 +27,7 @@ async def recordings(api: httpx.AsyncClient, user: User, call_id: str) -> list[d
 
 async def test_a_recorded_call_leaves_playable_files_in_s3(
     api: httpx.AsyncClient,
+    stack: Platform,
     gateway_url: str,
     tmp_path: Path,
     alice: User,
@@ -63,7 +65,9 @@ async def test_a_recorded_call_leaves_playable_files_in_s3(
 
     end = asyncio.get_running_loop().time() + UPLOAD_DEADLINE_S
     while not await listed():
-        assert asyncio.get_running_loop().time() < end, f"recordings: {found}"
+        if asyncio.get_running_loop().time() > end:
+            log = [line for line in stack.logs("video").splitlines() if "record" in line]
+            raise AssertionError(f"recordings: {found}; video log: {log[-10:]}")
         await asyncio.sleep(0.2)
     assert {r["user_id"] for r in found} == {alice.user_id, bob.user_id}
     async with httpx.AsyncClient(timeout=10) as s3:
