@@ -26,7 +26,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -61,6 +61,8 @@ RECONNECT_BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0)
 MAX_RECIPIENTS = 10_000
 
 _FAILURES = (RedisError, OSError, TimeoutError)
+
+Observer = Callable[[dict[str, Any]], None]
 
 
 def parse_envelope(raw: str | bytes) -> tuple[str, str, dict[str, Any], list[uuid.UUID], float]:
@@ -97,14 +99,24 @@ class EventBus:
         self._outbox: asyncio.Queue[str] = asyncio.Queue(maxsize=OUTBOX_LIMIT)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._observers: dict[str, list[Observer]] = {}
         #: Set while the subscription is live (tests and /ready can await it).
         self.subscribed = asyncio.Event()
+
+    def observe(self, event_type: str, observer: Observer) -> None:
+        """Call `observer(data)` for every event of that type, local or from another instance."""
+        self._observers.setdefault(event_type, []).append(observer)
+
+    def _notify(self, event_type: str, data: dict[str, Any]) -> None:
+        for observer in self._observers.get(event_type, ()):
+            observer(data)
 
     def publish(self, event_type: str, data: dict[str, Any], recipients: Iterable[uuid.UUID]):
         """Deliver to local sockets now, and to the other instances through Redis."""
         recipients = list(dict.fromkeys(recipients))
         sent_at = self.clock.now()
         self.hub.deliver(recipients, Frame(encode(event_type, data), sent_at, "local"))
+        self._notify(event_type, data)
         if self.redis.degraded:
             BUS_EVENTS.labels(self.service, "dropped_degraded").inc()
             return
@@ -132,6 +144,7 @@ class EventBus:
             return
         BUS_EVENTS.labels(self.service, "received").inc()
         self.hub.deliver(recipients, Frame(encode(event_type, data), sent_at, "remote"))
+        self._notify(event_type, data)
 
     # -- lifecycle -----------------------------------------------------------
 

@@ -106,7 +106,25 @@ class TypingService:
         self.bus = bus
         self.clock = clock
         self.tracker = TypingTracker(clock)
+        #: Indicators announced by any instance (seen on the bus) → their expiry:
+        #: a message ends one only if it may exist, so most sends skip Redis.
+        self.announced: dict[Key, float] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        bus.observe(TYPING, self._seen)
+
+    def _seen(self, event: dict) -> None:
+        key = (uuid.UUID(event["conversation_id"]), uuid.UUID(event["user_id"]))
+        if event["typing"] and event["expires_at"]:
+            self.announced[key] = datetime.fromisoformat(event["expires_at"]).timestamp()
+        else:
+            self.announced.pop(key, None)
+
+    def may_be_typing(self, conversation_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        expires_at = self.announced.get((conversation_id, user_id))
+        if expires_at is not None and expires_at <= self.clock.now():
+            del self.announced[(conversation_id, user_id)]
+            return False
+        return expires_at is not None
 
     @staticmethod
     def throttle_key(conversation_id: uuid.UUID, user_id: uuid.UUID) -> str:
@@ -135,6 +153,8 @@ class TypingService:
     ) -> None:
         """The user stopped (or sent a message): tell the others now, if they were told."""
         tracked = self.tracker.stop(conversation_id, user_id) is not None
+        if not tracked and not self.may_be_typing(conversation_id, user_id):
+            return
         state = self.state_key(conversation_id, user_id)
         current = await self.redis.get(state)
         if not tracked and (current is None or current == STOPPED):
@@ -146,6 +166,9 @@ class TypingService:
 
     async def sweep(self) -> int:
         """End the indicators whose time is up here; how many ended."""
+        now = self.clock.now()
+        for key in [k for k, expires_at in self.announced.items() if expires_at <= now]:
+            del self.announced[key]
         ended = 0
         for (conversation_id, user_id), members in self.tracker.expire():
             current = await self.redis.get(self.state_key(conversation_id, user_id))
