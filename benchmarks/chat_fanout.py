@@ -199,12 +199,13 @@ async def listen(socket: ClientConnection, run_of: list[Run]) -> None:
 async def open_sockets(
     bases: list[str], members: list[Member], run_of: list[Run]
 ) -> tuple[list[ClientConnection], list[asyncio.Task[None]], dict[str, int]]:
-    sockets, instances = [], {}
+    sockets: list[ClientConnection] = []
+    instances: dict[str, int] = {}
     for index, member in enumerate(members):
         base = bases[index % len(bases)].replace("http://", "ws://", 1)
         socket = await connect(f"{base}/ws?token={member.token}", open_timeout=10, max_queue=None)
-        ready = json.loads(await socket.recv())
-        instances[ready["data"]["instance_id"]] = instances.get(ready["data"]["instance_id"], 0) + 1
+        instance = json.loads(await socket.recv())["data"]["instance_id"]
+        instances[instance] = instances.get(instance, 0) + 1
         sockets.append(socket)
     tasks = [asyncio.create_task(listen(s, run_of)) for s in sockets]
     return sockets, tasks, instances

@@ -31,9 +31,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from redis.retry import Retry
 
 from secureconnect.chat.events import EVENT_TYPES, encode
 from secureconnect.chat.hub import ConnectionHub, Frame
