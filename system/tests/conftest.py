@@ -1,15 +1,35 @@
-"""Session-scoped local stack for the integration tests (see tests/stack.py)."""
+"""Fixtures of every integration suite under system/tests.
+
+The stack is the harness's: the `stack` fixture of its pytest plugin (registered
+by the repository's root conftest) starts one LocalPlatform for the whole session,
+or hands over the one `readiness run` started, and every suite shares it; `faults`
+breaks it for one test and mends it afterwards. Unit tests ask for neither and
+start nothing.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
-from tests.stack import Stack, local_stack
+from harness.platform.base import Platform
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
-    with local_stack() as running:
-        yield running
+def _client(stack: Platform, component: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=stack.endpoint(component).url or "", timeout=15)
+
+
+@pytest.fixture
+async def gateway(stack: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the stack's gateway, as an app would use it."""
+    async with _client(stack, "gateway") as client:
+        yield client
+
+
+@pytest.fixture
+async def auth(stack: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    """A client straight to the auth service, no gateway in front."""
+    async with _client(stack, "auth") as client:
+        yield client

@@ -11,8 +11,6 @@ from typing import TypeVar
 
 import httpx
 
-from tests.servers import CapturedMail
-
 T = TypeVar("T")
 PASSWORD = "correct-Horse-battery-9"
 
@@ -82,9 +80,13 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
     return body["error"]
 
 
-def verification_token(mail: CapturedMail, email: str) -> str | None:
-    for message in mail.to(email):
-        found = re.search(r"Verification token: (\S+)", message.get_payload(decode=True).decode())
+async def verification_token(capture_url: str, email: str) -> str | None:
+    """The token of the verification mail the stack's capture server received for `email`."""
+    async with httpx.AsyncClient(base_url=capture_url, timeout=5) as capture:
+        answer = await capture.get("/messages", params={"to": email})
+    answer.raise_for_status()
+    for message in answer.json()["messages"]:
+        found = re.search(r"Verification token: (\S+)", message["text"])
         if found:
             return found.group(1)
     return None

@@ -9,23 +9,26 @@ import jwt
 import pytest
 from secureconnect.common.tokens import JWT_ISSUER, TokenCodec
 
+from harness.platform.base import Platform
 from tests.helpers import PASSWORD, assert_error, new_session, unique_email
-from tests.stack import Stack
+from tests.stores import connect_postgres
 
 REGISTER = "/api/v1/auth/register"
 
 
-@pytest.fixture
-async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=10) as client:
-        yield client
+async def count_users(stack: Platform) -> int:
+    conn = await connect_postgres(stack)
+    try:
+        return await conn.fetchval("SELECT count(*) FROM users")
+    finally:
+        await conn.close()
 
 
 @pytest.fixture
-def users_unchanged(stack: Stack):
-    before = stack.postgres.count("users")
+async def users_unchanged(stack: Platform) -> AsyncIterator[None]:
+    before = await count_users(stack)
     yield
-    assert stack.postgres.count("users") == before
+    assert await count_users(stack) == before
 
 
 JSON = {"Content-Type": "application/json"}
@@ -85,10 +88,9 @@ async def test_oversized_body_streamed_without_length(gateway, users_unchanged):
     assert_error(response, 413, "payload_too_large")
 
 
-async def test_oversized_body_straight_to_auth(stack: Stack, users_unchanged):
+async def test_oversized_body_straight_to_auth(auth: httpx.AsyncClient, users_unchanged):
     body = {"email": unique_email(), "password": PASSWORD, "display_name": "x" * 100_000}
-    async with httpx.AsyncClient(base_url=stack.auth.url) as auth:
-        assert_error(await auth.post(REGISTER, json=body), 413, "payload_too_large")
+    assert_error(await auth.post(REGISTER, json=body), 413, "payload_too_large")
 
 
 def forged(secret: str, algorithm: str, **overrides) -> str:
@@ -116,10 +118,11 @@ async def test_alg_none_token(gateway: httpx.AsyncClient):
     assert "algorithm" in assert_error(response, 401, "invalid_token")["message"]
 
 
-async def test_expired_token(gateway: httpx.AsyncClient, stack: Stack):
+async def test_expired_token(gateway: httpx.AsyncClient, stack: Platform):
     _, tokens = await new_session(gateway)
-    claims = TokenCodec(stack.jwt_secret).decode_access(tokens["access_token"])
-    token = forged(stack.jwt_secret, "HS256", sub=claims.sub, exp=claims.iat - 1)
+    jwt_secret = stack.secret("jwt_secret")
+    claims = TokenCodec(jwt_secret).decode_access(tokens["access_token"])
+    token = forged(jwt_secret, "HS256", sub=claims.sub, exp=claims.iat - 1)
     response = await gateway.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert_error(response, 401, "token_expired")
 

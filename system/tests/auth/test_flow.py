@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 
+from harness.platform.base import Platform
 from tests.helpers import (
     PASSWORD,
     assert_error,
@@ -18,18 +16,11 @@ from tests.helpers import (
     unique_email,
     verification_token,
 )
-from tests.stack import Stack
 
 MAIL_DEADLINE_S = 5.0
 
 
-@pytest.fixture
-async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=10) as client:
-        yield client
-
-
-async def test_register_verify_login_refresh_logout(gateway: httpx.AsyncClient, stack: Stack):
+async def test_register_verify_login_refresh_logout(gateway: httpx.AsyncClient, stack: Platform):
     email = unique_email()
     user = await register(gateway, email)
     assert user["email"] == email and user["email_verified"] is False
@@ -41,7 +32,7 @@ async def test_register_verify_login_refresh_logout(gateway: httpx.AsyncClient, 
     assert me == user
 
     async def mailed_token() -> str | None:
-        return verification_token(stack.mail, email)
+        return await verification_token(stack.endpoint("capture").url or "", email)
 
     token = await eventually(mailed_token, MAIL_DEADLINE_S, "verification mail")
     verified = await gateway.post("/api/v1/auth/verify-email", json={"token": token})

@@ -10,15 +10,14 @@ is 0 within 5 s and a token revoked during the outage stays rejected.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
-from redis.asyncio import Redis
 from secureconnect.common.tokens import REVOKED_KEY_PREFIX, TokenCodec
 
+from harness.faults.injector import FaultInjector
+from harness.platform.base import Platform
 from tests.helpers import assert_error, bearer, eventually, login, metric, new_session, register
-from tests.stack import Stack
+from tests.stores import redis_client
 
 DEGRADE_DEADLINE_S = 2.0
 RECOVER_DEADLINE_S = 5.0
@@ -29,21 +28,12 @@ async def degraded_flag(client: httpx.AsyncClient, service: str) -> float | None
     return metric(text, "redis_degraded_mode", service=service)
 
 
-@pytest.fixture
-async def clients(stack: Stack) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
-    async with (
-        httpx.AsyncClient(base_url=stack.gateway.url, timeout=10) as gateway,
-        httpx.AsyncClient(base_url=stack.auth.url, timeout=10) as auth,
-    ):
-        yield gateway, auth
-
-
-async def test_auth_survives_redis_outage_and_writes_back(stack: Stack, clients):
-    gateway, auth = clients
+async def test_auth_survives_redis_outage_and_writes_back(
+    stack: Platform, faults: FaultInjector, gateway: httpx.AsyncClient, auth: httpx.AsyncClient
+):
     _, before = await new_session(gateway)  # a session created while Redis is healthy
 
-    stack.redis.pause()
-    try:
+    with faults.paused_process("redis"):
         outage_start = time.monotonic()
 
         async def both_degraded() -> bool:
@@ -70,8 +60,6 @@ async def test_auth_survives_redis_outage_and_writes_back(stack: Stack, clients)
         assert_error(
             await gateway.get("/api/v1/auth/me", headers=bearer(during)), 401, "token_revoked"
         )
-    finally:
-        stack.redis.resume()
 
     recovery_start = time.monotonic()
 
@@ -82,8 +70,8 @@ async def test_auth_survives_redis_outage_and_writes_back(stack: Stack, clients)
     assert time.monotonic() - recovery_start <= RECOVER_DEADLINE_S
 
     # The revocation made during the outage was written back to Redis ...
-    claims = TokenCodec(stack.jwt_secret).decode_access(during["access_token"])
-    redis = Redis(port=stack.redis.port, password=stack.redis.password)
+    claims = TokenCodec(stack.secret("jwt_secret")).decode_access(during["access_token"])
+    redis = redis_client(stack)
     try:
         assert await redis.exists(REVOKED_KEY_PREFIX + claims.jti) == 1
     finally:
@@ -101,27 +89,31 @@ async def test_auth_survives_redis_outage_and_writes_back(stack: Stack, clients)
     assert again.status_code == 200, again.text
 
 
-async def test_redis_restarted_empty_gets_revocations_and_sessions_back(stack: Stack, clients):
-    """Redis killed (no persistence) and started again: nothing revoked comes back to life."""
-    gateway, auth = clients
+async def test_redis_restarted_empty_gets_revocations_and_sessions_back(
+    stack: Platform, gateway: httpx.AsyncClient, auth: httpx.AsyncClient
+):
+    """Redis stopped (no persistence) and started again empty: nothing revoked comes back
+    to life. Stopped, not killed: the platform's watchdog would restart a killed Redis
+    before the services noticed it gone."""
     _, revoked = await new_session(gateway)
     assert (await gateway.post("/api/v1/auth/logout", headers=bearer(revoked))).status_code == 204
     _, live = await new_session(gateway)
 
-    stack.redis.kill()
-
     async def degraded() -> bool:
         return await degraded_flag(auth, "auth") == 1.0
 
-    await eventually(degraded, DEGRADE_DEADLINE_S, "redis_degraded_mode == 1")
-    stack.redis.start()
+    stack.stop("redis")
+    try:
+        await eventually(degraded, DEGRADE_DEADLINE_S, "redis_degraded_mode == 1")
+    finally:
+        stack.start("redis")
 
     async def recovered() -> bool:
         return await degraded_flag(auth, "auth") == 0.0
 
     await eventually(recovered, RECOVER_DEADLINE_S, "redis_degraded_mode back to 0")
-    claims = TokenCodec(stack.jwt_secret).decode_access(revoked["access_token"])
-    redis = Redis(port=stack.redis.port, password=stack.redis.password)
+    claims = TokenCodec(stack.secret("jwt_secret")).decode_access(revoked["access_token"])
+    redis = redis_client(stack)
     try:
 
         async def revocation_restored() -> bool:

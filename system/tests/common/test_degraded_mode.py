@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
 
 import pytest
-from redis.asyncio import Redis
 from secureconnect.common.clock import ManualClock
 from secureconnect.common.memory_store import MemoryStore
 from secureconnect.common.metrics import REDIS_DEGRADED
@@ -18,8 +17,9 @@ from secureconnect.common.resilient_redis import (
 )
 from secureconnect.common.settings import RedisSettings
 
-from tests.servers import Redis as RedisServer
-from tests.servers import free_port
+from harness.platform.base import Platform
+from harness.platform.ports import free_port
+from tests.stores import redis_client, settings_for
 
 
 def test_machine_degrades_after_consecutive_failures():
@@ -95,18 +95,11 @@ async def test_unreachable_redis_degrades_and_serves_from_memory():
         await redis.stop()
 
 
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer("unit-test-password")
-    server.start()
-    yield server
-    server.stop()
-
-
-async def test_recovery_writes_back_and_refills_an_emptied_redis(redis_server: RedisServer):
-    settings = RedisSettings(redis_port=redis_server.port, redis_password="unit-test-password")
+async def test_recovery_writes_back_and_refills_an_emptied_redis(stack: Platform):
+    settings = RedisSettings(**settings_for(stack))
     redis = ResilientRedis(settings, "unit-recovery", ManualClock())
-    raw = Redis(port=redis_server.port, password="unit-test-password", decode_responses=True)
+    raw = redis_client(stack)
+    before, during, gone = (f"unit-recovery:{uuid.uuid4().hex}:{k}" for k in ("b", "d", "g"))
     hook_calls: list[str] = []
 
     async def hook(_: ResilientRedis) -> None:
@@ -115,21 +108,23 @@ async def test_recovery_writes_back_and_refills_an_emptied_redis(redis_server: R
     redis.on_recovery(hook)
     try:
         await redis.start()
-        await redis.set("before", "kept", ttl_s=60)  # healthy: Redis + memory mirror
+        await redis.set(before, "kept", ttl_s=60)  # healthy: Redis + memory mirror
         for _ in range(FAILURES_TO_DEGRADE):
             redis.machine.record_failure()
-        await redis.set("during", "queued", ttl_s=60)  # degraded: memory only, pending
-        await redis.delete("gone")
-        await raw.set("gone", "x")
-        await raw.flushall()  # as if Redis had restarted without persistence
-        await raw.set("gone", "stale")
+        await redis.set(during, "queued", ttl_s=60)  # degraded: memory only, pending
+        await redis.delete(gone)
+        await raw.set(gone, "x")
+        # As if Redis had restarted without persistence; the stack's Redis is shared,
+        # so only this test's own keys go.
+        await raw.delete(before, during, gone)
+        await raw.set(gone, "stale")
         for _ in range(SUCCESSES_TO_RECOVER):
             await redis.check_once()
         assert not redis.degraded and hook_calls
-        assert await raw.get("during") == "queued"
-        assert await raw.get("before") == "kept"
-        assert await raw.get("gone") is None
-        assert 0 < await raw.pttl("during") <= 60_000
+        assert await raw.get(during) == "queued"
+        assert await raw.get(before) == "kept"
+        assert await raw.get(gone) is None
+        assert 0 < await raw.pttl(during) <= 60_000
     finally:
         await raw.aclose()
         await redis.stop()

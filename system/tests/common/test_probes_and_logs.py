@@ -7,21 +7,21 @@ import json
 import httpx
 import pytest
 
+from harness.platform.base import Platform
 from tests.helpers import eventually
-from tests.stack import Stack
 
 LOG_DEADLINE_S = 5.0
 
 EXPECTED_DEPENDENCIES = {
     "auth": {"postgres", "redis", "smtp"},
-    "gateway": {"redis", "auth", "chat", "video", "storage"},
+    # The stack runs two chat instances: the gateway checks each one.
+    "gateway": {"redis", "auth", "chat-1", "chat-2", "video", "storage"},
 }
 
 
 @pytest.mark.parametrize("name", ["auth", "gateway"])
-async def test_probes(stack: Stack, name: str):
-    service = getattr(stack, name)
-    async with httpx.AsyncClient(base_url=service.url) as client:
+async def test_probes(stack: Platform, name: str):
+    async with httpx.AsyncClient(base_url=stack.endpoint(name).url or "") as client:
         health = await client.get("/health")
         assert health.status_code == 200 and health.json()["status"] == "ok"
         ready = await client.get("/ready")
@@ -46,23 +46,19 @@ async def test_probes(stack: Stack, name: str):
         )
 
 
-async def test_auth_reports_db_metrics(stack: Stack):
-    async with httpx.AsyncClient(base_url=stack.auth.url) as client:
-        await client.post(
-            "/api/v1/auth/login", json={"email": "nobody@example.com", "password": "x"}
-        )
-        assert "db_query_duration_seconds_bucket" in (await client.get("/metrics")).text
+async def test_auth_reports_db_metrics(auth: httpx.AsyncClient):
+    await auth.post("/api/v1/auth/login", json={"email": "nobody@example.com", "password": "x"})
+    assert "db_query_duration_seconds_bucket" in (await auth.get("/metrics")).text
 
 
 @pytest.mark.parametrize("name", ["auth", "gateway"])
-async def test_logs_are_json_lines(stack: Stack, name: str):
-    service = getattr(stack, name)
-    async with httpx.AsyncClient(base_url=service.url) as client:
+async def test_logs_are_json_lines(stack: Platform, name: str):
+    async with httpx.AsyncClient(base_url=stack.endpoint(name).url or "") as client:
         await client.get("/api/v1/auth/me", headers={"X-Request-ID": f"logs-{name}"})
 
     async def access_logged() -> list[dict]:
         # The access line is written once the response is out: await it.
-        records = [json.loads(line) for line in service.log_path.read_text().splitlines()]
+        records = [json.loads(line) for line in stack.logs(name).splitlines()]
         return records if any(r.get("request_id") == f"logs-{name}" for r in records) else []
 
     records = await eventually(access_logged, LOG_DEADLINE_S, "access log line")

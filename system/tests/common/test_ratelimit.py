@@ -9,7 +9,7 @@ from secureconnect.common.ratelimit import RateLimit, RateLimiter
 from secureconnect.common.resilient_redis import FAILURES_TO_DEGRADE, ResilientRedis
 from secureconnect.common.settings import RedisSettings
 
-from tests.servers import free_port
+from harness.platform.ports import free_port
 
 
 def test_window_key_and_reset():

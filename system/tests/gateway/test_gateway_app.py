@@ -18,8 +18,8 @@ from secureconnect.gateway.websocket import CLOSE_POLICY_VIOLATION, CLOSE_TRY_AG
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from harness.platform.ports import free_port
 from tests.helpers import assert_error, eventually
-from tests.servers import free_port
 
 PER_ADDRESS = 3
 PER_USER = 2

@@ -1,4 +1,7 @@
-"""The gateway against real backends: hung, dead, WebSocket, headers, CORS."""
+"""The gateway against real backends: hung, dead, WebSocket, headers, CORS.
+
+The stack's gateway where the stack's backends do; the tests' own gateway (see
+conftest.py) where a backend must hang, be gone or echo, or an origin be allowed."""
 
 from __future__ import annotations
 
@@ -11,15 +14,16 @@ import pytest
 from secureconnect.common.middleware import SECURITY_HEADERS
 from websockets.asyncio.client import connect
 
+from harness.platform.base import Platform
+from tests.gateway.conftest import OwnGateway
 from tests.helpers import assert_error, bearer, eventually, metric, new_session
-from tests.stack import GATEWAY_BUDGET_S, Stack
 
 BUDGET_SLACK = 1.10
 
 
 @pytest.fixture
-async def gateway(stack: Stack) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=10) as client:
+async def own(own_gateway: OwnGateway) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=own_gateway.url, timeout=10) as client:
         yield client
 
 
@@ -31,28 +35,28 @@ async def timeouts_counted(gateway: httpx.AsyncClient) -> float:
     )
 
 
-async def test_hung_backend_is_504_within_budget(gateway: httpx.AsyncClient):
-    before = await timeouts_counted(gateway)
+async def test_hung_backend_is_504_within_budget(own: httpx.AsyncClient, own_gateway: OwnGateway):
+    before = await timeouts_counted(own)
     started = time.monotonic()
-    response = await gateway.get("/api/v1/calls/turn-credentials")
+    response = await own.get("/api/v1/calls/turn-credentials")
     elapsed = time.monotonic() - started
     assert_error(response, 504)
-    assert elapsed <= GATEWAY_BUDGET_S * BUDGET_SLACK, elapsed
-    assert await timeouts_counted(gateway) == before + 1
+    assert elapsed <= own_gateway.budget_s * BUDGET_SLACK, elapsed
+    assert await timeouts_counted(own) == before + 1
 
 
-async def test_dead_backend_is_502(gateway: httpx.AsyncClient):
+async def test_dead_backend_is_502(own: httpx.AsyncClient):
     started = time.monotonic()
-    assert_error(await gateway.get("/api/v1/files/quota"), 502, "upstream_unavailable")
+    assert_error(await own.get("/api/v1/files/quota"), 502, "upstream_unavailable")
     assert time.monotonic() - started < 1.0
 
 
-async def test_request_id_is_forwarded_and_returned(gateway: httpx.AsyncClient, stack: Stack):
+async def test_request_id_is_forwarded_and_returned(gateway: httpx.AsyncClient, stack: Platform):
     response = await gateway.get("/api/v1/auth/me", headers={"X-Request-ID": "trace-abc.123"})
     assert response.headers["x-request-id"] == "trace-abc.123"
 
     async def logged_by_auth() -> bool:
-        lines = stack.auth.log_path.read_text().splitlines()
+        lines = stack.logs("auth").splitlines()
         return any(json.loads(line).get("request_id") == "trace-abc.123" for line in lines)
 
     await eventually(logged_by_auth, 5.0, "auth's log line with the forwarded request id")
@@ -64,22 +68,23 @@ async def test_security_headers_exactly_once(gateway: httpx.AsyncClient):
         assert response.headers.get_list(name.decode()) == [value.decode()]
 
 
-async def test_cors_preflight_for_configured_origin_only(gateway: httpx.AsyncClient):
+async def test_cors_preflight_for_configured_origin_only(
+    own: httpx.AsyncClient, own_gateway: OwnGateway
+):
+    origin = own_gateway.cors_origin
     preflight = {"Access-Control-Request-Method": "POST"}
-    allowed = await gateway.options(
-        "/api/v1/auth/login", headers={"Origin": "https://app.secureconnect.test", **preflight}
-    )
+    allowed = await own.options("/api/v1/auth/login", headers={"Origin": origin, **preflight})
     assert allowed.status_code == 200
-    assert allowed.headers["access-control-allow-origin"] == "https://app.secureconnect.test"
-    denied = await gateway.options(
+    assert allowed.headers["access-control-allow-origin"] == origin
+    denied = await own.options(
         "/api/v1/auth/login", headers={"Origin": "https://evil.example", **preflight}
     )
     assert "access-control-allow-origin" not in denied.headers
 
 
-async def test_websocket_is_relayed_with_token(gateway: httpx.AsyncClient, stack: Stack):
+async def test_websocket_is_relayed_with_token(gateway: httpx.AsyncClient, own_gateway: OwnGateway):
     _, tokens = await new_session(gateway)
-    url = stack.gateway.url.replace("http://", "ws://") + "/ws?token=abc"
+    url = own_gateway.url.replace("http://", "ws://") + "/ws?token=abc"
     async with connect(url, additional_headers=bearer(tokens), open_timeout=5) as socket:
         hello = json.loads(await socket.recv())
         assert hello["path"] == "/ws?token=abc"

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from secureconnect.gateway.transport import KeepAliveTransport
 
-from tests.servers import free_port
+from harness.platform.ports import free_port
 
 Handler = Callable[[bytes], bytes | None]  # request head → raw response, None = hang
 
