@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import httpx
 import pytest
 
-from harness.checks.plugin import stack  # noqa: F401  (the harness stack, not tests.stack)
 from harness.platform.base import Platform
 from tests.chat.support import EventStream, User, new_user, new_users
 
@@ -16,14 +15,14 @@ CHAT_INSTANCES = ("chat-1", "chat-2")
 
 
 @pytest.fixture(scope="session")
-def gateway_url(stack: Platform) -> str:  # noqa: F811
+def gateway_url(stack: Platform) -> str:
     url = stack.endpoint("gateway").url
     assert url is not None
     return url
 
 
 @pytest.fixture(scope="session")
-def instance_urls(stack: Platform) -> dict[str, str]:  # noqa: F811
+def instance_urls(stack: Platform) -> dict[str, str]:
     return {name: str(stack.endpoint(name).url) for name in CHAT_INSTANCES}
 
 

@@ -22,8 +22,8 @@ from secureconnect.common.settings import S3Settings
 from harness.faults.injector import FaultInjector
 from harness.platform.base import Platform
 from harness.platform.components.services import GATEWAY_BUDGET_S
+from harness.platform.ports import free_port
 from tests.helpers import assert_error, eventually
-from tests.servers import free_port
 from tests.storage.files import (
     FILES,
     Session,
