@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from secureconnect.chat import poll_routes, routes, ws
+from secureconnect.chat import metrics, poll_routes, routes, ws
 from secureconnect.chat.deps import ChatState
 from secureconnect.chat.fanout import EventBus
 from secureconnect.chat.hub import ConnectionHub
@@ -44,6 +44,7 @@ def build_state(
     settings: ChatSettings, db: Database, redis: ResilientRedis, clock: Clock
 ) -> ChatState:
     name = settings.service_name
+    metrics.initialise(name)
     scope = UserScope(db)
     conversations = ConversationStore(scope)
     hub = ConnectionHub(clock, name)

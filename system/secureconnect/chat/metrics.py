@@ -29,3 +29,12 @@ BUS_EVENTS = Counter(
     "Events on the Redis bus: published, received, or dropped (degraded, overflow, invalid)",
     ["service", "result"],
 )
+
+
+def initialise(service: str) -> None:
+    """Create every labelled series at zero, so dashboards and alerts see 0, not absence."""
+    WEBSOCKET_CONNECTIONS.labels(service)
+    for result in ("created", "replayed"):
+        MESSAGES.labels(service, result)
+    for path in ("local", "remote"):
+        FANOUT_LATENCY.labels(service, path)

@@ -10,10 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from tests.chat.support import User, assert_error, new_conversation
+from tests.chat.support import EVENT_DEADLINE_S, User, assert_error, new_conversation
 
 VOTERS = 50
 CHANGERS = 20
+#: How far ahead the deadline of the deadline test lies, seconds.
+DEADLINE_AHEAD_S = 1.5
 
 
 async def create_poll(
@@ -140,3 +142,18 @@ async def test_a_vote_racing_the_close_is_either_counted_or_refused(api: httpx.A
     assert closed["total_voters"] == accepted  # the tally at close is final
     final = (await api.get(f"/api/v1/polls/{poll['poll_id']}", headers=creator.headers)).json()
     assert final["total_voters"] == accepted
+
+
+async def test_a_poll_closes_at_its_deadline(
+    api: httpx.AsyncClient, alice: User, bob: User, gateway_url: str, streams
+):
+    conversation = await new_conversation(api, alice, [bob])
+    at_bob = await streams(gateway_url, bob)
+    closes_at = datetime.now(UTC) + timedelta(seconds=DEADLINE_AHEAD_S)
+    poll = await create_poll(api, alice, conversation, closes_at=closes_at.isoformat())
+    option = poll["options"][0]["option_id"]
+    assert (await vote(api, bob, poll["poll_id"], [option])).status_code == 200
+    closed = await at_bob.next("poll.closed", deadline_s=DEADLINE_AHEAD_S + EVENT_DEADLINE_S)
+    assert closed["poll_id"] == poll["poll_id"] and closed["closed"] is True
+    assert closed["total_voters"] == 1
+    assert_error(await vote(api, bob, poll["poll_id"], [option]), 409, "poll_closed")

@@ -186,3 +186,29 @@ async def test_an_invalid_token_closes_the_socket_with_4401(
         close_code, reason = await _close_of(url)
         assert close_code == 4401, (url, close_code, reason)
         assert reason.startswith(code), reason
+
+
+async def test_the_token_may_come_in_the_authorization_header(gateway_url: str, alice: User):
+    headers = {"Authorization": f"Bearer {alice.access_token}"}
+    async with connect(ws_url(gateway_url), additional_headers=headers, open_timeout=5) as socket:
+        ready = json.loads(await socket.recv())
+    assert ready["type"] == "ready" and ready["data"]["user_id"] == alice.user_id
+
+
+async def test_probes_name_the_dependencies_and_metrics_are_exported(
+    api: httpx.AsyncClient, alice: User, instance_urls, streams
+):
+    await streams(instance_urls["chat-1"], alice)
+    async with httpx.AsyncClient(base_url=instance_urls["chat-1"], timeout=5) as chat_1:
+        assert (await chat_1.get("/health")).json()["status"] == "ok"
+        ready = (await chat_1.get("/ready")).json()
+        assert ready["status"] == "ok"
+        assert set(ready["dependencies"]) == {"postgres", "redis", "event_bus"}
+        metrics = (await chat_1.get("/metrics")).text
+    for name in (
+        "chat_websocket_connections",
+        "chat_messages_total",
+        "chat_fanout_latency_seconds_bucket",
+        "redis_degraded_mode",
+    ):
+        assert f"\n{name}{{" in metrics, name

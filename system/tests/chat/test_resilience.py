@@ -143,3 +143,18 @@ async def test_presence_held_in_memory_is_written_back(
         assert "chat-1" in await redis.hgetall(f"presence:{arriving.user_id}")
         assert "chat-1" not in await redis.hgetall(f"presence:{leaving.user_id}")
         assert await redis.get(f"last_seen:{leaving.user_id}") is not None
+
+
+async def test_sockets_on_the_same_instance_still_get_events_while_redis_is_down(
+    alice: User, bob: User, faults: FaultInjector, instance_urls: dict[str, str], streams
+):
+    chat_1 = instance_urls["chat-1"]
+    async with httpx.AsyncClient(base_url=chat_1, timeout=10) as direct:
+        conversation = await new_conversation(direct, alice, [bob])
+        at_bob = await streams(chat_1, bob)
+        with faults.cut("redis"):
+            await all_in_state([chat_1], "degraded")
+            sent = await send(direct, alice, conversation, "while redis is down")
+            assert sent.status_code == 201, sent.text
+            event = await at_bob.next("message.new")
+            assert event["message_id"] == sent.json()["message_id"]
