@@ -105,21 +105,43 @@ async def media_state(state: State) -> dict[str, object]:
         "peer_connections": sfu.peer_connections,
         "signaling_calls": len(state.hub.calls),
         "recording_calls": len(state.recorder.calls),
-        "tasks": len(asyncio.all_tasks()),
-        "sockets": await asyncio.to_thread(_open_sockets),
+        "tasks": len([t for t in asyncio.all_tasks() if _is_media_task(t)]),
+        "sockets": await asyncio.to_thread(_open_udp_sockets),
     }
 
 
-def _open_sockets() -> int:
-    """Sockets this process holds (Linux /proc; 0 elsewhere)."""
-    count = 0
+#: Where the code of a call's own tasks lives (HTTP keep-alive handlers are not counted:
+#: a Prometheus scrape or a pooled gateway connection comes and goes on its own).
+MEDIA_CODE = ("/aiortc/", "/aioice/", "/secureconnect/video/")
+
+
+def _is_media_task(task: asyncio.Task[object]) -> bool:
+    code = getattr(task.get_coro(), "cr_code", None)
+    return code is not None and any(part in code.co_filename for part in MEDIA_CODE)
+
+
+def _udp_inodes() -> set[str]:
+    inodes: set[str] = set()
+    for table in ("/proc/self/net/udp", "/proc/self/net/udp6"):
+        try:
+            with open(table) as lines:
+                inodes |= {line.split()[9] for line in list(lines)[1:] if len(line.split()) > 9}
+        except OSError:
+            continue
+    return inodes
+
+
+def _open_udp_sockets() -> int:
+    """UDP sockets this process holds: the ICE transports of calls (Linux /proc; else 0)."""
     try:
         fds = os.listdir("/proc/self/fd")
     except OSError:
         return 0
+    udp, count = _udp_inodes(), 0
     for fd in fds:
         try:
-            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+            target = os.readlink(f"/proc/self/fd/{fd}")
         except OSError:
             continue
+        count += target.startswith("socket:[") and target[8:-1] in udp
     return count

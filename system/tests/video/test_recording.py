@@ -40,8 +40,8 @@ async def test_a_recorded_call_leaves_playable_files_in_s3(
     assert call["record"] is True
     await call_action(api, bob, call_id, "join")
     clients = [
-        await SfuClient.join(gateway_url, call_id, alice, 70),
-        await SfuClient.join(gateway_url, call_id, bob, 180),
+        await SfuClient.join(gateway_url, call_id, alice.access_token, 70),
+        await SfuClient.join(gateway_url, call_id, bob.access_token, 180),
     ]
     try:
         await wait_for(

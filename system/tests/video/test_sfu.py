@@ -38,8 +38,8 @@ async def test_two_participants_receive_each_others_video(
     call = await place_call(api, alice, conversation, mode="sfu")
     await call_action(api, bob, call["call_id"], "join")
     clients = [
-        await SfuClient.join(gateway_url, call["call_id"], alice, ALICE_LUMA),
-        await SfuClient.join(gateway_url, call["call_id"], bob, BOB_LUMA),
+        await SfuClient.join(gateway_url, call["call_id"], alice.access_token, ALICE_LUMA),
+        await SfuClient.join(gateway_url, call["call_id"], bob.access_token, BOB_LUMA),
     ]
     try:
         a, b = clients
