@@ -37,6 +37,7 @@ import ssl
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -45,6 +46,7 @@ import httpx
 import psutil
 from secureconnect.common.tokens import TokenCodec
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from harness.platform.local import LocalPlatform, default_components
 
@@ -186,14 +188,23 @@ async def create_conversations(
     return groups
 
 
+#: Close codes of sockets the server ended during the run (a slow client is dropped: 4429).
+CLOSED_BY_SERVER: dict[int, int] = {}
+
+
 async def listen(socket: ClientConnection, run_of: list[Run]) -> None:
-    async for raw in socket:
-        at = time.perf_counter()
-        event = json.loads(raw)
-        if event["type"] == "message.new":
-            prefix, _, index = event["data"]["client_msg_id"].partition("-")
-            if prefix == "bench" and index.isdigit():
-                run_of[0].delivered(int(index), at)
+    try:
+        async for raw in socket:
+            at = time.perf_counter()
+            event = json.loads(raw)
+            if event["type"] == "message.new":
+                prefix, _, index = event["data"]["client_msg_id"].partition("-")
+                if prefix == "bench" and index.isdigit():
+                    run_of[0].delivered(int(index), at)
+    except ConnectionClosed:
+        pass
+    code = socket.close_code or 1006
+    CLOSED_BY_SERVER[code] = CLOSED_BY_SERVER.get(code, 0) + 1
 
 
 async def open_sockets(
@@ -240,7 +251,8 @@ async def drain(run: Run) -> None:
 
 async def open_loop(
     run: Run, groups: list[list[Member]], clients: list[HttpClient], rate: float, seconds: float
-) -> Run:
+) -> float:
+    """Send at `rate` for `seconds`; returns the time spent sending."""
     rng = random.Random(1)
     tasks, started = [], time.perf_counter()
     for index in range(int(rate * seconds)):
@@ -250,13 +262,15 @@ async def open_loop(
         client = clients[hash(sender.user_id) % len(clients)]
         tasks.append(asyncio.create_task(send_one(run, index, client, sender, len(group))))
     await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
     await drain(run)
-    return run
+    return elapsed
 
 
 async def closed_loop(
     run: Run, groups: list[list[Member]], clients: list[HttpClient], senders: int, seconds: float
-) -> tuple[Run, float]:
+) -> float:
+    """`senders` back to back for `seconds`; returns the time spent sending."""
     rng = random.Random(2)
     counter = iter(range(10**9))
     deadline = time.perf_counter() + seconds
@@ -270,11 +284,11 @@ async def closed_loop(
     await asyncio.gather(*(sender_loop(clients[i % len(clients)]) for i in range(senders)))
     elapsed = time.perf_counter() - started
     await drain(run)
-    return run, elapsed
+    return elapsed
 
 
 def cpu_of(stack: LocalPlatform) -> dict[str, psutil.Process]:
-    found = {"benchmark": psutil.Process()}
+    found = {"all (stack + this load generator)": psutil.Process()}
     for name in MEASURED_COMPONENTS:
         pid = stack.endpoint(name).pid
         if pid is not None:
@@ -297,7 +311,7 @@ def cpu_percent(processes: dict[str, psutil.Process], seconds: float, before: di
 
 
 SERVER_TIMINGS = (
-    ("gateway", "http_request_duration_seconds", 'method="POST",route="/api/v1/{prefix}'),
+    ("gateway", "http_request_duration_seconds", 'method="POST",route="/api/v1/conversations/'),
     ("chat", "http_request_duration_seconds", 'route="/api/v1/conversations/{conversation_id}/m'),
     ("chat", "db_query_duration_seconds", 'operation="message_send"'),
     ("chat", "chat_fanout_latency_seconds", 'path="local"'),
@@ -354,58 +368,74 @@ def report(title: str, run: Run, seconds: float) -> None:
         f"max {max(run.fanout_ms, default=float('nan')):6.1f} ms"
     )
     print(f"  copies delivered {delivered}/{run.expected_copies}")
+    if CLOSED_BY_SERVER:
+        print(f"  sockets closed by the server so far (code: count): {CLOSED_BY_SERVER}")
 
 
-async def bench(stack: LocalPlatform, args: argparse.Namespace) -> bool:
+@dataclass
+class Setup:
+    groups: list[list[Member]]
+    clients: list[HttpClient]
+    sockets: list[ClientConnection]
+    listeners: list[asyncio.Task[None]]
+    run_of: list[Run]
+    processes: dict[str, psutil.Process]
+
+    async def close(self) -> None:
+        for task in self.listeners:
+            task.cancel()
+        for socket in self.sockets:
+            await socket.close()
+        for client in self.clients:
+            client.close()
+
+
+async def set_up(stack: LocalPlatform, args: argparse.Namespace) -> Setup:
     gateway = str(stack.endpoint("gateway").url)
     users = await create_users(stack, args.clients)
     groups = await create_conversations(gateway, users, args.conversations)
     members = [m for group in groups for m in group]
-    bases = (
-        [str(stack.endpoint(n).url) for n in ("chat-1", "chat-2")]
-        if args.direct_sockets
-        else [gateway]
-    )
+    instances = [str(stack.endpoint(n).url) for n in ("chat-1", "chat-2")]
     run_of = [Run()]
-    sockets, listeners, instances = await open_sockets(bases, members, run_of)
-    print(f"{len(sockets)} sockets open in {len(groups)} conversations; per instance: {instances}")
+    sockets, listeners, spread = await open_sockets(
+        instances if args.direct_sockets else [gateway], members, run_of
+    )
+    print(f"{len(sockets)} sockets open in {len(groups)} conversations; per instance: {spread}")
     load = os.getloadavg()[0]
     print(f"machine: {psutil.cpu_count()} cores, load average {load:.1f} before the run")
     clients = [HttpClient(gateway, f"127.0.1.{i + 1}") for i in range(CLIENT_ADDRESSES)]
-    processes = cpu_of(stack)
+    return Setup(groups, clients, sockets, listeners, run_of, cpu_of(stack))
 
-    before = {n: cpu_seconds(p) for n, p in processes.items()}
+
+async def phase(stack: LocalPlatform, setup: Setup, title: str, load: Callable) -> Run:
+    """Run one load shape with fresh counters, and report it with CPU and server means."""
+    before = {n: cpu_seconds(p) for n, p in setup.processes.items()}
     metrics = scrape(stack)
-    run_of[0] = Run()
+    setup.run_of[0] = run = Run()
     started = time.perf_counter()
-    latency = await open_loop(run_of[0], groups, clients, args.rate, args.seconds)
-    elapsed = time.perf_counter() - started
-    report(
-        f"Phase 1: open loop at {args.rate:g} messages/s for {args.seconds:g} s", latency, elapsed
-    )
-    print(f"  CPU: {cpu_percent(processes, elapsed, before)}")
+    sending_s = await load(run)
+    report(title, run, sending_s)
+    print(f"  CPU: {cpu_percent(setup.processes, time.perf_counter() - started, before)}")
     print(f"  server means: {server_means(metrics, scrape(stack))}")
+    return run
 
-    before = {n: cpu_seconds(p) for n, p in processes.items()}
-    metrics = scrape(stack)
-    run_of[0] = Run()
-    saturation, elapsed = await closed_loop(
-        run_of[0], groups, clients, args.senders, args.saturate_seconds
+
+async def bench(stack: LocalPlatform, args: argparse.Namespace) -> bool:
+    setup = await set_up(stack, args)
+    groups, clients = setup.groups, setup.clients
+    latency = await phase(
+        stack,
+        setup,
+        f"Phase 1: open loop at {args.rate:g} messages/s for {args.seconds:g} s",
+        lambda run: open_loop(run, groups, clients, args.rate, args.seconds),
     )
-    report(
+    await phase(
+        stack,
+        setup,
         f"Phase 2: {args.senders} senders back to back for {args.saturate_seconds:g} s",
-        saturation,
-        elapsed,
+        lambda run: closed_loop(run, groups, clients, args.senders, args.saturate_seconds),
     )
-    print(f"  CPU: {cpu_percent(processes, elapsed, before)}")
-    print(f"  server means: {server_means(metrics, scrape(stack))}")
-
-    for task in listeners:
-        task.cancel()
-    for socket in sockets:
-        await socket.close()
-    for client in clients:
-        client.close()
+    await setup.close()
     print(f"\nload average {os.getloadavg()[0]:.1f} after the run (other work shares these cores)")
     p99 = pct(latency.fanout_ms, 0.99)
     lost = latency.expected_copies - len(latency.fanout_ms)

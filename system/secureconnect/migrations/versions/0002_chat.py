@@ -189,6 +189,9 @@ def _polls() -> None:
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("text", sa.String(100), nullable=False),
     )
+
+
+def _ballots() -> None:
     op.create_table(
         "poll_ballots",
         sa.Column(
@@ -237,6 +240,7 @@ def upgrade() -> None:
     _conversations()
     _messages()
     _polls()
+    _ballots()
     _row_level_security()
 
 
