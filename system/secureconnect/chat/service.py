@@ -33,6 +33,7 @@ from secureconnect.chat.store import (
     Message,
     MessageStore,
     SentMessage,
+    client_msg_id_reused,
 )
 from secureconnect.chat.typing_indicator import TypingService
 from secureconnect.common.clock import Clock
@@ -133,11 +134,7 @@ class ChatService:
         if sent is None:
             raise not_found("conversation")
         if sent.message.conversation_id != conversation_id or sent.message.content != content:
-            raise DomainError(
-                409,
-                "client_msg_id_reused",
-                "this client_msg_id was already used for a different message",
-            )
+            raise client_msg_id_reused()
         MESSAGES.labels(self.service, "created" if sent.created else "replayed").inc()
         if sent.created:
             await self.typing.stopped(conversation_id, user_id, sent.member_ids)

@@ -121,6 +121,12 @@ def _message(row: Any) -> Message:
     )
 
 
+def client_msg_id_reused() -> DomainError:
+    return DomainError(
+        409, "client_msg_id_reused", "this client_msg_id was already used for a different message"
+    )
+
+
 def unknown_participants() -> DomainError:
     return DomainError(422, "unknown_participant", "a participant id is not a known user")
 
@@ -253,7 +259,10 @@ class MessageStore:
                 messages.c.sender_id == draft.sender_id,
                 messages.c.client_msg_id == draft.client_msg_id,
             )
-            return SentMessage(_message((await session.execute(earlier)).one()), False, members)
+            found = (await session.execute(earlier)).first()
+            if found is None:  # used in a conversation the sender can no longer see
+                raise client_msg_id_reused()
+            return SentMessage(_message(found), False, members)
 
         return await self.scope.run(draft.sender_id, "message_send", work)
 
