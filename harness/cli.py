@@ -24,6 +24,7 @@ from harness.console import (
     stack_summary,
 )
 from harness.errors import ConfigError, HarnessError, StartupError
+from harness.load.cli import load as load_command
 from harness.platform.base import StackInfo
 from harness.platform.local import LocalPlatform, default_components
 from harness.platform.supervisor import serve_foreground, start_detached, take_down
@@ -146,6 +147,10 @@ def chaos(
     raise typer.Exit(0 if not outcome.violations else 1)
 
 
+#: `readiness load`: Locust journeys against the stack, judged by loadtests/slo.yaml.
+app.command(name="load")(load_command)
+
+
 @app.command()
 def toxiproxy(
     host: Annotated[str, typer.Option(help="Address for the API.")] = "127.0.0.1",
@@ -159,7 +164,8 @@ def toxiproxy(
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a command's typer.Exit code instead of exiting.
+        code = app(standalone_mode=False)
     except HarnessError as exc:
         line = "; ".join(part.strip() for part in str(exc).splitlines() if part.strip())
         console.print(f"[red]error:[/] {escape(line)}", highlight=False)
@@ -171,6 +177,8 @@ def main() -> None:
     except click.ClickException as exc:  # usage errors: unknown option, bad value
         exc.show()
         sys.exit(EXIT_HARNESS_ERROR)
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

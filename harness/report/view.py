@@ -49,6 +49,16 @@ class ReportView:
     out_of_scope: list[CheckResult]
 
     @property
+    def load_results(self) -> list[tuple[CheckResult, list[dict[str, Any]]]]:
+        """Load checks and their SLO measures (evidence of kind "slo", harness.load.report)."""
+        return [
+            (r, e.value)
+            for r in sorted(self.run.results, key=lambda r: r.check.id)
+            for e in r.evidence
+            if e.kind == "slo" and r.in_scope
+        ]
+
+    @property
     def failures(self) -> list[CheckResult]:
         bad = [r for r in self.run.results if r.in_scope and r.status != Status.PASS]
         return sorted(bad, key=lambda r: (SEVERITY_ORDER.index(r.check.severity), r.check.id))

@@ -1,0 +1,112 @@
+"""`readiness load`: Locust against the stack, SLOs judged, results in the report.
+
+Exit codes follow the CLI: 0 every SLO met, 1 an SLO breached, 2 bad input or
+a harness error (raised as HarnessError; `harness.cli.main` prints one line).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from harness.checks.scoring import DEFAULT_POLICY, Policy
+from harness.console import ComponentTable
+from harness.load.evaluate import SloReport
+from harness.load.report import publish_load, utc_now
+from harness.load.session import DEFAULT_FAULT_S, LoadOptions, LoadOutcome, run_load
+from harness.load.slo import DEFAULT_SLO_FILE
+from harness.load.target import Target
+from harness.runner import new_run_id
+
+console = Console(stderr=True, soft_wrap=True)
+
+
+def slo_table(report: SloReport, title: str) -> Table:
+    table = Table(title=title)
+    for column in ("journey", "metric", "step", "measured", "SLO", "result"):
+        table.add_column(column)
+    colour = {"waived": "yellow", "met": "green", "BREACHED": "red"}
+    for m in report.measures:
+        verdict = f"[{colour[m.verdict]}]{m.verdict}[/]"
+        table.add_row(m.journey, m.metric, m.step, m.measured_text, m.limit_text, verdict)
+    return table
+
+
+def print_outcome(outcome: LoadOutcome, run_dir: Path) -> None:
+    load = outcome.load_average
+    title = (
+        f"SLOs: {outcome.users} users, {outcome.workers or 'no'} workers; "
+        f"load average {load.get('start')} → {load.get('end')}"
+    )
+    console.print(slo_table(outcome.report, title))
+    for name in outcome.report.unassigned:
+        console.print(f"[yellow]not in any journey of the SLO file:[/] {name}")
+    if outcome.window is not None:
+        for phase, journeys in outcome.phases.items():
+            cells = ", ".join(
+                f"{j} {s.failures}/{s.requests} failed, p95≤{s.max_p95_ms or 0:.0f} ms"
+                for j, s in sorted(journeys.items())
+            )
+            console.print(f"{phase} {outcome.window.scenario}: {cells}")
+    breaches = len(outcome.report.breaches)
+    verdict = "[green]all SLOs met[/]" if not breaches else f"[red]{breaches} SLO(s) breached[/]"
+    console.print(f"{verdict}; results in [bold]{outcome.load_dir}[/], report in {run_dir}")
+
+
+def load(
+    users: Annotated[int, typer.Option(help="Simulated users.")] = 20,
+    spawn_rate: Annotated[float, typer.Option(help="Users started per second.")] = 10.0,
+    duration: Annotated[float, typer.Option(help="Seconds of load.")] = 30.0,
+    workers: Annotated[int, typer.Option(help="Locust workers (0: one process).")] = 0,
+    fault: Annotated[
+        str | None, typer.Option(help="Chaos scenario mid-run, e.g. redis-down.")
+    ] = None,
+    fault_duration: Annotated[float, typer.Option(help="Seconds the fault lasts.")] = (
+        DEFAULT_FAULT_S
+    ),
+    slo: Annotated[Path, typer.Option(help="SLO thresholds (YAML).")] = DEFAULT_SLO_FILE,
+    target: Annotated[
+        str | None, typer.Option(help="Gateway URL on 127.0.0.1 (default: the running stack).")
+    ] = None,
+    state_file: Annotated[Path, typer.Option(help="Where the running stack is described.")] = (
+        Path("reports") / "stack.json"
+    ),
+    policy: Annotated[Path, typer.Option(help="Verdict policy file.")] = DEFAULT_POLICY,
+    report_root: Annotated[Path, typer.Option(help="Where run folders go.")] = Path("reports"),
+) -> None:
+    """Run Locust's journeys against the stack and judge them against the SLOs."""
+    options = LoadOptions(
+        users, spawn_rate, duration, workers, fault, fault_duration, slo, target, state_file
+    )
+    options.validate()
+    verdict_policy = Policy.load(policy)
+    run_id, started_at, began = new_run_id(), utc_now(), time.monotonic()
+    run_dir = report_root / run_id
+    components = ComponentTable(console)
+    running = console.status(f"load: {users} users for {duration:g}s...")
+
+    def starting() -> None:
+        console.print("no stack is up: starting a local stack for this run")
+        components.live.start()
+
+    def announce(chosen: Target) -> None:
+        components.live.stop()
+        console.print(f"target: [bold]{chosen.url}[/] ({chosen.source})")
+        running.start()
+
+    try:
+        outcome = run_load(options, run_dir / "load", announce, components, starting)
+    finally:
+        running.stop()
+        components.live.stop()
+    publish_load(
+        outcome, run_dir, run_id, started_at, time.monotonic() - began, verdict_policy,
+        report_root,
+    )  # fmt: skip
+    print_outcome(outcome, run_dir)
+    raise typer.Exit(outcome.exit_code)
