@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: bootstrap readiness test lint
+.PHONY: bootstrap readiness test lint images
 
 bootstrap:
 	@scripts/bootstrap
@@ -11,9 +11,19 @@ bootstrap:
 readiness: bootstrap
 	$(BIN)/readiness run --backend local --profile smoke
 
-## Every test: lint, unit tests of the product and the harness, integration tests.
-test: bootstrap lint
+## Every test: lint, unit tests of the product and the harness, integration tests, and
+## the Docker platform's smoke tests (harness/tests/platform/docker) when an engine is reachable.
+test: bootstrap lint images
 	$(BIN)/pytest
+
+## The stack's images built locally from Debian packages (compose/offline/build; seconds when
+## nothing changed). Without a Docker engine the docker smoke tests are skipped, and said so.
+images:
+	@if docker info >/dev/null 2>&1; then \
+		compose/offline/build; \
+	else \
+		echo "[make] no Docker engine reachable: not building images; the docker smoke tests (harness/tests/platform/docker) will be SKIPPED"; \
+	fi
 
 lint:
 	$(BIN)/ruff check .

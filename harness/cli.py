@@ -29,7 +29,7 @@ from harness.platform.base import StackInfo
 from harness.platform.local import LocalPlatform, default_components
 from harness.platform.supervisor import serve_foreground, start_detached, take_down
 from harness.report.publish import rerender
-from harness.runner import RunOptions, run_suite
+from harness.runner import BACKENDS, RunOptions, run_suite
 from harness.scenarios_catalog import validate_scenario
 
 DEFAULT_STATE_FILE = Path("reports") / "stack.json"
@@ -48,7 +48,7 @@ StateFile = Annotated[Path, typer.Option(help="Where the running stack is descri
 
 @app.command()
 def up(
-    backend: Annotated[str, typer.Option(help="local (processes)")] = "local",
+    backend: Annotated[str, typer.Option(help="local (processes) or docker")] = "local",
     detach: Annotated[
         bool, typer.Option(help="Leave the stack running in the background.")
     ] = False,
@@ -57,8 +57,12 @@ def up(
     service: Services = None,
 ) -> None:
     """Start the stack and keep it up until Ctrl-C (or `readiness down` with --detach)."""
-    if backend != "local":
-        raise HarnessError(f"unknown backend {backend!r}; available: local")
+    if backend not in BACKENDS:
+        raise HarnessError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
+    if backend == "docker" and (detach or supervised):
+        raise ConfigError(
+            "--detach is for the local backend; run the docker stack in the foreground"
+        )
     if detach:
         with console.status("starting the stack in the background..."):
             info = start_detached(state_file, state_file.parent / "stack-supervisor.log", service)
@@ -75,8 +79,11 @@ def up(
         console.print(stack_summary(info))
         console.print(f"state in [bold]{state_file}[/]; Ctrl-C stops the stack")
 
+    serve = serve_foreground
+    if backend == "docker":
+        from harness.platform.docker.serve import serve_foreground as serve
     with progress.live:
-        serve_foreground(state_file, progress=progress, on_up=announce, services=service)
+        serve(state_file, progress=progress, on_up=announce, services=service)
 
 
 @app.command()
@@ -91,7 +98,7 @@ def down(state_file: StateFile = DEFAULT_STATE_FILE) -> None:
 
 @app.command()
 def run(
-    backend: Annotated[str, typer.Option(help="local (processes)")] = "local",
+    backend: Annotated[str, typer.Option(help="local (processes) or docker")] = "local",
     profile: Annotated[str, typer.Option(help="smoke (quick) or full")] = "smoke",
     category: Annotated[
         list[str] | None, typer.Option(help="Only this category (repeatable).")

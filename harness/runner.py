@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,10 +21,16 @@ from harness.platform.base import Platform
 from harness.platform.local import LocalPlatform, ProgressCallback, default_components
 from harness.report.publish import publish
 
+if TYPE_CHECKING:
+    from harness.platform.docker import DockerPlatform
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS_DIR = REPO_ROOT / "scenarios"
 #: pytest exit codes that mean the suite itself broke, not that checks failed.
 PYTEST_BROKEN = (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR)
+
+#: Where the stack runs: local processes, or containers (harness.platform.docker).
+BACKENDS = ("local", "docker")
 
 #: Called with (check id or nodeid, status) as checks finish.
 CheckProgress = Callable[[str, str], None]
@@ -42,8 +49,9 @@ class RunOptions:
     services: list[str] | None = None
 
     def validate(self) -> Policy:
-        if self.backend != "local":
-            raise ConfigError(f"unknown backend {self.backend!r}; available: local")
+        if self.backend not in BACKENDS:
+            available = ", ".join(BACKENDS)
+            raise ConfigError(f"unknown backend {self.backend!r}; available: {available}")
         if self.profile not in PROFILES:
             raise ConfigError(f"unknown profile {self.profile!r}; available: {', '.join(PROFILES)}")
         unknown = [c for c in self.categories if c not in CATEGORIES]
@@ -94,7 +102,7 @@ def run_suite(
     run_dir = options.report_root / run_id
     run_dir.mkdir(parents=True)
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    platform = LocalPlatform(components=default_components(options.services), progress=on_component)
+    platform = create_platform(options.backend, options.services, on_component)
     try:
         platform.up()
         plugin = _RunPlugin(platform, on_check or (lambda _n, _s: None))
@@ -115,6 +123,17 @@ def run_suite(
     )
     failing = options.gate and card.verdict in policy.gate_fails_on
     return RunOutcome(run_dir, card, 1 if failing else 0)
+
+
+def create_platform(
+    backend: str, services: list[str] | None = None, progress: ProgressCallback | None = None
+) -> LocalPlatform | DockerPlatform:
+    """The platform of `backend`, not started."""
+    if backend == "docker":
+        from harness.platform.docker import DockerPlatform
+
+        return DockerPlatform(services=services, progress=progress)
+    return LocalPlatform(components=default_components(services), progress=progress)
 
 
 def _run_pytest(options: RunOptions, run_dir: Path, plugin: _RunPlugin) -> None:
@@ -142,9 +161,12 @@ def _run_pytest(options: RunOptions, run_dir: Path, plugin: _RunPlugin) -> None:
         )
 
 
-def _collect_logs(platform: LocalPlatform, target: Path) -> None:
+def _collect_logs(platform: LocalPlatform | DockerPlatform, target: Path) -> None:
     if platform.run is None:
         return
+    write_logs = getattr(platform, "write_logs", None)
+    if write_logs is not None:
+        write_logs()  # a container's log lives in the engine until written out
     source = platform.run.run_dir / "logs"
     if source.is_dir():
         shutil.copytree(source, target, dirs_exist_ok=True)

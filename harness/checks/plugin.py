@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import allure
 import httpx
@@ -25,6 +26,9 @@ from harness.faults.injector import FaultInjector
 from harness.history import History
 from harness.platform.base import Platform
 from harness.platform.local import LocalPlatform, default_components
+
+if TYPE_CHECKING:
+    from harness.platform.docker import DockerPlatform
 
 #: Exceptions that are the system's fault when a check raises them.
 SYSTEM_FAILURES = (AssertionError, OSError, TimeoutError, httpx.HTTPError)
@@ -44,6 +48,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--readiness-services",
         default=None,
         help="comma-separated backends to start (default: every one that exists)",
+    )
+    group.addoption(
+        "--readiness-backend",
+        choices=("local", "docker"),
+        default="local",
+        help="where the stack fixture runs the stack: local processes or docker containers",
     )
     group.addoption(
         "--readiness-category",
@@ -117,7 +127,13 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Platform]:
         return
     wanted = request.config.getoption("--readiness-services")
     only = None if wanted is None else [s for s in wanted.split(",") if s]
-    platform = LocalPlatform(components=default_components(only))
+    platform: LocalPlatform | DockerPlatform
+    if request.config.getoption("--readiness-backend") == "docker":
+        from harness.platform.docker import DockerPlatform
+
+        platform = DockerPlatform(services=only)
+    else:
+        platform = LocalPlatform(components=default_components(only))
     platform.up()
     try:
         yield platform

@@ -34,11 +34,22 @@ def recovery_time(
 def memory_defects(
     stack: Platform, budgets_mib: dict[str, int], default_mib: int
 ) -> dict[str, str]:
-    """Components whose resident memory exceeds their budget, with the numbers."""
+    """Components whose resident memory exceeds their budget, with the numbers.
+
+    A container the kernel OOM-killed at its memory limit (the Docker platform's
+    samples say so) is over budget too, whatever it uses now that it restarted."""
     over = {}
     for name in stack.names():
-        rss = stack.stats(name).rss_bytes / MIB
+        sample = stack.stats(name)
+        rss = sample.rss_bytes / MIB
         budget = budgets_mib.get(name.split("-")[0], default_mib)
-        if rss > budget:
+        if getattr(sample, "oom_killed", False):
+            limit = getattr(sample, "memory_limit_bytes", 0) / MIB
+            restarts = getattr(sample, "restarts", 0)
+            over[name] = (
+                f"OOM-killed at its {limit:.0f} MiB limit, restarted {restarts}x "
+                f"(now {rss:.0f} MiB, budget {budget} MiB)"
+            )
+        elif rss > budget:
             over[name] = f"{rss:.0f} MiB > {budget} MiB"
     return over

@@ -10,7 +10,6 @@ the run's label and `down()` sweeps by it, also after a failed start.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import os
 import secrets
@@ -21,47 +20,29 @@ from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from docker.errors import APIError
 from testcontainers.core.container import DockerContainer
 
 from harness.errors import ComponentError, StartupError
 from harness.faults.toxiproxy import ToxiproxyClient
 from harness.platform.base import ComponentInfo, StackInfo
 from harness.platform.certs import generate
-from harness.platform.docker import datastores, services
 from harness.platform.docker.engine import HealthyAndReady, RunResources, client, sweep
 from harness.platform.docker.images import ImageSet
 from harness.platform.docker.resources import ContainerSample, SampleTracker
 from harness.platform.docker.specs import ContainerSpec
+from harness.platform.docker.topology import CERT_HOSTNAMES, default_specs, export_secrets
 from harness.platform.docker.toxiproxy import HostViewToxiproxy
 from harness.platform.runtime import RunContext
 
-#: Names the server certificate must carry: clients verify the host they dial.
-CERT_HOSTNAMES = ("localhost", "postgres", "toxiproxy")
 MIGRATIONS_DEADLINE_S = 120.0
 STOP_GRACE_S = 10
 PAUSE_SETTLE_S = 5.0
+PAUSE_ATTEMPTS = 5
 WATCH_POLL_S = 0.5
 LOG_TAIL_LINES = 40
 
 ProgressCallback = Callable[[str, str], None]
-
-
-def default_specs(
-    run: RunContext, images: ImageSet, only: Collection[str] | None = None
-) -> list[ContainerSpec]:
-    """The stack's containers in the local platform's order and with its names."""
-    coturn = datastores.coturn(run, images)
-    stores = [
-        datastores.postgres(run, images),
-        datastores.redis(run, images),
-        datastores.s3(run, images),
-        datastores.toxiproxy(images),
-        datastores.capture(images),
-        coturn,
-    ]
-    apps = services.service_specs(run, images, coturn.address, only)
-    alertmanager = services.alertmanager(run, images)
-    return [*stores, alertmanager, services.prometheus(run, images, apps), *apps]
 
 
 def new_run_id() -> str:
@@ -122,7 +103,7 @@ class DockerPlatform:
     def _prepare(self) -> None:
         self.run = RunContext.create(self._requested_run_dir)
         self.run.certs = generate(self.run.run_dir / "certs", CERT_HOSTNAMES)
-        self._secret_files = _export_secrets(self.run)
+        self._secret_files = export_secrets(self.run)
         self._resources = RunResources(self.run_id, client())
         specs = default_specs(self.run, self.images, self._only)
         if self._extra_specs is not None:
@@ -279,7 +260,15 @@ class DockerPlatform:
     def pause(self, component: str) -> None:
         """`docker pause` (cgroup freezer): it holds its sockets but answers nothing."""
         container = self._container(component)
-        container.pause()
+        for attempt in range(PAUSE_ATTEMPTS):
+            try:
+                container.pause()
+                break
+            except APIError as exc:
+                # The cgroup freezer gives up while a task sleeps uninterruptibly: retry.
+                if "unable to freeze" not in str(exc) or attempt == PAUSE_ATTEMPTS - 1:
+                    raise ComponentError(f"cannot pause {component}: {exc}") from exc
+                time.sleep(0.2)
         deadline = time.monotonic() + PAUSE_SETTLE_S
         while time.monotonic() < deadline:
             container.reload()
@@ -387,30 +376,3 @@ class DockerPlatform:
             components={name: self.endpoint(name) for name in self.names()},
             gateway_url=gateway.url if gateway is not None else None,
         )
-
-
-def _export_secrets(run: RunContext) -> dict[str, Path]:
-    """Copies of the run's secrets and TLS files for bind-mounting at /run/secrets/.
-
-    0644 files, so a container's unprivileged user can read what is mounted into it,
-    in a 0700 directory that no other host user can enter."""
-    directory = run.run_dir / "docker-secrets"
-    directory.mkdir(mode=0o700, exist_ok=True)
-    kms = run.run_dir / "secrets" / "minio_kms_key.txt"
-    # MinIO's KMS key format: `<key name>:<base64 of 32 random bytes>`.
-    kms.write_text("secureconnect-kms:" + base64.b64encode(secrets.token_bytes(32)).decode())
-    kms.chmod(0o600)
-    run.secret_files["minio_kms_key"] = kms
-    sources = dict(run.secret_files)
-    sources |= {
-        "tls_ca_cert": run.certs.ca_cert,
-        "tls_server_cert": run.certs.server_cert,
-        "tls_server_key": run.certs.server_key,
-    }
-    exported = {}
-    for name, source in sources.items():
-        target = directory / name
-        target.write_bytes(source.read_bytes())
-        target.chmod(0o644)
-        exported[name] = target
-    return exported

@@ -10,6 +10,7 @@ from compose/prometheus/rules with `for:` shortened), mounted read-only.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
@@ -47,6 +48,14 @@ GATEWAY_URL_VARIABLES = {
 }
 SERVICE_HEALTH_INTERVAL_S = 3.0
 STORE_DEPENDENCIES = ("postgres", "redis", "s3", "toxiproxy", "capture", "coturn")
+
+
+@dataclass(frozen=True)
+class PublicAddresses:
+    """Addresses of the stack as clients on the host reach them."""
+
+    turn: str
+    s3_endpoint: str
 
 
 class _At:
@@ -131,12 +140,17 @@ def migrations(image: str, env: dict[str, str]) -> ContainerSpec:
 
 
 def service_specs(
-    run: RunContext, images: ImageSet, turn_address: str, only: Collection[str] | None = None
+    run: RunContext,
+    images: ImageSet,
+    public: PublicAddresses,
+    only: Collection[str] | None = None,
 ) -> list[ContainerSpec]:
     """Migrations, the backends that exist (or those in `only`), then the gateway."""
     if not service_exists("gateway") or (only is not None and not only):
         return []
-    base = network_environment(run, turn_address)
+    base = network_environment(run, public.turn)
+    # Presigned URLs are for clients on the host: the S3 proxy's published port.
+    base["SC_S3_PUBLIC_ENDPOINT"] = public.s3_endpoint
     image = images.image("secureconnect")
     gateway_port = Port(SERVICE_PORT, free_port())
     public_url = f"http://127.0.0.1:{gateway_port.host}"
