@@ -18,7 +18,7 @@ from secureconnect.chat.presence_store import PresenceStore
 from secureconnect.chat.service import ChatService
 from secureconnect.chat.settings import ChatSettings
 from secureconnect.chat.sockets import SocketService
-from secureconnect.chat.store import ConversationStore, MessageStore, UserScope
+from secureconnect.chat.store import ConversationStore, MessageStore
 from secureconnect.chat.typing_indicator import TypingService
 from secureconnect.common.app import create_app
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
@@ -27,6 +27,7 @@ from secureconnect.common.health import Dependency, DependencyState
 from secureconnect.common.probes import database_dependency, redis_dependency
 from secureconnect.common.resilient_redis import ResilientRedis
 from secureconnect.common.revocations_pg import PostgresRevocations
+from secureconnect.common.scope import UserScope
 from secureconnect.common.tokens import RevocationList, TokenCodec, TokenVerifier
 
 

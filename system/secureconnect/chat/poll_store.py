@@ -26,7 +26,7 @@ from secureconnect.chat.models import (
     poll_votes,
     polls,
 )
-from secureconnect.chat.store import UserScope
+from secureconnect.common.scope import UserScope
 
 #: First key of the advisory locks taken on polls (the second is the poll's hash).
 POLL_LOCK_CLASS = 7_415_002

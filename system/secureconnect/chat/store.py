@@ -1,19 +1,20 @@
 """SQL of conversations, messages and reactions, each transaction bound to a user.
 
-`UserScope.run` starts every transaction with `set_config('app.user_id', ..,
-true)` (SET LOCAL), so the row-level security policies of migration 0002
-filter what the statements see and refuse what they may not write: a second
-line of defence behind the service's own checks, never the only one. The
-queries here still name the user explicitly where they mean "mine".
+`UserScope.run` (secureconnect.common.scope) starts every transaction with
+`set_config('app.user_id', .., true)` (SET LOCAL), so the row-level security
+policies of migration 0002 filter what the statements see and refuse what they
+may not write: a second line of defence behind the service's own checks, never
+the only one. The queries here still name the user explicitly where they mean
+"mine".
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import and_, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -27,27 +28,8 @@ from secureconnect.chat.models import (
     message_reactions,
     messages,
 )
-from secureconnect.common.db import Database
 from secureconnect.common.errors import DomainError
-
-T = TypeVar("T")
-_SET_USER = text("SELECT set_config('app.user_id', :user_id, true)")
-
-
-class UserScope:
-    """`Database.run` with the transaction identified as `user_id` for row-level security."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def run(
-        self, user_id: uuid.UUID, operation: str, work: Callable[[AsyncSession], Awaitable[T]]
-    ) -> T:
-        async def scoped(session: AsyncSession) -> T:
-            await session.execute(_SET_USER, {"user_id": str(user_id)})
-            return await work(session)
-
-        return await self.db.run(operation, scoped)
+from secureconnect.common.scope import UserScope
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 A call belongs to a conversation; its participants are the conversation's
 members when the call was placed. The service checks membership itself on
-every request (these tables carry no row-level security: the ring-timeout
-sweeper must see every ringing call, whoever it belongs to).
+every request; row-level security (migration 0005_video_rls) repeats the check
+in the database, with narrow policies for the ring-timeout sweeper and the
+live calls gauge, which work on behalf of no single user.
 """
 
 from __future__ import annotations

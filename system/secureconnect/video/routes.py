@@ -77,8 +77,7 @@ async def end(call_id: uuid.UUID, user: CurrentUser, calls: CallServiceDep) -> C
 async def recordings(
     call_id: uuid.UUID, user: CurrentUser, calls: CallServiceDep, state: State
 ) -> RecordingList:
-    await calls.get(user, call_id)  # participants only (404 for anyone else)
-    found = await calls.store.recordings(call_id)
+    found = await calls.recordings(user, call_id)
     return RecordingList(
         call_id=str(call_id),
         recordings=[

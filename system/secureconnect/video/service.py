@@ -36,6 +36,7 @@ from secureconnect.video.store import (
     CallStore,
     Decision,
     Participant,
+    Recording,
     call_not_found,
     utc,
 )
@@ -114,7 +115,7 @@ class CallService:
         return call
 
     async def get(self, user: uuid.UUID, call_id: uuid.UUID) -> CallRecord:
-        call = await self.store.get(call_id)
+        call = await self.store.get(user, call_id)
         if call is None:
             raise call_not_found()
         lifecycle.participant_of(call, user)
@@ -123,6 +124,7 @@ class CallService:
     async def join(self, user: uuid.UUID, call_id: uuid.UUID) -> CallRecord:
         now = utc(self.clock.now())
         after = await self._change(
+            user,
             call_id,
             lambda c: lifecycle.join(c, user, now, ROOM_LIMITS.get(c.mode, P2P_ROOM_LIMIT)),
         )
@@ -132,11 +134,15 @@ class CallService:
 
     async def leave(self, user: uuid.UUID, call_id: uuid.UUID) -> CallRecord:
         now = utc(self.clock.now())
-        return await self._change(call_id, lambda c: lifecycle.leave(c, user, now))
+        return await self._change(user, call_id, lambda c: lifecycle.leave(c, user, now))
 
     async def end(self, user: uuid.UUID, call_id: uuid.UUID) -> CallRecord:
         now = utc(self.clock.now())
-        return await self._change(call_id, lambda c: lifecycle.end(c, user, now))
+        return await self._change(user, call_id, lambda c: lifecycle.end(c, user, now))
+
+    async def recordings(self, user: uuid.UUID, call_id: uuid.UUID) -> list[Recording]:
+        await self.get(user, call_id)  # participants only (404 for anyone else)
+        return await self.store.recordings(user, call_id)
 
     async def signaling_call(self, user: uuid.UUID, call_id: uuid.UUID) -> CallRecord:
         """The call whose signaling `user` may use: theirs, not ended, and joined."""
@@ -154,7 +160,12 @@ class CallService:
         now = utc(self.clock.now())
         expired = []
         for call_id in await self.store.due_to_expire(now, EXPIRE_BATCH):
-            after = await self._change(call_id, lambda c: lifecycle.expire(c, now))
+            changed = await self.store.expire(call_id, lambda c: lifecycle.expire(c, now))
+            if changed is None:  # answered or ended since the sweep found it
+                continue
+            before, after = changed
+            if after != before:
+                await self._announce(before, after)
             if after.state == ENDED:
                 expired.append(after)
         return expired
@@ -175,8 +186,8 @@ class CallService:
 
     # -- internals ---------------------------------------------------------------
 
-    async def _change(self, call_id: uuid.UUID, decide: Decision) -> CallRecord:
-        before, after = await self.store.change(call_id, decide)
+    async def _change(self, user: uuid.UUID, call_id: uuid.UUID, decide: Decision) -> CallRecord:
+        before, after = await self.store.change(user, call_id, decide)
         if after != before:
             await self._announce(before, after)
         return after
@@ -193,7 +204,7 @@ class CallService:
                 log.exception("call listener failed", extra={"call_id": str(after.id)})
 
     async def _ring(self, call: CallRecord, invitees: Sequence[uuid.UUID]) -> None:
-        devices = await self.store.devices(invitees)
+        devices = await self.store.devices(call.initiator_id, invitees)
         self.push.submit(
             [
                 IncomingCallPush(

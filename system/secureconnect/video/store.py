@@ -5,9 +5,12 @@ locks the call row (SELECT ... FOR UPDATE), hands the current record to a
 pure decision function of the service, and writes what it decided, so two
 people joining or ending at once never lose an update.
 
-Conversation membership is read from the chat tables with the transaction
-identified as the asking user (`app.user_id`), so their row-level security
-shows a conversation only to its members.
+Row-level security (migrations 0002 and 0005) is the second line of defence
+behind the service's own checks: every transaction on behalf of a user is
+identified as that user (`UserScope`, `app.user_id`) and sees only calls of
+conversations they belong to. The sweeper and the gauge are on behalf of
+nobody; they run as the system tasks SWEEPER_TASK and GAUGE_TASK
+(`SystemScope`), whose policies allow just what they do here.
 """
 
 from __future__ import annotations
@@ -24,9 +27,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from secureconnect.common.db import Database
 from secureconnect.common.errors import DomainError
+from secureconnect.common.scope import SystemScope, UserScope
 from secureconnect.video.models import call_participants, call_recordings, calls, push_devices
 
-_SET_USER = text("SELECT set_config('app.user_id', :user_id, true)")
+#: The ring-timeout sweeper's system task (policies in migration 0005).
+SWEEPER_TASK = "ring-sweeper"
+#: The live calls gauge's system task (policies in migration 0005).
+GAUGE_TASK = "call-gauge"
+
 _MEMBERS = text("SELECT member_ids FROM conversations WHERE id = :conversation_id")
 
 
@@ -86,11 +94,19 @@ class Recording:
     created_at: datetime
 
 
-_CALL_FIELDS = (
+#: What a change may write of a call row.
+_CALL_FIELDS = ("state", "answered_at", "ended_at", "end_reason")
+_CREATED_FIELDS = (
+    "id",
+    "conversation_id",
+    "initiator_id",
+    "media",
+    "mode",
     "state",
+    "record",
+    "created_at",
+    "ring_deadline",
     "answered_at",
-    "ended_at",
-    "end_reason",
 )
 
 
@@ -130,11 +146,7 @@ async def _load(session: AsyncSession, call_id: uuid.UUID, lock: bool) -> CallRe
 
 
 async def _write(session: AsyncSession, before: CallRecord, after: CallRecord) -> None:
-    changed = {
-        f: getattr(after, f) for f in _CALL_FIELDS if getattr(after, f) != getattr(before, f)
-    }
-    if changed:
-        await session.execute(update(calls).where(calls.c.id == after.id).values(**changed))
+    # Participants first: the sweeper's policy lets it change them only while the call rings.
     old = {p.user_id: p for p in before.participants}
     for participant in after.participants:
         if old.get(participant.user_id) == participant:
@@ -151,14 +163,32 @@ async def _write(session: AsyncSession, before: CallRecord, after: CallRecord) -
                 left_at=participant.left_at,
             )
         )
+    changed = {
+        f: getattr(after, f) for f in _CALL_FIELDS if getattr(after, f) != getattr(before, f)
+    }
+    if changed:
+        await session.execute(update(calls).where(calls.c.id == after.id).values(**changed))
 
 
 Decision = Callable[[CallRecord], CallRecord]
 
 
+async def _change(
+    session: AsyncSession, call_id: uuid.UUID, decide: Decision
+) -> tuple[CallRecord, CallRecord] | None:
+    """Lock the call, decide, write; None when the transaction may not see the call."""
+    before = await _load(session, call_id, lock=True)
+    if before is None:
+        return None
+    after = decide(before)
+    await _write(session, before, after)
+    return before, after
+
+
 class CallStore:
     def __init__(self, db: Database) -> None:
-        self.db = db
+        self.user = UserScope(db)
+        self.system = SystemScope(db)
 
     async def conversation_members(
         self, user_id: uuid.UUID, conversation_id: uuid.UUID
@@ -166,25 +196,14 @@ class CallStore:
         """The members, or None when the conversation does not exist for this user."""
 
         async def work(session: AsyncSession) -> tuple[uuid.UUID, ...] | None:
-            await session.execute(_SET_USER, {"user_id": str(user_id)})
             row = (await session.execute(_MEMBERS, {"conversation_id": conversation_id})).first()
             return None if row is None else tuple(row[0])
 
-        return await self.db.run("conversation_members", work)
+        return await self.user.run(user_id, "conversation_members", work)
 
     async def create(self, call: CallRecord) -> None:
-        values = {
-            "id": call.id,
-            "conversation_id": call.conversation_id,
-            "initiator_id": call.initiator_id,
-            "media": call.media,
-            "mode": call.mode,
-            "state": call.state,
-            "record": call.record,
-            "created_at": call.created_at,
-            "ring_deadline": call.ring_deadline,
-            "answered_at": call.answered_at,
-        }
+        """Insert the call and its participants, as its initiator."""
+        values = {field: getattr(call, field) for field in _CREATED_FIELDS}
         rows = [
             {
                 "call_id": call.id,
@@ -200,23 +219,25 @@ class CallStore:
             await session.execute(insert(calls).values(**values))
             await session.execute(insert(call_participants), rows)
 
-        await self.db.run("create_call", work)
+        await self.user.run(call.initiator_id, "create_call", work)
 
-    async def get(self, call_id: uuid.UUID) -> CallRecord | None:
-        return await self.db.run("get_call", lambda s: _load(s, call_id, lock=False))
+    async def get(self, user_id: uuid.UUID, call_id: uuid.UUID) -> CallRecord | None:
+        return await self.user.run(user_id, "get_call", lambda s: _load(s, call_id, lock=False))
 
-    async def change(self, call_id: uuid.UUID, decide: Decision) -> tuple[CallRecord, CallRecord]:
+    async def change(
+        self, user_id: uuid.UUID, call_id: uuid.UUID, decide: Decision
+    ) -> tuple[CallRecord, CallRecord]:
         """(before, after): `decide` sees the locked call and returns what it becomes."""
 
         async def work(session: AsyncSession) -> tuple[CallRecord, CallRecord]:
-            before = await _load(session, call_id, lock=True)
-            if before is None:
+            changed = await _change(session, call_id, decide)
+            if changed is None:
                 raise call_not_found()
-            after = decide(before)
-            await _write(session, before, after)
-            return before, after
+            return changed
 
-        return await self.db.run("change_call", work)
+        return await self.user.run(user_id, "change_call", work)
+
+    # -- system tasks ------------------------------------------------------------
 
     async def due_to_expire(self, now: datetime, limit: int) -> list[uuid.UUID]:
         statement = (
@@ -229,7 +250,15 @@ class CallStore:
         async def work(session: AsyncSession) -> list[uuid.UUID]:
             return list((await session.execute(statement)).scalars())
 
-        return await self.db.run("due_to_expire", work)
+        return await self.system.run(SWEEPER_TASK, "due_to_expire", work)
+
+    async def expire(
+        self, call_id: uuid.UUID, decide: Decision
+    ) -> tuple[CallRecord, CallRecord] | None:
+        """Like `change`, as the sweeper; None when the call no longer rings."""
+        return await self.system.run(
+            SWEEPER_TASK, "expire_call", lambda s: _change(s, call_id, decide), call_id=call_id
+        )
 
     async def live_counts(self) -> dict[str, int]:
         statement = (
@@ -241,11 +270,12 @@ class CallStore:
         async def work(session: AsyncSession) -> dict[str, int]:
             return {state: count for state, count in (await session.execute(statement)).all()}
 
-        return await self.db.run("live_counts", work)
+        return await self.system.run(GAUGE_TASK, "live_counts", work)
 
     # -- recordings ------------------------------------------------------------
 
     async def add_recording(self, recording: Recording) -> None:
+        """List a recording, as the participant whose media it holds."""
         values = {
             "id": recording.id,
             "call_id": recording.call_id,
@@ -260,9 +290,9 @@ class CallStore:
         async def work(session: AsyncSession) -> None:
             await session.execute(insert(call_recordings).values(**values))
 
-        await self.db.run("add_recording", work)
+        await self.user.run(recording.user_id, "add_recording", work)
 
-    async def recordings(self, call_id: uuid.UUID) -> list[Recording]:
+    async def recordings(self, user_id: uuid.UUID, call_id: uuid.UUID) -> list[Recording]:
         statement = (
             select(call_recordings)
             .where(call_recordings.c.call_id == call_id)
@@ -273,7 +303,7 @@ class CallStore:
             rows = await session.execute(statement)
             return [Recording(**dict(row._mapping)) for row in rows]
 
-        return await self.db.run("list_recordings", work)
+        return await self.user.run(user_id, "list_recordings", work)
 
     # -- push devices ----------------------------------------------------------
 
@@ -286,9 +316,10 @@ class CallStore:
         async def work(session: AsyncSession) -> None:
             await session.execute(statement)
 
-        await self.db.run("add_device", work)
+        await self.user.run(user_id, "add_device", work)
 
     async def remove_device(self, user_id: uuid.UUID, token: str) -> None:
+        """Forget a device of `user_id` (the provider rejected it), as its owner."""
         statement = push_devices.delete().where(
             push_devices.c.user_id == user_id, push_devices.c.token == token
         )
@@ -296,9 +327,12 @@ class CallStore:
         async def work(session: AsyncSession) -> None:
             await session.execute(statement)
 
-        await self.db.run("remove_device", work)
+        await self.user.run(user_id, "remove_device", work)
 
-    async def devices(self, user_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    async def devices(
+        self, caller_id: uuid.UUID, user_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, list[str]]:
+        """The devices of `user_ids`, as the caller whose ringing call invites them."""
         statement = select(push_devices.c.user_id, push_devices.c.token).where(
             push_devices.c.user_id.in_(list(user_ids))
         )
@@ -309,7 +343,7 @@ class CallStore:
                 found.setdefault(user_id, []).append(token)
             return found
 
-        return await self.db.run("devices", work)
+        return await self.user.run(caller_id, "devices", work)
 
 
 def with_participant(call: CallRecord, participant: Participant) -> CallRecord:

@@ -15,11 +15,12 @@ from secureconnect.common.clock import ManualClock
 from secureconnect.common.db import Database
 from secureconnect.common.errors import DomainError
 from secureconnect.common.resilient_redis import ResilientRedis
+from secureconnect.video import lifecycle
 from secureconnect.video.events import CallEvents
 from secureconnect.video.push import LogPushProvider, PushDispatcher
 from secureconnect.video.service import CallService
 from secureconnect.video.settings import RING_TIMEOUT_S, VideoSettings
-from secureconnect.video.store import CallStore
+from secureconnect.video.store import CallStore, utc
 
 from tests.chat.support import EventStream, User
 
@@ -88,6 +89,18 @@ async def test_an_answer_after_the_deadline_is_too_late(
     assert (refused.value.status, refused.value.code) == (409, "call_ended")
     after = await clocked.calls.get(callee, call.id)
     assert after.state == "ended" and after.end_reason == "unanswered"
+
+
+async def test_the_sweeper_leaves_alone_a_call_answered_since_it_was_found(
+    clocked: ClockedCalls, alice: User, bob: User, conversation: str
+) -> None:
+    caller, callee = uuid.UUID(alice.user_id), uuid.UUID(bob.user_id)
+    call = await clocked.calls.initiate(caller, uuid.UUID(conversation), "audio", "p2p", False)
+    await clocked.calls.join(callee, call.id)
+    # As if found ringing by a sweep a moment earlier: its policy no longer shows the call.
+    late = utc(clocked.clock.now() + RING_TIMEOUT_S)
+    assert await clocked.calls.store.expire(call.id, lambda c: lifecycle.expire(c, late)) is None
+    assert (await clocked.calls.get(caller, call.id)).state == "active"
 
 
 async def test_participants_hear_of_calls_on_their_sockets(
