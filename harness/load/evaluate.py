@@ -61,7 +61,7 @@ def _fmt(value: float, unit: str) -> str:
     if unit == "%":
         return f"{value * 100:.2f}%"
     if unit == "ms":
-        return f"{value:.0f} ms"
+        return f"{value:.0f} ms" if value >= 10 else f"{value:.2g} ms"
     if unit == "req/s":
         return f"{value:.2f} req/s"
     return f"{value:g}{unit}"

@@ -1,0 +1,186 @@
+"""Stack capacity: the requests per second the whole stack sustains for the mixed
+journey (loadtests/locustfile.py) at p95 <= 200 ms, the same figure for the
+gateway alone in front of a trivial backend, measured in one run, and the ratio.
+
+    .venv/bin/python benchmarks/stack_capacity.py [--step-seconds 40]
+        [--stack-users 10,20,40,60,80,100,140] [--gateway-users 1,2,4,8,16,32,64]
+
+Starts its own local stack, plus a second gateway process (same settings,
+same Redis) whose every route points at benchmarks/trivial_backend.py. Each
+series steps the Locust user count up and stops at the first step whose p95
+(Locust's Aggregated row over the step, ramp-up included) passes 200 ms or
+whose errors pass 5%; the figure is the highest throughput of a step that met
+the target. Journey users think for seconds between tasks, so their steps are
+user counts; gateway users never wait, so their user count is the concurrency.
+The per-address rate limit of both gateways is lifted: all load comes from
+127.0.0.1 and the benchmark measures capacity, not the limiter's refusals.
+Every step prints the load average: the machine has two cores, shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness.load.locust import DEFAULT_LOCUSTFILE, LocustPlan, LocustProcesses  # noqa: E402
+from harness.load.stats import read_stats  # noqa: E402
+from harness.platform.components.services import Service  # noqa: E402
+from harness.platform.local import LocalPlatform, default_components  # noqa: E402
+from harness.platform.ports import LOOPBACK, free_port  # noqa: E402
+from harness.waiting import eventually  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+P95_TARGET_MS = 200.0
+#: A step with more failures than this is not capacity, whatever its latency.
+MAX_ERROR_RATIO = 0.05
+UNLIMITED = str(10**9)
+RATE_LIMITS = {"SC_RATE_LIMIT_PER_ADDRESS": UNLIMITED, "SC_RATE_LIMIT_PER_USER": UNLIMITED}
+READY_DEADLINE_S = 30.0
+#: The journey users ramp over this many seconds; gateway users start at once.
+JOURNEY_RAMP_S = 10.0
+
+
+@dataclass(frozen=True)
+class Step:
+    users: int
+    rps: float
+    p95_ms: float
+    error_ratio: float
+    load_average: tuple[float, float, float]
+
+    @property
+    def met(self) -> bool:
+        return self.p95_ms <= P95_TARGET_MS and self.error_ratio <= MAX_ERROR_RATIO
+
+    def line(self, series: str) -> str:
+        load = ", ".join(f"{x:.1f}" for x in self.load_average)
+        verdict = "meets" if self.met else "misses"
+        return (
+            f"{series:8} {self.users:4d} users: {self.rps:7.1f} req/s  p95 {self.p95_ms:6.0f} ms  "
+            f"errors {self.error_ratio:6.2%}  {verdict} p95<= {P95_TARGET_MS:.0f} ms  "
+            f"(load average {load})"
+        )
+
+
+def run_step(url: str, users: int, seconds: float, locustfile: Path, out: Path) -> Step:
+    journeys = locustfile == DEFAULT_LOCUSTFILE
+    rate = max(1.0, users / JOURNEY_RAMP_S) if journeys else float(users)
+    plan = LocustPlan(url, users, rate, seconds, out, locustfile=locustfile)
+    with LocustProcesses(plan) as locust:
+        locust.wait_started()
+        locust.wait_finished()
+    load = os.getloadavg()
+    total = read_stats(plan.csv_prefix).aggregated
+    if total is None or not total.requests:
+        return Step(users, 0.0, float("inf"), 1.0, load)
+    return Step(users, total.rps, total.p95_ms or 0.0, total.error_ratio, load)
+
+
+def step_up(series: str, url: str, users: list[int], seconds: float, locustfile: Path,
+            out: Path) -> list[Step]:  # fmt: skip
+    steps = []
+    for count in users:
+        step = run_step(url, count, seconds, locustfile, out / f"{series}-{count}")
+        print(step.line(series), flush=True)
+        steps.append(step)
+        if not step.met:
+            break
+    return steps
+
+
+def best(steps: list[Step]) -> Step | None:
+    met = [s for s in steps if s.met]
+    return max(met, key=lambda s: s.rps) if met else None
+
+
+def _serve(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(argv, env={**os.environ, **env}, stdout=out, stderr=out)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def start_gateway_alone(
+    stack: LocalPlatform, out: Path
+) -> tuple[str, list[subprocess.Popen[bytes]]]:
+    """A trivial backend and a gateway routing everything to it; returns the gateway URL."""
+    assert stack.run is not None
+    backend_port, gateway_port = free_port(), free_port()
+    backend_url = f"http://{LOOPBACK}:{backend_port}"
+    uvicorn = [
+        sys.executable, "-m", "uvicorn", "--app-dir", str(HERE), "trivial_backend:app",
+        "--host", LOOPBACK, "--port", str(backend_port), "--log-level", "warning",
+    ]  # fmt: skip
+    processes = [_serve(uvicorn, {}, out / "trivial-backend.log")]
+    gateway = stack.components["gateway"]
+    assert isinstance(gateway, Service)
+    env = {**gateway.env(stack.run), **RATE_LIMITS, "SC_SERVICE_NAME": "gateway-alone"}
+    env |= {v: backend_url for v in ("SC_AUTH_URL", "SC_VIDEO_URL", "SC_STORAGE_URL")}
+    env["SC_CHAT_URLS"] = backend_url
+    argv = [sys.executable, "-m", "secureconnect.gateway", "--host", LOOPBACK,
+            "--port", str(gateway_port)]  # fmt: skip
+    processes.append(_serve(argv, env, out / "gateway-alone.log"))
+    url = f"http://{LOOPBACK}:{gateway_port}"
+    eventually(lambda: _healthy(url) and _healthy(backend_url), READY_DEADLINE_S,
+               what="the gateway in front of the trivial backend")  # fmt: skip
+    return url, processes
+
+
+def _ints(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--step-seconds", type=float, default=40.0)
+    parser.add_argument("--stack-users", type=_ints, default=[10, 20, 40, 60, 80, 100, 140])
+    parser.add_argument("--gateway-users", type=_ints, default=[1, 2, 4, 8, 16, 32, 64])
+    parser.add_argument("--out", type=Path, default=Path("reports") / "stack-capacity")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    components = default_components()
+    for component in components:
+        if component.name == "gateway" and isinstance(component, Service):
+            component.extra_env.update(RATE_LIMITS)
+    print(f"load average at start: {os.getloadavg()}", flush=True)
+    with LocalPlatform(components=components) as stack:
+        stack_url = stack.endpoint("gateway").url or ""
+        alone_url, helpers = start_gateway_alone(stack, args.out)
+        try:
+            gateway_steps = step_up("gateway", alone_url, args.gateway_users, args.step_seconds,
+                                    HERE / "locust_gateway.py", args.out)  # fmt: skip
+            stack_steps = step_up("stack", stack_url, args.stack_users, args.step_seconds,
+                                  DEFAULT_LOCUSTFILE, args.out)  # fmt: skip
+        finally:
+            for process in helpers:
+                process.terminate()
+                process.wait(timeout=10)
+    report(best(stack_steps), best(gateway_steps))
+
+
+def report(stack: Step | None, gateway: Step | None) -> None:
+    def figure(step: Step | None) -> str:
+        return f"{step.rps:.1f} req/s ({step.users} users)" if step else "no step met the target"
+
+    print(f"\nwhole stack, mixed journey, p95 <= {P95_TARGET_MS:.0f} ms: {figure(stack)}")
+    print(f"gateway alone, trivial backend, p95 <= {P95_TARGET_MS:.0f} ms: {figure(gateway)}")
+    if stack and gateway and gateway.rps:
+        print(f"ratio stack / gateway alone: {stack.rps / gateway.rps:.3f}")
+    print(f"load average at end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
