@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_delay,
+    wait_fixed,
+)
 
 T = TypeVar("T")
 
@@ -20,7 +27,7 @@ def eventually(
     retrying = Retrying(
         stop=stop_after_delay(timeout_s),
         wait=wait_fixed(interval_s),
-        retry=retry_if_result(lambda value: not value),
+        retry=retry_if_result(lambda value: not value) | retry_if_exception_type(Exception),
         reraise=True,
     )
     try:
