@@ -3,15 +3,18 @@ journey (loadtests/locustfile.py) at p95 <= 200 ms, the same figure for the
 gateway alone in front of a trivial backend, measured in one run, and the ratio.
 
     .venv/bin/python benchmarks/stack_capacity.py [--step-seconds 40]
-        [--stack-users 10,20,40,60,80,100,140] [--gateway-users 1,2,4,8,16,32,64]
+        [--stack-users 10,20,40,60,80,100,140,180] [--gateway-users 1,4,16,32,64,128,256]
 
 Starts its own local stack, plus a second gateway process (same settings,
 same Redis) whose every route points at benchmarks/trivial_backend.py. Each
 series steps the Locust user count up and stops at the first step whose p95
-(Locust's Aggregated row over the step, ramp-up included) passes 200 ms or
-whose errors pass 5%; the figure is the highest throughput of a step that met
-the target. Journey users think for seconds between tasks, so their steps are
-user counts; gateway users never wait, so their user count is the concurrency.
+(Locust's Aggregated row) passes 200 ms or whose errors pass 5%; the figure is
+the highest throughput of a step that met the target. Stats are reset once
+every user is spawned (`--reset-stats`): a step measures the steady journey,
+not the sign-up burst of its users (argon2 hashing, judged by the SLO runs).
+The CPU share of the gateway process during each step is printed beside it.
+Journey users think for seconds between tasks, so their steps are user
+counts; gateway users never wait, so their user count is the concurrency.
 The per-address rate limit of both gateways is lifted: all load comes from
 127.0.0.1 and the benchmark measures capacity, not the limiter's refusals.
 Every step prints the load average: the machine has two cores, shared.
@@ -23,10 +26,12 @@ import argparse
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -55,6 +60,8 @@ class Step:
     p95_ms: float
     error_ratio: float
     load_average: tuple[float, float, float]
+    #: The gateway process's CPU over the step, percent of one core.
+    gateway_cpu: float = 0.0
 
     @property
     def met(self) -> bool:
@@ -65,15 +72,15 @@ class Step:
         verdict = "meets" if self.met else "misses"
         return (
             f"{series:8} {self.users:4d} users: {self.rps:7.1f} req/s  p95 {self.p95_ms:6.0f} ms  "
-            f"errors {self.error_ratio:6.2%}  {verdict} p95<= {P95_TARGET_MS:.0f} ms  "
-            f"(load average {load})"
+            f"errors {self.error_ratio:6.2%}  gateway cpu {self.gateway_cpu:4.0f}%  "
+            f"{verdict} p95<= {P95_TARGET_MS:.0f} ms  (load average {load})"
         )
 
 
 def run_step(url: str, users: int, seconds: float, locustfile: Path, out: Path) -> Step:
     journeys = locustfile == DEFAULT_LOCUSTFILE
     rate = max(1.0, users / JOURNEY_RAMP_S) if journeys else float(users)
-    plan = LocustPlan(url, users, rate, seconds, out, locustfile=locustfile)
+    plan = LocustPlan(url, users, rate, seconds, out, locustfile=locustfile, reset_stats=True)
     with LocustProcesses(plan) as locust:
         locust.wait_started()
         locust.wait_finished()
@@ -84,11 +91,19 @@ def run_step(url: str, users: int, seconds: float, locustfile: Path, out: Path) 
     return Step(users, total.rps, total.p95_ms or 0.0, total.error_ratio, load)
 
 
+def _cpu_s(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
 def step_up(series: str, url: str, users: list[int], seconds: float, locustfile: Path,
-            out: Path) -> list[Step]:  # fmt: skip
+            out: Path, gateway_pid: int) -> list[Step]:  # fmt: skip
     steps = []
     for count in users:
+        cpu, started = _cpu_s(gateway_pid), time.monotonic()
         step = run_step(url, count, seconds, locustfile, out / f"{series}-{count}")
+        share = 100 * (_cpu_s(gateway_pid) - cpu) / (time.monotonic() - started)
+        step = replace(step, gateway_cpu=share)
         print(step.line(series), flush=True)
         steps.append(step)
         if not step.met:
@@ -146,8 +161,8 @@ def _ints(text: str) -> list[int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--step-seconds", type=float, default=40.0)
-    parser.add_argument("--stack-users", type=_ints, default=[10, 20, 40, 60, 80, 100, 140])
-    parser.add_argument("--gateway-users", type=_ints, default=[1, 2, 4, 8, 16, 32, 64])
+    parser.add_argument("--stack-users", type=_ints, default=[10, 20, 40, 60, 80, 100, 140, 180])
+    parser.add_argument("--gateway-users", type=_ints, default=[1, 4, 16, 32, 64, 128, 256])
     parser.add_argument("--out", type=Path, default=Path("reports") / "stack-capacity")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -160,10 +175,15 @@ def main() -> None:
         stack_url = stack.endpoint("gateway").url or ""
         alone_url, helpers = start_gateway_alone(stack, args.out)
         try:
-            gateway_steps = step_up("gateway", alone_url, args.gateway_users, args.step_seconds,
-                                    HERE / "locust_gateway.py", args.out)  # fmt: skip
-            stack_steps = step_up("stack", stack_url, args.stack_users, args.step_seconds,
-                                  DEFAULT_LOCUSTFILE, args.out)  # fmt: skip
+            seconds, out = args.step_seconds, args.out
+            alone_file = HERE / "locust_gateway.py"
+            gateway_steps = step_up(
+                "gateway", alone_url, args.gateway_users, seconds, alone_file, out, helpers[1].pid
+            )
+            stack_pid = stack.endpoint("gateway").pid or 0
+            stack_steps = step_up(
+                "stack", stack_url, args.stack_users, seconds, DEFAULT_LOCUSTFILE, out, stack_pid
+            )
         finally:
             for process in helpers:
                 process.terminate()

@@ -93,11 +93,11 @@ def _worst(
     rows: list[RequestStats], limits: dict[str, float | None], attr: str
 ) -> tuple[float, float, str] | None:
     """(measured, limit, step) of the row furthest over (or closest to) its limit."""
-    judged = [
-        (getattr(r, attr), limits[r.name], r.name)
-        for r in rows
-        if limits[r.name] is not None and getattr(r, attr) is not None
-    ]
+    judged: list[tuple[float, float, str]] = []
+    for row in rows:
+        measured, limit = getattr(row, attr), limits[row.name]
+        if measured is not None and limit is not None:
+            judged.append((measured, limit, row.name))
     if not judged:
         return None
     return max(judged, key=lambda item: item[0] / item[1])

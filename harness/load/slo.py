@@ -51,7 +51,8 @@ class JourneySlo(StepSlo):
 
     @model_validator(mode="after")
     def _p99_not_below_p95(self) -> Self:
-        for label, slo in [("journey", self), *self.steps.items()]:
+        checked: list[tuple[str, StepSlo]] = [("journey", self), *self.steps.items()]
+        for label, slo in checked:
             if slo.p95_ms is not None and slo.p99_ms is not None and slo.p99_ms < slo.p95_ms:
                 raise ValueError(f"{label}: p99_ms ({slo.p99_ms}) is below p95_ms ({slo.p95_ms})")
         return self

@@ -95,7 +95,7 @@ def series(history: list[HistoryRow], started_at: float) -> dict[str, dict[str, 
     """Per journey, two series of [seconds since start, value]: `p95_ms` (the worst step's
     rolling p95) and `errors_per_s` (failures between consecutive history rows)."""
     p95: dict[str, dict[float, float]] = defaultdict(dict)
-    failures: dict[str, dict[float, int]] = defaultdict(lambda: defaultdict(int))
+    failures: dict[str, dict[float, float]] = defaultdict(lambda: defaultdict(float))
     for rows in _by_step(history).values():
         journey = rows[0].journey
         previous: HistoryRow | None = None
@@ -110,7 +110,7 @@ def series(history: list[HistoryRow], started_at: float) -> dict[str, dict[str, 
     return {
         journey: {
             "p95_ms": sorted([t, v] for t, v in p95[journey].items()),
-            "errors_per_s": sorted([t, float(v)] for t, v in failures[journey].items()),
+            "errors_per_s": sorted([t, v] for t, v in failures[journey].items()),
         }
         for journey in sorted(set(p95) | set(failures))
     }

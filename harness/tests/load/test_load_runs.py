@@ -8,6 +8,7 @@ figures of record come from `readiness load --users 100 --duration 120`.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -150,3 +151,43 @@ def test_a_redis_cut_keeps_auth_and_chat_under_one_percent_errors(
         for phase in (DURING, AFTER):
             seen = outcome.phases[phase][journey]
             assert seen.requests > 0 and seen.error_ratio < 0.01, (journey, phase, seen)
+
+
+def _cli_load(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = [
+        sys.executable, "-m", "harness.cli", "load", "--users", str(USERS),
+        "--spawn-rate", "12", "--report-root", str(tmp_path / "reports"), *args,
+    ]  # fmt: skip
+    return subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_the_cli_uses_the_running_stack_and_faults_it_through_its_state_file(
+    load_stack: LocalPlatform, loose_slo: Path, tmp_path: Path
+) -> None:
+    state = tmp_path / "stack.json"
+    info = load_stack.info()
+    info.supervisor_pid = os.getpid()  # this test's process owns the stack
+    info.write(state)
+    result = _cli_load(
+        tmp_path, "--state-file", str(state), "--slo", str(loose_slo),
+        "--duration", "26", "--fault", "s3-down", "--fault-duration", "6",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"(the running stack in {state})" in result.stderr
+    assert "during s3-down:" in result.stderr
+    summary = json.loads(next((tmp_path / "reports").glob("*/load/summary.json")).read_text())
+    assert summary["fault"]["scenario"] == "s3-down"
+    assert summary["phases"]["during"]["files"]["failures"] > 0
+    assert load_stack.toxiproxy.proxy("s3").enabled, "the cut was not undone"
+
+
+def test_with_no_stack_up_the_cli_starts_one_for_the_run_and_says_so(
+    loose_slo: Path, tmp_path: Path
+) -> None:
+    state = tmp_path / "no-stack.json"
+    result = _cli_load(tmp_path, "--state-file", str(state), "--slo", str(loose_slo),
+                       "--duration", "8")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "no stack is up: starting a local stack for this run" in result.stderr
+    assert "(a local stack started for this run)" in result.stderr
+    assert not state.exists()
