@@ -26,6 +26,7 @@ from harness.platform.components.services import (
     common_environment,
     service_environment,
     service_exists,
+    video_environment,
 )
 from harness.platform.docker.datastores import (
     CAPTURE_HTTP_PORT,
@@ -69,6 +70,9 @@ class _At:
     def upstream_address(self) -> str:
         return self._upstream
 
+    def url(self) -> str:
+        return f"http://{self.address}"
+
 
 def container_run_view(run: RunContext) -> RunContext:
     """The run as a container sees it: every secret and the CA under /run/secrets."""
@@ -83,16 +87,22 @@ def container_run_view(run: RunContext) -> RunContext:
     )
 
 
-def network_environment(run: RunContext, turn_address: str) -> dict[str, str]:
-    """common_environment() with in-network addresses; TURN as clients reach it."""
-    deps = Dependencies(
+def network_dependencies(turn_address: str) -> Dependencies:
+    """The stores as the services see them: through `toxiproxy`; TURN as clients do."""
+    return Dependencies(
         postgres=cast(object, _At("postgres:5432", f"toxiproxy:{PROXY_PORTS['postgres']}")),  # type: ignore[arg-type]
         redis=cast(object, _At("redis:6379", f"toxiproxy:{PROXY_PORTS['redis']}")),  # type: ignore[arg-type]
         s3=cast(object, _At("s3:9000", f"toxiproxy:{PROXY_PORTS['s3']}")),  # type: ignore[arg-type]
-        capture=cast(object, _At("capture", smtp=f"capture:{CAPTURE_SMTP_PORT}")),  # type: ignore[arg-type]
+        capture=cast(
+            object, _At(f"capture:{CAPTURE_HTTP_PORT}", smtp=f"capture:{CAPTURE_SMTP_PORT}")
+        ),  # type: ignore[arg-type]
         coturn=cast(object, _At(turn_address)),  # type: ignore[arg-type]
     )
-    return common_environment(container_run_view(run), deps)
+
+
+def network_environment(run: RunContext, turn_address: str) -> dict[str, str]:
+    """common_environment() with in-network addresses."""
+    return common_environment(container_run_view(run), network_dependencies(turn_address))
 
 
 def _health(path: str) -> Healthcheck:
@@ -181,6 +191,10 @@ def service_specs(
     chats = [f"http://{b.network_address}" for b in backends if b.name.startswith("chat")]
     if chats:
         gateway_env["SC_CHAT_URLS"] = ",".join(chats)
+    for backend in backends:
+        if backend.name == "video":
+            backend.env |= video_environment(network_dependencies(public.turn), chats)
+            backend.env["SC_RECORDING_DIR"] = "/tmp/recordings"  # the writable tmpfs
     gateway = service("gateway", "gateway", image, gateway_env)
     gateway.ports = [gateway_port]
     gateway.depends_on = (*STORE_DEPENDENCIES, *(b.name for b in backends))
