@@ -18,6 +18,7 @@ from harness.checks.library.config_audit import ComposeFile
 COMPOSE_DIR = Path(__file__).resolve().parents[2] / "compose"
 APP_FILE = COMPOSE_DIR / "docker-compose.yml"
 MONITORING_FILE = COMPOSE_DIR / "docker-compose.monitoring.yml"
+CHAOS_OVERLAY = COMPOSE_DIR / "docker-compose.chaos.yml"
 
 Audit = Callable[[ComposeFile, EvidenceLog], list[str]]
 
@@ -182,7 +183,7 @@ def test_encryption_at_rest(app: ComposeFile, evidence: EvidenceLog) -> None:
 
 @check(
     "CFG-012",
-    "docker compose config accepts both compose files",
+    "docker compose config accepts the compose files (and the chaos overlay on its base)",
     category="config",
     severity="HIGH",
     finding="Docker production configuration is ready",
@@ -191,5 +192,6 @@ def test_encryption_at_rest(app: ComposeFile, evidence: EvidenceLog) -> None:
 def test_compose_config_validates(evidence: EvidenceLog) -> None:
     if config_audit.compose_command() is None:
         pytest.skip("no docker compose tool on this machine")
-    defects = config_audit.compose_config_defects([APP_FILE, MONITORING_FILE], evidence)
+    files: list[Path | list[Path]] = [APP_FILE, MONITORING_FILE, [APP_FILE, CHAOS_OVERLAY]]
+    defects = config_audit.compose_config_defects(files, evidence)
     assert not defects, "; ".join(defects)

@@ -357,23 +357,27 @@ def compose_command() -> list[str] | None:
 
 
 def compose_config_defects(
-    files: list[Path], evidence: EvidenceLog, env: dict[str, str] | None = None
+    files: list[Path | list[Path]], evidence: EvidenceLog, env: dict[str, str] | None = None
 ) -> list[str]:
-    """`docker compose -f FILE config` accepts every file."""
+    """`docker compose -f FILE [-f OVERLAY...] config` accepts every file (or stack of
+    files: an overlay is only valid on top of its base)."""
     command = compose_command()
     if command is None:
         raise CheckError("neither `docker compose` nor `docker-compose` is installed")
     defects = []
-    for path in files:
+    for entry in files:
+        stack = entry if isinstance(entry, list) else [entry]
+        options = [option for path in stack for option in ("-f", str(path))]
+        name = " + ".join(path.name for path in stack)
         result = subprocess.run(
-            [*command, "-f", str(path), "config", "--quiet"],
+            [*command, *options, "config", "--quiet"],
             capture_output=True,
             text=True,
             timeout=COMPOSE_CONFIG_TIMEOUT_S,
             check=False,
             env=env,
         )
-        evidence.note(f"{' '.join(command[-1:])} config {path.name}", f"exit {result.returncode}")
+        evidence.note(f"{command[-1]} config {name}", f"exit {result.returncode}")
         if result.returncode != 0:
-            defects.append(f"{path.name}: {result.stderr.strip().splitlines()[-1:]}")
+            defects.append(f"{name}: {result.stderr.strip().splitlines()[-1:]}")
     return defects

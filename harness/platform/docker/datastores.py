@@ -8,6 +8,7 @@ health-check timing (faster, for quick start-up) are the harness's own.
 
 from __future__ import annotations
 
+import shlex
 import socket
 from dataclasses import replace
 from functools import cache
@@ -148,8 +149,11 @@ def toxiproxy(images: ImageSet) -> ContainerSpec:
         image=images.image("toxiproxy"),
         command=["--host", "0.0.0.0", "--port", str(TOXIPROXY_API_PORT)],
         ports=[api, *(Port(port, free_port()) for port in PROXY_PORTS.values())],
-        healthcheck=Healthcheck.shell(
-            images.healthcheck("toxiproxy"), interval_s=STORE_HEALTH_INTERVAL_S, start_period_s=20
+        # Exec form: the official image has no shell.
+        healthcheck=Healthcheck(
+            ("CMD", *shlex.split(images.healthcheck("toxiproxy"))),
+            interval_s=STORE_HEALTH_INTERVAL_S,
+            start_period_s=20,
         ),
         # It carries every byte between the services and the stores.
         mem_limit="256m",

@@ -103,7 +103,8 @@ def test_an_unmounted_secret_file_is_a_defect(tmp_path: Path) -> None:
 @pytest.mark.skipif(config_audit.compose_command() is None, reason="no docker compose tool")
 def test_docker_compose_config_validates() -> None:
     evidence = EvidenceLog()
-    assert config_audit.compose_config_defects([APP, MONITORING], evidence) == []
+    chaos = [APP, REPO / "compose" / "docker-compose.chaos.yml"]
+    assert config_audit.compose_config_defects([APP, MONITORING, chaos], evidence) == []
 
 
 @pytest.mark.skipif(config_audit.compose_command() is None, reason="no docker compose tool")
