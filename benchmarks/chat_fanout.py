@@ -297,9 +297,15 @@ def cpu_of(stack: LocalPlatform) -> dict[str, psutil.Process]:
 
 
 def cpu_seconds(process: psutil.Process) -> float:
-    """The process and its children (PostgreSQL's backends)."""
-    children = process.children(recursive=True)
-    return sum(sum(p.cpu_times()[:2]) for p in [process, *children])
+    """The process and its children, live (PostgreSQL's backends) or exited and reaped."""
+    total = 0.0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            times = member.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
 
 
 def cpu_percent(processes: dict[str, psutil.Process], seconds: float, before: dict) -> str:
