@@ -17,6 +17,7 @@ from starlette.middleware import Middleware
 
 from secureconnect.common.errors import install_error_handlers
 from secureconnect.common.health import probes
+from secureconnect.common.metrics import REQUEST_TIMEOUTS
 from secureconnect.common.middleware import (
     BodyLimitMiddleware,
     ErrorBoundaryMiddleware,
@@ -26,6 +27,9 @@ from secureconnect.common.middleware import (
     TimeBudgetMiddleware,
 )
 from secureconnect.common.settings import ServiceSettings
+
+#: Probe routes never run long enough to time out; no series for them.
+QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -50,6 +54,7 @@ def create_app(
     app.include_router(probes)
     for router in routers:
         app.include_router(router)
+    _declare_timeout_series(routers, settings.service_name)
     # add_middleware puts each new one outermost: innermost first here.
     app.add_middleware(ErrorBoundaryMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -62,6 +67,16 @@ def create_app(
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
     app.add_middleware(RequestIdMiddleware)
     return app
+
+
+def _declare_timeout_series(routers: Sequence[APIRouter], service: str) -> None:
+    """Start request_timeout_total at 0 for every route: a series that first appears
+    already at 40 has no increase for rate(), so the first burst of timeouts after a
+    start would never fire HighRequestTimeoutRate."""
+    for route in (r for router in routers for r in router.routes):
+        path = getattr(route, "path", None)
+        if path is not None and path not in QUIET_PATHS:
+            REQUEST_TIMEOUTS.labels(service, path)
 
 
 @asynccontextmanager
