@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/chat_fanout.py [--rate 100] [--seconds 20]
         [--clients 200] [--conversations 20] [--senders 16] [--saturate-seconds 10]
-        [--direct-sockets]
+        [--warmup-seconds 3] [--direct-sockets]
 
 Starts a lean local stack with the harness (PostgreSQL with TLS, Redis,
 Toxiproxy in front of both, auth, chat-1, chat-2, gateway), creates
@@ -10,11 +10,12 @@ Toxiproxy in front of both, auth, chat-1, chat-2, gateway), creates
 WebSocket per user, through the gateway (which spreads them over both chat
 instances, so most deliveries cross instances over Redis pub/sub).
 
-Phase 1, latency: messages are sent open loop at --rate per second for
---seconds, each by a random member of a random conversation, through the
-gateway. Fan-out latency is measured per delivered copy, from just before
-the POST to the `message.new` frame read on a recipient's socket (all
-members, the sender included, so 10 copies per message with the defaults).
+After a warm-up (--warmup-seconds at --rate, not reported), phase 1,
+latency: messages are sent open loop at --rate per second for --seconds,
+each by a random member of a random conversation, through the gateway.
+Fan-out latency is measured per delivered copy, from just before the POST
+to the `message.new` frame read on a recipient's socket (all members, the
+sender included, so 10 copies per message with the defaults).
 Phase 2, throughput: --senders senders post back to back for
 --saturate-seconds; the sustained rate is acknowledged messages per second
 with every copy delivered.
@@ -56,6 +57,9 @@ TARGET_RATE = 100.0
 DRAIN_DEADLINE_S = 10.0
 #: Loopback addresses the simulated clients send from (127.0.1.1 ...).
 CLIENT_ADDRESSES = 50
+#: Message numbers (client_msg_id "bench-<n>") of the warm-up and of phase 2; phase 1 starts at 0.
+WARMUP_INDEX = 10**7
+SATURATION_INDEX = 10**8
 MEASURED_COMPONENTS = ("gateway", "chat-1", "chat-2", "auth", "postgres", "redis", "toxiproxy")
 
 
@@ -250,7 +254,12 @@ async def drain(run: Run) -> None:
 
 
 async def open_loop(
-    run: Run, groups: list[list[Member]], clients: list[HttpClient], rate: float, seconds: float
+    run: Run,
+    groups: list[list[Member]],
+    clients: list[HttpClient],
+    rate: float,
+    seconds: float,
+    first_index: int = 0,
 ) -> float:
     """Send at `rate` for `seconds`; returns the time spent sending."""
     rng = random.Random(1)
@@ -260,7 +269,8 @@ async def open_loop(
         group = rng.choice(groups)
         sender = rng.choice(group)
         client = clients[hash(sender.user_id) % len(clients)]
-        tasks.append(asyncio.create_task(send_one(run, index, client, sender, len(group))))
+        message = first_index + index
+        tasks.append(asyncio.create_task(send_one(run, message, client, sender, len(group))))
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
     await drain(run)
@@ -278,7 +288,8 @@ async def closed_loop(
     async def sender_loop(client: HttpClient) -> None:
         while time.perf_counter() < deadline:
             group = rng.choice(groups)
-            await send_one(run, 10**8 + next(counter), client, rng.choice(group), len(group))
+            index = SATURATION_INDEX + next(counter)
+            await send_one(run, index, client, rng.choice(group), len(group))
 
     started = time.perf_counter()
     await asyncio.gather(*(sender_loop(clients[i % len(clients)]) for i in range(senders)))
@@ -429,6 +440,8 @@ async def phase(stack: LocalPlatform, setup: Setup, title: str, load: Callable) 
 async def bench(stack: LocalPlatform, args: argparse.Namespace) -> bool:
     setup = await set_up(stack, args)
     groups, clients = setup.groups, setup.clients
+    # Warm-up, not reported: pools open their connections, statements get prepared.
+    await open_loop(setup.run_of[0], groups, clients, args.rate, args.warmup_seconds, WARMUP_INDEX)
     latency = await phase(
         stack,
         setup,
@@ -459,6 +472,7 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--senders", type=int, default=16)
     parser.add_argument("--saturate-seconds", type=float, default=10.0)
+    parser.add_argument("--warmup-seconds", type=float, default=3.0)
     parser.add_argument(
         "--direct-sockets", action="store_true", help="sockets to chat-1/2, not the gateway"
     )

@@ -23,5 +23,9 @@ def default_instance_id() -> str:
 
 class ChatSettings(ServiceSettings, DatabaseSettings, RedisSettings, JwtSettings):
     service_name: str = "chat"
+    #: Every message is a transaction: enough pooled connections that bursts do not
+    #: open (TLS + SCRAM) and close overflow connections all the time.
+    db_pool_size: int = 15
+    db_max_overflow: int = 5
     #: Names this process on the event bus and in presence records.
     instance_id: str = Field(default_factory=default_instance_id)
