@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/chat_fanout.py [--rate 100] [--seconds 20]
         [--clients 200] [--conversations 20] [--senders 16] [--saturate-seconds 10]
-        [--warmup-seconds 3] [--direct-sockets]
+        [--warmup-seconds 10] [--direct-sockets]
 
 Starts a lean local stack with the harness (PostgreSQL with TLS, Redis,
 Toxiproxy in front of both, auth, chat-1, chat-2, gateway), creates
@@ -472,7 +472,7 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=20)
     parser.add_argument("--senders", type=int, default=16)
     parser.add_argument("--saturate-seconds", type=float, default=10.0)
-    parser.add_argument("--warmup-seconds", type=float, default=3.0)
+    parser.add_argument("--warmup-seconds", type=float, default=10.0)
     parser.add_argument(
         "--direct-sockets", action="store_true", help="sockets to chat-1/2, not the gateway"
     )
