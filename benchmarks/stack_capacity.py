@@ -2,16 +2,18 @@
 journey (loadtests/locustfile.py) at p95 <= 200 ms, the same figure for the
 gateway alone in front of a trivial backend, measured in one run, and the ratio.
 
-    .venv/bin/python benchmarks/stack_capacity.py [--step-seconds 40]
+    .venv/bin/python benchmarks/stack_capacity.py [--step-seconds 60] [--gateway-step-seconds 30]
         [--stack-users 10,20,40,60,80,100,140,180] [--gateway-users 1,4,16,32,64,128,256]
 
 Starts its own local stack, plus a second gateway process (same settings,
 same Redis) whose every route points at benchmarks/trivial_backend.py. Each
 series steps the Locust user count up and stops at the first step whose p95
-(Locust's Aggregated row) passes 200 ms or whose errors pass 5%; the figure is
-the highest throughput of a step that met the target. Stats are reset once
-every user is spawned (`--reset-stats`): a step measures the steady journey,
-not the sign-up burst of its users (argon2 hashing, judged by the SLO runs).
+passes 200 ms or whose errors pass 5%; the figure is the highest throughput of
+a step that met the target. A step is judged on its steady phase only, after
+the users are spawned and have signed up (their argon2 sign-up burst is what
+the SLO runs judge): throughput and errors from the cumulative counts of
+Locust's history, p95 as the worst of its rolling 10 s windows in that phase
+(stricter than one p95 over the phase).
 The CPU share of the gateway process during each step is printed beside it.
 Journey users think for seconds between tasks, so their steps are user
 counts; gateway users never wait, so their user count is the concurrency.
@@ -36,7 +38,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.load.locust import DEFAULT_LOCUSTFILE, LocustPlan, LocustProcesses  # noqa: E402
-from harness.load.stats import read_stats  # noqa: E402
+from harness.load.stats import AGGREGATED, HistoryRow, read_stats  # noqa: E402
 from harness.platform.components.services import Service  # noqa: E402
 from harness.platform.local import LocalPlatform, default_components  # noqa: E402
 from harness.platform.ports import LOOPBACK, free_port  # noqa: E402
@@ -51,6 +53,10 @@ RATE_LIMITS = {"SC_RATE_LIMIT_PER_ADDRESS": UNLIMITED, "SC_RATE_LIMIT_PER_USER":
 READY_DEADLINE_S = 30.0
 #: The journey users ramp over this many seconds; gateway users start at once.
 JOURNEY_RAMP_S = 10.0
+#: After the ramp: journey users sign up (argon2), connections warm up, seconds.
+WARMUP_S = {"journeys": 20.0, "gateway": 5.0}
+#: Locust's rolling percentile window: a window judged lies wholly in the steady phase.
+ROLLING_WINDOW_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -80,15 +86,28 @@ class Step:
 def run_step(url: str, users: int, seconds: float, locustfile: Path, out: Path) -> Step:
     journeys = locustfile == DEFAULT_LOCUSTFILE
     rate = max(1.0, users / JOURNEY_RAMP_S) if journeys else float(users)
-    plan = LocustPlan(url, users, rate, seconds, out, locustfile=locustfile, reset_stats=True)
+    plan = LocustPlan(url, users, rate, seconds, out, locustfile=locustfile)
     with LocustProcesses(plan) as locust:
-        locust.wait_started()
+        started = locust.wait_started()
         locust.wait_finished()
+    ramp = JOURNEY_RAMP_S if journeys else 0.0
+    steady_from = started + ramp + WARMUP_S["journeys" if journeys else "gateway"]
+    return steady_step(users, read_stats(plan.csv_prefix).history, steady_from)
+
+
+def steady_step(users: int, history: list[HistoryRow], steady_from: float) -> Step:
+    """Throughput, errors and worst rolling p95 of the Aggregated rows after `steady_from`."""
     load = os.getloadavg()
-    total = read_stats(plan.csv_prefix).aggregated
-    if total is None or not total.requests:
+    rows = [r for r in history if r.name == AGGREGATED and r.timestamp >= steady_from]
+    if len(rows) < 2 or rows[-1].timestamp <= rows[0].timestamp:
         return Step(users, 0.0, float("inf"), 1.0, load)
-    return Step(users, total.rps, total.p95_ms or 0.0, total.error_ratio, load)
+    first, last = rows[0], rows[-1]
+    requests = last.total_requests - first.total_requests
+    failures = last.total_failures - first.total_failures
+    windows = [r.p95_ms for r in rows if r.timestamp >= steady_from + ROLLING_WINDOW_S]
+    p95 = max((w for w in windows if w is not None), default=float("inf"))
+    rps = requests / (last.timestamp - first.timestamp)
+    return Step(users, rps, p95, failures / requests if requests else 1.0, load)
 
 
 def _cpu_s(pid: int) -> float:
@@ -160,7 +179,8 @@ def _ints(text: str) -> list[int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--step-seconds", type=float, default=40.0)
+    parser.add_argument("--step-seconds", type=float, default=60.0, help="journey steps")
+    parser.add_argument("--gateway-step-seconds", type=float, default=30.0)
     parser.add_argument("--stack-users", type=_ints, default=[10, 20, 40, 60, 80, 100, 140, 180])
     parser.add_argument("--gateway-users", type=_ints, default=[1, 4, 16, 32, 64, 128, 256])
     parser.add_argument("--out", type=Path, default=Path("reports") / "stack-capacity")
@@ -176,9 +196,9 @@ def main() -> None:
         alone_url, helpers = start_gateway_alone(stack, args.out)
         try:
             seconds, out = args.step_seconds, args.out
-            alone_file = HERE / "locust_gateway.py"
+            alone_file, alone_s = HERE / "locust_gateway.py", args.gateway_step_seconds
             gateway_steps = step_up(
-                "gateway", alone_url, args.gateway_users, seconds, alone_file, out, helpers[1].pid
+                "gateway", alone_url, args.gateway_users, alone_s, alone_file, out, helpers[1].pid
             )
             stack_pid = stack.endpoint("gateway").pid or 0
             stack_steps = step_up(

@@ -43,8 +43,6 @@ class LocustPlan:
     out_dir: Path
     workers: int = 0
     locustfile: Path = DEFAULT_LOCUSTFILE
-    #: Start the stats afresh once every user is spawned (steady state only).
-    reset_stats: bool = False
 
     @property
     def csv_prefix(self) -> Path:
@@ -77,8 +75,6 @@ def master_argv(plan: LocustPlan, master_port: int | None) -> list[str]:
         "--exit-code-on-error", "0",
         "--logfile", str(plan.out_dir / "locust.log"),
     ]  # fmt: skip
-    if plan.reset_stats:
-        argv.append("--reset-stats")
     if master_port is not None:
         argv += [
             "--master",
