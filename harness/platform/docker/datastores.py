@@ -171,16 +171,10 @@ def capture(images: ImageSet) -> ContainerSpec:
         name="capture",
         image=images.image("capture"),
         entrypoint=["python", "-m", "harness.capture"],
-        command=[
-            "--host",
-            "0.0.0.0",
-            "--smtp-port",
-            str(CAPTURE_SMTP_PORT),
-            "--http-port",
-            str(CAPTURE_HTTP_PORT),
-            "--dir",
-            "/tmp/capture",
-        ],
+        command=(
+            f"--host 0.0.0.0 --smtp-port {CAPTURE_SMTP_PORT} --http-port {CAPTURE_HTTP_PORT} "
+            "--dir /tmp/capture"
+        ).split(),
         tmpfs=("/tmp",),
         ports=[http, smtp],
         healthcheck=Healthcheck(

@@ -163,42 +163,51 @@ def service_specs(
     base["SC_S3_PUBLIC_ENDPOINT"] = public.s3_endpoint
     image = images.image("secureconnect")
     gateway_port = Port(SERVICE_PORT, free_port())
-    public_url = f"http://127.0.0.1:{gateway_port.host}"
-    backends = []
-    for module in (m for m in BACKENDS if (only is None or m in only) and service_exists(m)):
-        names = (
-            [f"chat-{i}" for i in range(1, CHAT_INSTANCES + 1)] if module == "chat" else [module]
-        )
-        for name in names:
-            env = {
-                **base,
-                "SC_SERVICE_NAME": module,
-                "SC_REQUEST_TIMEOUT_S": str(BACKEND_BUDGET_S),
-                "SC_PUBLIC_BASE_URL": public_url,
-                **service_environment(module, container_run_view(run)),
-            }
-            if module == "chat":
-                env["SC_INSTANCE_ID"] = name
-            backends.append(service(name, module, image, env))
-    gateway_env = {
-        **base,
-        "SC_SERVICE_NAME": "gateway",
-        "SC_REQUEST_TIMEOUT_S": str(GATEWAY_BUDGET_S),
-    }
-    for backend in backends:
-        if backend.name in GATEWAY_URL_VARIABLES:
-            gateway_env[GATEWAY_URL_VARIABLES[backend.name]] = f"http://{backend.network_address}"
+    base["SC_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{gateway_port.host}"
+    modules = [m for m in BACKENDS if (only is None or m in only) and service_exists(m)]
+    backends = [spec for m in modules for spec in _backend_specs(run, m, image, base)]
     chats = [f"http://{b.network_address}" for b in backends if b.name.startswith("chat")]
-    if chats:
-        gateway_env["SC_CHAT_URLS"] = ",".join(chats)
     for backend in backends:
         if backend.name == "video":
             backend.env |= video_environment(network_dependencies(public.turn), chats)
             backend.env["SC_RECORDING_DIR"] = "/tmp/recordings"  # the writable tmpfs
-    gateway = service("gateway", "gateway", image, gateway_env)
+    gateway = _gateway_spec(image, base, backends, chats)
     gateway.ports = [gateway_port]
-    gateway.depends_on = (*STORE_DEPENDENCIES, *(b.name for b in backends))
     return [migrations(image, base), *backends, gateway]
+
+
+def _backend_specs(
+    run: RunContext, module: str, image: str, base: dict[str, str]
+) -> list[ContainerSpec]:
+    """One container per backend; chat as CHAT_INSTANCES (chat-1, chat-2...)."""
+    names = [f"chat-{i}" for i in range(1, CHAT_INSTANCES + 1)] if module == "chat" else [module]
+    specs = []
+    for name in names:
+        env = {
+            **base,
+            "SC_SERVICE_NAME": module,
+            "SC_REQUEST_TIMEOUT_S": str(BACKEND_BUDGET_S),
+            **service_environment(module, container_run_view(run)),
+        }
+        if module == "chat":
+            env["SC_INSTANCE_ID"] = name
+        specs.append(service(name, module, image, env))
+    return specs
+
+
+def _gateway_spec(
+    image: str, base: dict[str, str], backends: list[ContainerSpec], chats: list[str]
+) -> ContainerSpec:
+    env = {**base, "SC_SERVICE_NAME": "gateway", "SC_REQUEST_TIMEOUT_S": str(GATEWAY_BUDGET_S)}
+    env.pop("SC_PUBLIC_BASE_URL", None)
+    for backend in backends:
+        if backend.name in GATEWAY_URL_VARIABLES:
+            env[GATEWAY_URL_VARIABLES[backend.name]] = f"http://{backend.network_address}"
+    if chats:
+        env["SC_CHAT_URLS"] = ",".join(chats)
+    gateway = service("gateway", "gateway", image, env)
+    gateway.depends_on = (*STORE_DEPENDENCIES, *(b.name for b in backends))
+    return gateway
 
 
 def alertmanager(run: RunContext, images: ImageSet) -> ContainerSpec:
