@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, StartupError
 from harness.faults.toxiproxy import ToxiproxyClient
 from harness.platform.process import ResourceSample
 
@@ -62,6 +62,37 @@ SERVICE_NAMES = ("gateway", "auth", "chat", "video", "storage", "backup")
 def services_of(platform: Platform) -> list[str]:
     """The SecureConnect services running in this stack (gateway included)."""
     return [n for n in platform.names() if n.split("-")[0] in SERVICE_NAMES]
+
+
+class Dependent(Protocol):
+    name: str
+    depends_on: tuple[str, ...]
+
+
+D = TypeVar("D", bound=Dependent)
+
+
+def start_waves(items: list[D], only_known: bool = False) -> list[list[D]]:
+    """Group items into waves that can start together, each after the waves it depends on.
+
+    `only_known` ignores dependencies on names that are not among `items` (a stack
+    started without some service)."""
+    known = {item.name for item in items}
+    done: set[str] = set()
+    pending, waves = list(items), []
+    while pending:
+        wave = [
+            i
+            for i in pending
+            if (set(i.depends_on) & known if only_known else set(i.depends_on)) <= done
+        ]
+        if not wave:
+            names = ", ".join(i.name for i in pending)
+            raise StartupError(names, "dependency cycle or unknown dependency")
+        waves.append(wave)
+        done |= {i.name for i in wave}
+        pending = [i for i in pending if i.name not in done]
+    return waves
 
 
 class Platform(Protocol):

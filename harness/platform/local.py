@@ -15,7 +15,7 @@ from pathlib import Path
 
 from harness.errors import ComponentError, StartupError
 from harness.faults.toxiproxy import ToxiproxyClient
-from harness.platform.base import ComponentInfo, StackInfo
+from harness.platform.base import ComponentInfo, StackInfo, start_waves
 from harness.platform.components.base import LocalComponent
 from harness.platform.components.datastores import S3, Postgres, Redis
 from harness.platform.components.edge import Capture, Coturn, Toxiproxy
@@ -106,18 +106,7 @@ class LocalPlatform:
         self.down()
 
     def _waves(self) -> list[list[LocalComponent]]:
-        done: set[str] = set()
-        pending = list(self.components.values())
-        waves = []
-        while pending:
-            wave = [c for c in pending if set(c.depends_on) <= done]
-            if not wave:
-                names = ", ".join(c.name for c in pending)
-                raise StartupError(names, "dependency cycle or unknown dependency")
-            waves.append(wave)
-            done |= {c.name for c in wave}
-            pending = [c for c in pending if c.name not in done]
-        return waves
+        return start_waves(list(self.components.values()))
 
     def _start_wave(self, wave: list[LocalComponent]) -> None:
         with ThreadPoolExecutor(max_workers=len(wave)) as pool:

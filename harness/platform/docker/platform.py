@@ -25,7 +25,7 @@ from testcontainers.core.container import DockerContainer
 
 from harness.errors import ComponentError, StartupError
 from harness.faults.toxiproxy import ToxiproxyClient
-from harness.platform.base import ComponentInfo, StackInfo
+from harness.platform.base import ComponentInfo, StackInfo, start_waves
 from harness.platform.certs import generate
 from harness.platform.docker.engine import HealthyAndReady, RunResources, client, sweep
 from harness.platform.docker.images import ImageSet
@@ -135,17 +135,7 @@ class DockerPlatform:
         self.down()
 
     def _waves(self) -> list[list[ContainerSpec]]:
-        done: set[str] = set()
-        pending = list(self.specs.values())
-        waves = []
-        while pending:
-            wave = [s for s in pending if set(s.depends_on) & set(self.specs) <= done]
-            if not wave:
-                raise StartupError(", ".join(s.name for s in pending), "dependency cycle")
-            waves.append(wave)
-            done |= {s.name for s in wave}
-            pending = [s for s in pending if s.name not in done]
-        return waves
+        return start_waves(list(self.specs.values()), only_known=True)
 
     def _start_wave(self, wave: list[ContainerSpec], network: object) -> None:
         with ThreadPoolExecutor(max_workers=len(wave)) as pool:
