@@ -2,12 +2,13 @@
 
 Three layers of timeouts, so a stuck database never stalls a request past
 its budget: the pool wait (`db_pool_timeout_s`), the server-side
-`statement_timeout`, and a per-call `asyncio.timeout` in `Database.run`.
+`statement_timeout`, and a per-call deadline in `Database.run` that does not
+wait for SQLAlchemy's shielded close of the cancelled connection (see
+`secureconnect.common.deadline`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from secureconnect.common.deadline import DeadlineExceeded, drain, run_within
 from secureconnect.common.errors import DomainError
 from secureconnect.common.metrics import DB_QUERY_DURATION
 from secureconnect.common.settings import DatabaseSettings
@@ -35,6 +37,9 @@ metadata = MetaData()
 POOL_RECYCLE_S = 300
 #: Budget for the readiness probe's `SELECT 1`, seconds.
 PING_TIMEOUT_S = 1.0
+#: How long `close` waits for abandoned connections to finish closing, seconds
+#: (asyncpg's graceful close, which SQLAlchemy gives 2 s).
+CLOSE_DRAIN_S = 3.0
 
 
 def ssl_context(ca_file: str) -> ssl.SSLContext:
@@ -91,9 +96,8 @@ class Database:
         """Run `work` in a transaction; timeouts and connection loss become 503."""
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(self.query_timeout_s), self.sessions.begin() as session:
-                return await work(session)
-        except TimeoutError as exc:
+            return await run_within(self.query_timeout_s, self._transaction(work))
+        except DeadlineExceeded as exc:
             raise DomainError(
                 503, "database_timeout", "the database did not answer in time"
             ) from exc
@@ -110,13 +114,21 @@ class Database:
 
     async def ping(self) -> bool:
         try:
-            async with asyncio.timeout(PING_TIMEOUT_S), self.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            await run_within(PING_TIMEOUT_S, self._select_one())
             return True
         except (TimeoutError, OSError, SQLAlchemyError):
             return False
 
+    async def _transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        async with self.sessions.begin() as session:
+            return await work(session)
+
+    async def _select_one(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
     async def close(self) -> None:
+        await drain(CLOSE_DRAIN_S)
         await self.engine.dispose()
 
 

@@ -13,7 +13,6 @@ and they ignore non-HTTP scopes except for the request id.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -21,6 +20,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from secureconnect.common.deadline import DeadlineExceeded, run_within
 from secureconnect.common.errors import error_response
 from secureconnect.common.logging import request_id_var
 from secureconnect.common.metrics import HTTP_DURATION, HTTP_REQUESTS, REQUEST_TIMEOUTS
@@ -148,7 +148,12 @@ class SecurityHeadersMiddleware:
 
 
 class TimeBudgetMiddleware:
-    """Answers 504 when a request outlives its budget, whatever the route."""
+    """Answers 504 when a request outlives its budget, whatever the route.
+
+    The budget wins even over an app slow to unwind: the app runs under
+    `run_within`, and once the budget is spent it is abandoned (cancelled,
+    left to finish its cleanup in the background, its late writes dropped).
+    """
 
     def __init__(self, app: ASGIApp, service: str, budget_s: float) -> None:
         self.app = app
@@ -159,19 +164,19 @@ class TimeBudgetMiddleware:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         response_started = False
+        abandoned = False
 
-        async def send_tracking(message: Message) -> None:
+        async def send_until_abandoned(message: Message) -> None:
             nonlocal response_started
+            if abandoned:
+                return
             response_started = response_started or message["type"] == "http.response.start"
             await send(message)
 
-        budget = asyncio.timeout(self.budget_s)
         try:
-            async with budget:
-                await self.app(scope, receive, send_tracking)
-        except TimeoutError:
-            if not budget.expired():
-                raise
+            await run_within(self.budget_s, self.app(scope, receive, send_until_abandoned))
+        except DeadlineExceeded:
+            abandoned = True
             REQUEST_TIMEOUTS.labels(self.service, route_of(scope)).inc()
             log.warning("request exceeded its time budget", extra={"budget_s": self.budget_s})
             if not response_started:

@@ -18,6 +18,7 @@ from secureconnect.common.settings import ServiceSettings
 from tests.helpers import assert_error
 
 BUDGET_S = 0.2
+UNWIND_S = 1.0
 MAX_BODY = 1024
 never = asyncio.Event()
 router = APIRouter()
@@ -31,6 +32,15 @@ class Item(BaseModel):
 @router.get("/hang")
 async def hang() -> None:
     await never.wait()
+
+
+@router.get("/slow-to-unwind")
+async def slow_to_unwind() -> None:
+    # Like SQLAlchemy closing a cancelled connection: cleanup shielded from the cancel.
+    try:
+        await never.wait()
+    finally:
+        await asyncio.shield(asyncio.sleep(UNWIND_S))
 
 
 @router.post("/items")
@@ -72,6 +82,14 @@ async def test_budget_exceeded_is_504_and_counted(client: httpx.AsyncClient):
     assert_error(response, 504, "request_timeout")
     assert counter._value.get() == before + 1
     assert response.headers["x-frame-options"] == "DENY"
+
+
+async def test_budget_wins_over_an_app_slow_to_unwind(client: httpx.AsyncClient):
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    response = await client.get("/slow-to-unwind")
+    assert_error(response, 504, "request_timeout")
+    assert loop.time() - started < BUDGET_S + UNWIND_S / 2
 
 
 async def test_exactly_the_seven_security_headers(client: httpx.AsyncClient):

@@ -1,0 +1,67 @@
+"""Deadlines that hold even when the work being cut short is slow to unwind.
+
+`asyncio.timeout()` cancels the work it guards and then waits for it to
+unwind. Some libraries shield their cleanup from that cancellation:
+SQLAlchemy closes a cancelled asyncpg connection gracefully, shielded, for
+up to 2 s, so a request whose database hangs would answer 2 s past its
+budget. `run_within` runs the work in a task of its own instead; when the
+deadline passes (or the caller is cancelled) it cancels that task and
+returns at once, and the task finishes unwinding in the background.
+Abandoned tasks are kept referenced until they end, their errors logged,
+and `drain` lets a shutdown wait for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+log = logging.getLogger("secureconnect.deadline")
+
+_abandoned: set[asyncio.Task[Any]] = set()
+
+
+class DeadlineExceeded(TimeoutError):
+    """The deadline of `run_within` passed (the work's own timeouts stay TimeoutError)."""
+
+
+async def run_within(seconds: float, work: Coroutine[Any, Any, T]) -> T:
+    """Await `work`, but give up on it after `seconds` without waiting for it to unwind."""
+    task = asyncio.ensure_future(work)
+    deadline = asyncio.timeout(seconds)
+    try:
+        async with deadline:
+            return await asyncio.shield(task)
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        abandon(task)
+        raise DeadlineExceeded(f"gave up after {seconds:g}s") from None
+    except asyncio.CancelledError:
+        abandon(task)
+        raise
+
+
+def abandon(task: asyncio.Task[Any]) -> None:
+    """Cancel `task` and let it unwind in the background."""
+    if task.done():
+        return
+    task.cancel()
+    _abandoned.add(task)
+    task.add_done_callback(_unwound)
+
+
+def _unwound(task: asyncio.Task[Any]) -> None:
+    _abandoned.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("abandoned work failed while unwinding", exc_info=task.exception())
+
+
+async def drain(timeout_s: float) -> None:
+    """Wait (at most `timeout_s`) for abandoned work to finish unwinding."""
+    if _abandoned:
+        await asyncio.wait(set(_abandoned), timeout=timeout_s)
