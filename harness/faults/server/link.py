@@ -34,7 +34,7 @@ QUEUE_LIMIT_BYTES = 4 * 1024 * 1024
 class Link:
     """Carries one stream ("upstream" or "downstream") of one connection."""
 
-    def __init__(self, connection: Connection, stream: str, toxics: list[Toxic]) -> None:
+    def __init__(self, connection: Connection, stream: str) -> None:
         self.loop = asyncio.get_running_loop()
         self.connection = connection
         self.stream = stream
@@ -56,8 +56,6 @@ class Link:
         self._reading_paused = False
         self.stages: list[Stage] = []
         self._active = False
-        for toxic in toxics:
-            self.add_toxic(toxic)
 
     # -- data from the source -------------------------------------------------
 

@@ -139,10 +139,7 @@ class Connection:
 
     def __init__(self, proxy: Proxy) -> None:
         self.proxy = proxy
-        self.links = {
-            UPSTREAM: Link(self, UPSTREAM, proxy.toxics_for(UPSTREAM)),
-            DOWNSTREAM: Link(self, DOWNSTREAM, proxy.toxics_for(DOWNSTREAM)),
-        }
+        self.links = {UPSTREAM: Link(self, UPSTREAM), DOWNSTREAM: Link(self, DOWNSTREAM)}
         self.client = _Side(self, self.links[UPSTREAM], self.links[DOWNSTREAM])
         self.upstream = _Side(self, self.links[DOWNSTREAM], self.links[UPSTREAM])
         self._connecting: asyncio.Task[None] | None = None
@@ -154,7 +151,12 @@ class Connection:
             # Nothing should be read from the client before the upstream
             # answers; what uvloop reads anyway waits in ``_Side.early``.
             side.transport.pause_reading()
+            # The toxics are taken now, as the connection joins the proxy, not when the
+            # protocol was made: a toxic added in between would miss this connection.
             self.proxy.connections.add(self)
+            for stream, link in self.links.items():
+                for toxic in self.proxy.toxics_for(stream):
+                    link.add_toxic(toxic)
             self._connecting = asyncio.get_running_loop().create_task(self._connect())
 
     async def _connect(self) -> None:
