@@ -144,7 +144,13 @@ class StorageService:
         self.objects.s3.check_available("content")
         if record.object_key is None:  # encryption still running
             assert record.staging_key is not None
-            return record, await self.objects.uploaded(record.staging_key, record.size)
+            try:
+                return record, await self.objects.uploaded(record.staging_key, record.size)
+            except DomainError as exc:
+                # The encryption finished (and dropped the upload) since the row was read.
+                record = await self.files.get(file_id, owner_id=None)
+                if exc.status != 404 or record is None or record.object_key is None:
+                    raise
         assert record.wrapped_key is not None and record.key_id is not None
         dek = self.master_key.unwrap(record.wrapped_key, record.key_id, file_id.bytes)
         return record, await self.objects.decrypted(record.object_key, dek, file_id, record.size)

@@ -6,11 +6,15 @@ import os
 from dataclasses import dataclass
 
 import httpx
+from minio import Minio
+from secureconnect.common.s3 import minio_client
+from secureconnect.common.settings import S3Settings
 
 from harness.platform.base import Platform
 from tests.helpers import bearer, metric, new_session
 
 FILES = "/api/v1/files"
+BUCKET = S3Settings().s3_bucket
 
 
 @dataclass(frozen=True)
@@ -83,3 +87,16 @@ async def metric_sum(stack: Platform, component: str, name: str, **labels: str) 
         if all(f'{k}="{v}"' in series for k, v in labels.items()):
             total += float(value)
     return total
+
+
+def s3_direct(stack: Platform) -> Minio:
+    """S3 itself, bypassing the service: to look at what is stored at rest."""
+    return minio_client(
+        f"http://{stack.endpoint('s3').address}",
+        stack.secret("s3_access_key"),
+        stack.secret("s3_secret_key"),
+    )
+
+
+def stored_objects(s3: Minio, prefix: str) -> list[str]:
+    return [o.object_name or "" for o in s3.list_objects(BUCKET, prefix=prefix) if not o.is_dir]

@@ -7,9 +7,8 @@ import time
 import uuid
 
 import httpx
-from minio import Minio
 from secureconnect.common.clock import ManualClock
-from secureconnect.common.s3 import ResilientS3, minio_client
+from secureconnect.common.s3 import ResilientS3
 from secureconnect.common.settings import S3Settings
 from secureconnect.storage.envelope import MasterKey, ciphertext_size
 from secureconnect.storage.links import LinkSigner
@@ -20,28 +19,16 @@ from secureconnect.storage.settings import DEFAULT_QUOTA_BYTES, MAX_FILE_BYTES
 from harness.platform.base import Platform
 from tests.helpers import assert_error, eventually
 from tests.storage.files import (
+    BUCKET,
     FILES,
     Session,
     download,
     put_object,
     request_upload,
+    s3_direct,
+    stored_objects,
     upload,
 )
-
-BUCKET = S3Settings().s3_bucket
-
-
-def s3_direct(stack: Platform) -> Minio:
-    """S3 itself, bypassing the service: to look at what is stored at rest."""
-    return minio_client(
-        f"http://{stack.endpoint('s3').address}",
-        stack.secret("s3_access_key"),
-        stack.secret("s3_secret_key"),
-    )
-
-
-def stored_objects(s3: Minio, prefix: str) -> list[str]:
-    return [o.object_name or "" for o in s3.list_objects(BUCKET, prefix=prefix) if not o.is_dir]
 
 
 async def test_upload_download_list_delete_with_ciphertext_at_rest(
