@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 
 from harness.errors import ConfigError, StartupError
-from harness.platform.base import StackInfo
+from harness.platform.base import Platform, StackInfo
 from harness.platform.local import LocalPlatform, ProgressCallback, default_components
 
 DETACH_DEADLINE_S = 120.0
@@ -37,25 +37,32 @@ def serve_foreground(
     stop: threading.Event | None = None,
     services: list[str] | None = None,
 ) -> None:
-    """Bring the stack up, write the state file, wait for Ctrl-C or SIGTERM, tear down.
+    """Bring the local stack up and hold it (see `hold`).
 
     The state file is rewritten whenever the watchdog restarts a component, so
     the pids in it stay current."""
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     platform: LocalPlatform
 
     def rewrite(_component: str) -> None:
-        info = platform.info()
-        info.supervisor_pid = os.getpid()
-        info.write(state_file)
+        _write_state(platform.info(), state_file)
 
     platform = LocalPlatform(
         components=default_components(services), progress=progress, on_restart=rewrite
     )
+    hold(platform, state_file, on_up, stop)
+
+
+def hold(
+    platform: Platform,
+    state_file: Path,
+    on_up: Callable[[StackInfo], None] | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Bring the stack up, write the state file, wait for Ctrl-C or SIGTERM, tear down."""
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         info = platform.up()
-        info.supervisor_pid = os.getpid()
-        info.write(state_file)
+        _write_state(info, state_file)
         if on_up is not None:
             on_up(info)
         (stop or threading.Event()).wait()
@@ -65,6 +72,11 @@ def serve_foreground(
         platform.down()
         state_file.unlink(missing_ok=True)
         signal.signal(signal.SIGTERM, previous)
+
+
+def _write_state(info: StackInfo, state_file: Path) -> None:
+    info.supervisor_pid = os.getpid()
+    info.write(state_file)
 
 
 def start_detached(

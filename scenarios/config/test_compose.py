@@ -33,8 +33,8 @@ def monitoring() -> ComposeFile:
     return ComposeFile.load(MONITORING_FILE)
 
 
-def _audit_both(audit: Audit, app: ComposeFile, monitoring: ComposeFile, ev: EvidenceLog) -> None:
-    defects = audit(app, ev) + audit(monitoring, ev)
+def _no_defects(audit: Audit, evidence: EvidenceLog, *files: ComposeFile) -> None:
+    defects = [defect for file in files for defect in audit(file, evidence)]
     assert not defects, "; ".join(defects)
 
 
@@ -47,7 +47,7 @@ def _audit_both(audit: Audit, app: ComposeFile, monitoring: ComposeFile, ev: Evi
     fix="Give every service a healthcheck with start_period in compose/.",
 )
 def test_health_checks(app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog) -> None:
-    _audit_both(config_audit.healthcheck_defects, app, monitoring, evidence)
+    _no_defects(config_audit.healthcheck_defects, evidence, app, monitoring)
 
 
 @check(
@@ -59,7 +59,7 @@ def test_health_checks(app: ComposeFile, monitoring: ComposeFile, evidence: Evid
     fix="restart: unless-stopped on every long-running service.",
 )
 def test_restart_policies(app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog) -> None:
-    _audit_both(config_audit.restart_defects, app, monitoring, evidence)
+    _no_defects(config_audit.restart_defects, evidence, app, monitoring)
 
 
 @check(
@@ -71,7 +71,7 @@ def test_restart_policies(app: ComposeFile, monitoring: ComposeFile, evidence: E
     fix="mem_limit and cpus on every service.",
 )
 def test_resource_limits(app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog) -> None:
-    _audit_both(config_audit.resource_defects, app, monitoring, evidence)
+    _no_defects(config_audit.resource_defects, evidence, app, monitoring)
 
 
 @check(
@@ -85,7 +85,7 @@ def test_resource_limits(app: ComposeFile, monitoring: ComposeFile, evidence: Ev
 def test_secrets_from_files(
     app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog
 ) -> None:
-    _audit_both(config_audit.plain_secret_defects, app, monitoring, evidence)
+    _no_defects(config_audit.plain_secret_defects, evidence, app, monitoring)
 
 
 @check(
@@ -99,7 +99,7 @@ def test_secrets_from_files(
 def test_no_insecure_flags(
     app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog
 ) -> None:
-    _audit_both(config_audit.insecure_flag_defects, app, monitoring, evidence)
+    _no_defects(config_audit.insecure_flag_defects, evidence, app, monitoring)
 
 
 @check(
@@ -111,8 +111,7 @@ def test_no_insecure_flags(
     fix="ssl=on with the deployment's certificates; pg_hba: hostssl only, hostnossl reject.",
 )
 def test_database_tls(app: ComposeFile, evidence: EvidenceLog) -> None:
-    defects = config_audit.database_tls_defects(app, evidence)
-    assert not defects, "; ".join(defects)
+    _no_defects(config_audit.database_tls_defects, evidence, app)
 
 
 @check(
@@ -124,8 +123,7 @@ def test_database_tls(app: ComposeFile, evidence: EvidenceLog) -> None:
     fix="Derive REST credentials from the turn_secret secret (turnutils_uclient -W).",
 )
 def test_turn_health_check(app: ComposeFile, evidence: EvidenceLog) -> None:
-    defects = config_audit.turn_healthcheck_defects(app, evidence)
-    assert not defects, "; ".join(defects)
+    _no_defects(config_audit.turn_healthcheck_defects, evidence, app)
 
 
 @check(
@@ -137,8 +135,7 @@ def test_turn_health_check(app: ComposeFile, evidence: EvidenceLog) -> None:
     fix="healthcheck: GET /health of the backup scheduler (503 when backups fail).",
 )
 def test_backup_health_check(app: ComposeFile, evidence: EvidenceLog) -> None:
-    defects = config_audit.backup_healthcheck_defects(app, evidence)
-    assert not defects, "; ".join(defects)
+    _no_defects(config_audit.backup_healthcheck_defects, evidence, app)
 
 
 @check(
@@ -150,8 +147,7 @@ def test_backup_health_check(app: ComposeFile, evidence: EvidenceLog) -> None:
     fix="Declare the network with a fixed name: and without external: true.",
 )
 def test_monitoring_network(monitoring: ComposeFile, evidence: EvidenceLog) -> None:
-    defects = config_audit.external_network_defects(monitoring, evidence)
-    assert not defects, "; ".join(defects)
+    _no_defects(config_audit.external_network_defects, evidence, monitoring)
 
 
 @check(
@@ -163,8 +159,7 @@ def test_monitoring_network(monitoring: ComposeFile, evidence: EvidenceLog) -> N
     fix="Set smtp_smarthost, from and to; the SMTP password as smtp_auth_password_file.",
 )
 def test_alert_email(monitoring: ComposeFile, evidence: EvidenceLog) -> None:
-    defects = config_audit.alert_email_defects(monitoring, evidence)
-    assert not defects, "; ".join(defects)
+    _no_defects(config_audit.alert_email_defects, evidence, monitoring)
 
 
 @check(
@@ -177,8 +172,7 @@ def test_alert_email(monitoring: ComposeFile, evidence: EvidenceLog) -> None:
     "SC_STORAGE_ENCRYPTION_KEY_FILE for the storage service.",
 )
 def test_encryption_at_rest(app: ComposeFile, evidence: EvidenceLog) -> None:
-    defects = config_audit.encryption_at_rest_defects(app, evidence)
-    assert not defects, "; ".join(defects)
+    _no_defects(config_audit.encryption_at_rest_defects, evidence, app)
 
 
 @check(

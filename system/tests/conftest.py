@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from harness.platform.base import Platform
+from tests.chat.support import User, new_user
 
 
 def _client(stack: Platform, component: str) -> httpx.AsyncClient:
@@ -33,3 +34,33 @@ async def auth(stack: Platform) -> AsyncIterator[httpx.AsyncClient]:
     """A client straight to the auth service, no gateway in front."""
     async with _client(stack, "auth") as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def gateway_url(stack: Platform) -> str:
+    url = stack.endpoint("gateway").url
+    assert url is not None
+    return url
+
+
+@pytest.fixture
+async def api(stack: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway client the chat and video suites make their users with."""
+    async with _client(stack, "gateway") as client:
+        yield client
+
+
+@pytest.fixture
+async def alice(api: httpx.AsyncClient) -> User:
+    return await new_user(api)
+
+
+@pytest.fixture
+async def bob(api: httpx.AsyncClient) -> User:
+    return await new_user(api)
+
+
+@pytest.fixture
+async def mallory(api: httpx.AsyncClient) -> User:
+    """Shares no conversation with anyone in the test."""
+    return await new_user(api)

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from harness.platform.base import StackInfo
 from harness.platform.docker.platform import DockerPlatform, ProgressCallback
-
-
-def _raise_interrupt(_signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt
+from harness.platform.supervisor import hold
 
 
 def serve_foreground(
@@ -22,18 +18,5 @@ def serve_foreground(
     stop: threading.Event | None = None,
     services: list[str] | None = None,
 ) -> None:
-    """Bring the stack up, write the state file, wait for Ctrl-C or SIGTERM, tear down."""
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    platform = DockerPlatform(services=services, progress=progress)
-    try:
-        info = platform.up()
-        info.write(state_file)
-        if on_up is not None:
-            on_up(info)
-        (stop or threading.Event()).wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        platform.down()
-        state_file.unlink(missing_ok=True)
-        signal.signal(signal.SIGTERM, previous)
+    """Bring the docker stack up and hold it (see `harness.platform.supervisor.hold`)."""
+    hold(DockerPlatform(services=services, progress=progress), state_file, on_up, stop)

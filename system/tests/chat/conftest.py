@@ -9,43 +9,14 @@ import httpx
 import pytest
 
 from harness.platform.base import Platform
-from tests.chat.support import EventStream, User, new_user, new_users
+from tests.chat.support import EventStream, User, new_users
 
 CHAT_INSTANCES = ("chat-1", "chat-2")
 
 
 @pytest.fixture(scope="session")
-def gateway_url(stack: Platform) -> str:
-    url = stack.endpoint("gateway").url
-    assert url is not None
-    return url
-
-
-@pytest.fixture(scope="session")
 def instance_urls(stack: Platform) -> dict[str, str]:
     return {name: str(stack.endpoint(name).url) for name in CHAT_INSTANCES}
-
-
-@pytest.fixture
-async def api(gateway_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=gateway_url, timeout=10) as client:
-        yield client
-
-
-@pytest.fixture
-async def alice(api: httpx.AsyncClient) -> User:
-    return await new_user(api)
-
-
-@pytest.fixture
-async def bob(api: httpx.AsyncClient) -> User:
-    return await new_user(api)
-
-
-@pytest.fixture
-async def mallory(api: httpx.AsyncClient) -> User:
-    """Shares no conversation with anyone in the test."""
-    return await new_user(api)
 
 
 @pytest.fixture

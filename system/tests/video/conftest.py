@@ -14,14 +14,7 @@ from secureconnect.video.settings import VideoSettings
 
 from harness.platform.base import Platform
 from harness.platform.components.datastores import APP_DATABASE, APP_ROLE
-from tests.chat.support import User, new_conversation, new_user
-
-
-@pytest.fixture(scope="session")
-def gateway_url(stack: Platform) -> str:
-    url = stack.endpoint("gateway").url
-    assert url is not None
-    return url
+from tests.chat.support import User, new_conversation
 
 
 @pytest.fixture(scope="session")
@@ -32,32 +25,10 @@ def video_url(stack: Platform) -> str:
 
 
 @pytest.fixture
-async def api(gateway_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=gateway_url, timeout=10) as client:
-        yield client
-
-
-@pytest.fixture
 async def video(video_url: str) -> AsyncIterator[httpx.AsyncClient]:
     """Straight to the video service (metrics, the test-only debug endpoint)."""
     async with httpx.AsyncClient(base_url=video_url, timeout=10) as client:
         yield client
-
-
-@pytest.fixture
-async def alice(api: httpx.AsyncClient) -> User:
-    return await new_user(api)
-
-
-@pytest.fixture
-async def bob(api: httpx.AsyncClient) -> User:
-    return await new_user(api)
-
-
-@pytest.fixture
-async def mallory(api: httpx.AsyncClient) -> User:
-    """Shares no conversation with anyone in the test."""
-    return await new_user(api)
 
 
 @pytest.fixture
