@@ -32,7 +32,7 @@ def slo_table(report: SloReport, title: str) -> Table:
         table.add_column(column)
     colour = {"waived": "yellow", "met": "green", "BREACHED": "red"}
     for m in report.measures:
-        verdict = f"[{colour[m.verdict]}]{m.verdict}[/]"
+        verdict = f"[{colour.get(m.verdict, 'dim')}]{m.verdict}[/]"
         table.add_row(m.journey, m.metric, m.step, m.measured_text, m.limit_text, verdict)
     return table
 

@@ -15,6 +15,11 @@ from harness.load.slo import ChaosSlo, JourneySlo, SloFile
 from harness.load.stats import LocustStats, RequestStats
 from harness.load.timeline import DURING, PhaseStats
 
+#: Samples a step needs before its percentile is judged: below 20, Locust's p95 is
+#: the slowest request (one outlier decides); below 100, so is its p99. Steps with
+#: fewer samples are still shown, and the journey's error ratio is judged all the same.
+MIN_SAMPLES = {"p95": 20, "p99": 100}
+
 
 @dataclass(frozen=True)
 class Measure:
@@ -27,10 +32,12 @@ class Measure:
     #: The step that decided it (the worst one for percentiles), if any.
     step: str = ""
     waived: bool = False
+    #: Why the measure is shown but cannot be judged (too few samples), if so.
+    unjudged: str = ""
 
     @property
     def breached(self) -> bool:
-        return not self.ok and not self.waived
+        return not self.ok and not self.waived and not self.unjudged
 
     @property
     def comparison(self) -> str:
@@ -47,7 +54,11 @@ class Measure:
 
     @property
     def verdict(self) -> str:
-        return "waived" if self.waived else "met" if self.ok else "BREACHED"
+        if self.waived:
+            return "waived"
+        if self.unjudged:
+            return f"not judged: {self.unjudged}"
+        return "met" if self.ok else "BREACHED"
 
     def line(self) -> str:
         where = f" ({self.step})" if self.step else ""
@@ -123,13 +134,11 @@ def _journey_measures(
     requests = sum(r.requests for r in mine)
     if requests == 0:
         return [Measure(journey, "requests", 0, 1, "", False)]
-    found = []
-    for attr, metric in (("p95_ms", "p95"), ("p99_ms", "p99")):
-        limits = {r.name: getattr(objective.step(r.name), attr) for r in mine}
-        worst = _worst(mine, limits, attr)
-        if worst is not None:
-            measured, limit, step = worst
-            found.append(Measure(journey, metric, measured, limit, "ms", measured <= limit, step))
+    found = [
+        measure
+        for attr, metric in (("p95_ms", "p95"), ("p99_ms", "p99"))
+        if (measure := _percentile_measure(journey, objective, mine, attr, metric)) is not None
+    ]
     ratio = sum(r.failures for r in mine) / requests
     limit = objective.max_error_ratio
     found.append(Measure(journey, "error ratio", ratio, limit, "%", ratio <= limit))
@@ -137,6 +146,26 @@ def _journey_measures(
         rps = sum(r.rps for r in mine)
         found.append(Measure(journey, "throughput", rps, min_rps, "req/s", rps >= min_rps))
     return found
+
+
+def _percentile_measure(
+    journey: str, objective: JourneySlo, mine: list[RequestStats], attr: str, metric: str
+) -> Measure | None:
+    """The worst step among those with enough samples to estimate the percentile;
+    when no step has, the worst of all, shown but not judged."""
+    limits = {r.name: getattr(objective.step(r.name), attr) for r in mine}
+    needed = MIN_SAMPLES[metric]
+    worst = _worst([r for r in mine if r.requests >= needed], limits, attr)
+    if worst is not None:
+        measured, limit, step = worst
+        return Measure(journey, metric, measured, limit, "ms", measured <= limit, step)
+    worst = _worst(mine, limits, attr)
+    if worst is None:
+        return None
+    measured, limit, step = worst
+    most = max(r.requests for r in mine)
+    reason = f"no step has {needed} samples (most: {most})"
+    return Measure(journey, metric, measured, limit, "ms", measured <= limit, step, unjudged=reason)
 
 
 def evaluate_window(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harness.load.chart import window_chart
-from harness.load.evaluate import evaluate_run, evaluate_window
+from harness.load.evaluate import MIN_SAMPLES, evaluate_run, evaluate_window
 from harness.load.slo import ChaosSlo, SloFile, WindowSlo
 from harness.load.stats import LocustStats, read_stats
 from harness.load.timeline import AFTER, BEFORE, DURING, FaultWindow, phases, series
@@ -57,6 +57,25 @@ def test_a_breach_names_the_worst_step_and_its_numbers(tmp_path: Path) -> None:
     assert "chat error ratio: 1.36% (SLO <= 1.00%) BREACHED" in lines
     # files made no request at all: no evidence is no pass
     assert any(m.journey == "files" and m.metric == "requests" for m in report.breaches)
+
+
+def test_a_percentile_of_too_few_samples_is_shown_but_not_judged(tmp_path: Path) -> None:
+    few = MIN_SAMPLES["p95"] - 1
+    stats = _stats(
+        tmp_path,
+        stats_row("POST", "chat: send message", 100, 0, 120, 300, 2.5),
+        stats_row("POST", "chat: react", few, 0, 900, 900, 0.2),
+    )
+    report = evaluate_run(stats, SLO, users=10)
+    assert not [m.line() for m in report.breaches if m.journey == "chat"]
+    p95 = next(m for m in report.measures if m.journey == "chat" and m.metric == "p95")
+    assert (p95.step, p95.measured, p95.verdict) == ("chat: send message", 120, "met")
+
+    stats = _stats(tmp_path, stats_row("POST", "chat: react", few, 0, 900, 900, 0.2))
+    report = evaluate_run(stats, SLO, users=1)
+    p95 = next(m for m in report.measures if m.journey == "chat" and m.metric == "p95")
+    assert not p95.breached and p95.measured == 900
+    assert p95.verdict == f"not judged: no step has 20 samples (most: {few})"
 
 
 def test_throughput_floor_scales_with_users(tmp_path: Path) -> None:
