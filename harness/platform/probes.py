@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import hashlib
 import hmac
 import socket
 import ssl
 import time
+import warnings
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -17,6 +21,8 @@ import redis
 import urllib3
 from aioice.turn import create_turn_endpoint
 from minio import Minio
+
+T = TypeVar("T")
 
 PROBE_TIMEOUT_S = 2.0
 TURN_PROBE_CREDENTIAL_TTL_S = 60
@@ -60,7 +66,24 @@ def postgres_tls(host: str, port: int, user: str, password: str, ca_file: Path) 
         finally:
             await conn.close()
 
-    asyncio.run(check())
+    _run_probe(check())
+
+
+def _run_probe(probe: Coroutine[Any, Any, T]) -> T:
+    """Run an asyncio probe, collecting what its failure left behind right away.
+
+    asyncpg's connect can drop its transport without closing it when a dying
+    server (or docker's port proxy in front of a stopped container) cuts the
+    handshake short; collected later, its ResourceWarning would surface in
+    whatever test happens to run then. The probe's failure is its answer.
+    """
+    try:
+        return asyncio.run(probe)
+    except BaseException:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
+        raise
 
 
 def s3_list_buckets(endpoint: str, access_key: str, secret_key: str) -> None:
@@ -95,4 +118,4 @@ def turn_allocate(host: str, port: int, username: str, password: str) -> tuple[s
         finally:
             transport.close()
 
-    return asyncio.run(allocate())
+    return _run_probe(allocate())
