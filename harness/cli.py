@@ -25,11 +25,11 @@ from harness.console import (
 )
 from harness.errors import ConfigError, HarnessError, StartupError
 from harness.load.cli import load as load_command
+from harness.platform.backends import BACKENDS, create_platform
 from harness.platform.base import StackInfo
-from harness.platform.local import LocalPlatform, default_components
 from harness.platform.supervisor import serve_foreground, start_detached, take_down
 from harness.report.publish import rerender
-from harness.runner import BACKENDS, RunOptions, run_suite
+from harness.runner import RunOptions, run_suite
 from harness.scenarios_catalog import validate_scenario
 
 DEFAULT_STATE_FILE = Path("reports") / "stack.json"
@@ -138,11 +138,12 @@ def chaos(
     scenario: Annotated[str, typer.Argument(help="e.g. redis-down, s3-slow, auth-paused")],
     duration: Annotated[float, typer.Option(help="Seconds the fault lasts.")] = 30.0,
     service: Services = None,
+    backend: Annotated[str, typer.Option(help="local (processes) or docker")] = "local",
 ) -> None:
     """Start the stack, apply one fault, and watch the steady state before, during, after."""
     if duration <= 0:
         raise ConfigError(f"--duration must be positive, got {duration}")
-    platform = LocalPlatform(components=default_components(service))
+    platform = create_platform(backend, service)
     validate_scenario(scenario, platform)
     with console.status("starting the stack..."):
         platform.up()

@@ -17,8 +17,9 @@ from harness.checks.model import CATEGORIES, PROFILES, CheckResult
 from harness.checks.plugin import PLATFORM_KEY, RESULTS_KEY
 from harness.checks.scoring import DEFAULT_POLICY, Policy, Scorecard
 from harness.errors import ConfigError, HarnessError
+from harness.platform.backends import BACKENDS, create_platform
 from harness.platform.base import Platform
-from harness.platform.local import LocalPlatform, ProgressCallback, default_components
+from harness.platform.local import LocalPlatform, ProgressCallback
 from harness.report.publish import publish
 
 if TYPE_CHECKING:
@@ -28,9 +29,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS_DIR = REPO_ROOT / "scenarios"
 #: pytest exit codes that mean the suite itself broke, not that checks failed.
 PYTEST_BROKEN = (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR)
-
-#: Where the stack runs: local processes, or containers (harness.platform.docker).
-BACKENDS = ("local", "docker")
 
 #: Called with (check id or nodeid, status) as checks finish.
 CheckProgress = Callable[[str, str], None]
@@ -123,17 +121,6 @@ def run_suite(
     )
     failing = options.gate and card.verdict in policy.gate_fails_on
     return RunOutcome(run_dir, card, 1 if failing else 0)
-
-
-def create_platform(
-    backend: str, services: list[str] | None = None, progress: ProgressCallback | None = None
-) -> LocalPlatform | DockerPlatform:
-    """The platform of `backend`, not started."""
-    if backend == "docker":
-        from harness.platform.docker import DockerPlatform
-
-        return DockerPlatform(services=services, progress=progress)
-    return LocalPlatform(components=default_components(services), progress=progress)
 
 
 def _run_pytest(options: RunOptions, run_dir: Path, plugin: _RunPlugin) -> None:

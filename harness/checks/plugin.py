@@ -24,11 +24,11 @@ from harness.checks.registry import check_of
 from harness.errors import CheckError, HarnessError
 from harness.faults.injector import FaultInjector
 from harness.history import History
+from harness.platform.backends import create_platform
 from harness.platform.base import Platform
-from harness.platform.local import LocalPlatform, default_components
 
 if TYPE_CHECKING:
-    from harness.platform.docker import DockerPlatform
+    pass
 
 #: Exceptions that are the system's fault when a check raises them.
 SYSTEM_FAILURES = (AssertionError, OSError, TimeoutError, httpx.HTTPError)
@@ -127,13 +127,7 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Platform]:
         return
     wanted = request.config.getoption("--readiness-services")
     only = None if wanted is None else [s for s in wanted.split(",") if s]
-    platform: LocalPlatform | DockerPlatform
-    if request.config.getoption("--readiness-backend") == "docker":
-        from harness.platform.docker import DockerPlatform
-
-        platform = DockerPlatform(services=only)
-    else:
-        platform = LocalPlatform(components=default_components(only))
+    platform = create_platform(request.config.getoption("--readiness-backend"), only)
     platform.up()
     try:
         yield platform

@@ -157,3 +157,6 @@ def test_chaos_rejects_an_unknown_scenario_and_a_bad_duration() -> None:
     _one_line_error(
         readiness("chaos", "redis-down", "--duration", "0"), "--duration must be positive"
     )
+    _one_line_error(
+        readiness("chaos", "redis-down", "--backend", "mainframe"), "unknown backend 'mainframe'"
+    )
