@@ -7,9 +7,13 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
+from secureconnect.common.settings import Environment
+
+from harness.platform.base import Platform
+from harness.platform.components.datastores import APP_DATABASE, APP_ROLE
 
 T = TypeVar("T")
 PASSWORD = "correct-Horse-battery-9"
@@ -90,3 +94,18 @@ async def verification_token(capture_url: str, email: str) -> str | None:
         if found:
             return found.group(1)
     return None
+
+
+def database_settings(stack: Platform) -> dict[str, Any]:
+    """Settings fields that reach the stack's PostgreSQL as the services do (through
+    Toxiproxy, as the app role, TLS verified), for in-process service instances."""
+    host, port = str(stack.endpoint("postgres").proxy_listen).rsplit(":", 1)
+    return {
+        "environment": Environment.TEST,
+        "db_host": host,
+        "db_port": int(port),
+        "db_name": APP_DATABASE,
+        "db_user": APP_ROLE,
+        "db_password": stack.secret("db_password"),
+        "db_ssl_ca_file": stack.ca_certificate(),
+    }

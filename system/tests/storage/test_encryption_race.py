@@ -13,7 +13,6 @@ import pytest
 from secureconnect.common.clock import SYSTEM_CLOCK
 from secureconnect.common.db import Database
 from secureconnect.common.s3 import ResilientS3
-from secureconnect.common.settings import Environment
 from secureconnect.storage.envelope import MasterKey
 from secureconnect.storage.objects import ObjectStore, staging_key
 from secureconnect.storage.service import StorageService
@@ -21,8 +20,7 @@ from secureconnect.storage.settings import StorageSettings
 from secureconnect.storage.store import FileRecord, FileStore
 
 from harness.platform.base import Platform
-from harness.platform.components.datastores import APP_DATABASE, APP_ROLE
-from tests.helpers import eventually
+from tests.helpers import database_settings, eventually
 from tests.storage.files import FILES, Session, s3_direct, stored_objects, upload
 
 
@@ -41,15 +39,8 @@ class RowReadBeforeEncryption(FileStore):
 
 
 def _settings(stack: Platform) -> StorageSettings:
-    postgres_host, postgres_port = str(stack.endpoint("postgres").proxy_listen).rsplit(":", 1)
     return StorageSettings(
-        environment=Environment.TEST,
-        db_host=postgres_host,
-        db_port=int(postgres_port),
-        db_name=APP_DATABASE,
-        db_user=APP_ROLE,
-        db_password=stack.secret("db_password"),
-        db_ssl_ca_file=stack.ca_certificate(),
+        **database_settings(stack),
         s3_endpoint=f"http://{stack.endpoint('s3').proxy_listen}",
         s3_access_key=stack.secret("s3_access_key"),
         s3_secret_key=stack.secret("s3_secret_key"),

@@ -9,12 +9,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from secureconnect.common.settings import Environment
 from secureconnect.video.settings import VideoSettings
 
 from harness.platform.base import Platform
-from harness.platform.components.datastores import APP_DATABASE, APP_ROLE
 from tests.chat.support import User, new_conversation
+from tests.helpers import database_settings
 
 
 @pytest.fixture(scope="session")
@@ -39,16 +38,9 @@ async def conversation(api: httpx.AsyncClient, alice: User, bob: User) -> str:
 @pytest.fixture
 def settings(stack: Platform) -> VideoSettings:
     """The video service's settings for this stack, for in-process instances."""
-    postgres_host, postgres_port = str(stack.endpoint("postgres").proxy_listen).rsplit(":", 1)
     redis_host, redis_port = str(stack.endpoint("redis").proxy_listen).rsplit(":", 1)
     return VideoSettings(
-        environment=Environment.TEST,
-        db_host=postgres_host,
-        db_port=int(postgres_port),
-        db_name=APP_DATABASE,
-        db_user=APP_ROLE,
-        db_password=stack.secret("db_password"),
-        db_ssl_ca_file=stack.ca_certificate(),
+        **database_settings(stack),
         redis_host=redis_host,
         redis_port=int(redis_port),
         redis_password=stack.secret("redis_password"),
