@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from rich.console import Console
@@ -21,10 +22,15 @@ VERDICT_COLOUR = {Verdict.GO: "green", Verdict.CONDITIONAL: "yellow", Verdict.NO
 
 
 class ComponentTable:
-    """A live table of components as they come up."""
+    """A live table of components as they come up.
+
+    Called from the platform's start-up threads (a wave starts in parallel),
+    hence the lock around the states and the redraw.
+    """
 
     def __init__(self, console: Console) -> None:
         self.states: dict[str, str] = {}
+        self._lock = threading.Lock()
         self.live = Live(self._render(), console=console, transient=False)
 
     def _render(self) -> Table:
@@ -36,8 +42,9 @@ class ComponentTable:
         return table
 
     def __call__(self, component: str, state: str) -> None:
-        self.states[component] = state
-        self.live.update(self._render())
+        with self._lock:
+            self.states[component] = state
+            self.live.update(self._render())
 
 
 class RunProgress:

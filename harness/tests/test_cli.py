@@ -79,25 +79,15 @@ def test_up_detach_then_down_leaves_nothing_running(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_on_a_foreground_stack_tears_it_down(tmp_path: Path) -> None:
-    state = tmp_path / "stack.json"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "harness.cli",
-            "up",
-            "--service",
-            "auth",
-            "--state-file",
-            str(state),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    state, log = tmp_path / "stack.json", tmp_path / "up.log"
+    argv = [sys.executable, "-m", "harness.cli", "up", "--service", "auth"]
+    argv += ["--state-file", str(state)]
+    with log.open("wb") as stderr:
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr)
     try:
         deadline = time.monotonic() + UP_DEADLINE_S
         while not state.exists() and time.monotonic() < deadline:
-            assert proc.poll() is None
+            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
             time.sleep(0.2)
         pids = _stack_pids(StackInfo.read(state))
         proc.send_signal(signal.SIGINT)
