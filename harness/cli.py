@@ -27,7 +27,7 @@ from harness.errors import ConfigError, HarnessError, StartupError
 from harness.load.cli import load as load_command
 from harness.platform.backends import BACKENDS, create_platform
 from harness.platform.base import StackInfo
-from harness.platform.supervisor import serve_foreground, start_detached, take_down
+from harness.platform.supervisor import hold, serve_foreground, start_detached, take_down
 from harness.report.publish import rerender
 from harness.runner import RunOptions, run_suite
 from harness.scenarios_catalog import validate_scenario
@@ -79,11 +79,11 @@ def up(
         console.print(stack_summary(info))
         console.print(f"state in [bold]{state_file}[/]; Ctrl-C stops the stack")
 
-    serve = serve_foreground
-    if backend == "docker":
-        from harness.platform.docker.serve import serve_foreground as serve
     with progress.live:
-        serve(state_file, progress=progress, on_up=announce, services=service)
+        if backend == "docker":
+            hold(create_platform(backend, service, progress), state_file, on_up=announce)
+        else:
+            serve_foreground(state_file, progress=progress, on_up=announce, services=service)
 
 
 @app.command()

@@ -127,12 +127,8 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Platform]:
         return
     wanted = request.config.getoption("--readiness-services")
     only = None if wanted is None else [s for s in wanted.split(",") if s]
-    platform = create_platform(request.config.getoption("--readiness-backend"), only)
-    platform.up()
-    try:
+    with create_platform(request.config.getoption("--readiness-backend"), only) as platform:
         yield platform
-    finally:
-        platform.down()
 
 
 @pytest.fixture

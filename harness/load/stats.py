@@ -34,6 +34,11 @@ def _read(path: Path) -> list[dict[str, str]]:
         raise HarnessError(f"Locust wrote no {path.name}; see its log beside it") from exc
 
 
+def journey_of(name: str) -> str:
+    """The journey of a request name `<journey>: <step>` ("" when it has none)."""
+    return name.split(":", 1)[0].strip() if ":" in name else ""
+
+
 @dataclass(frozen=True)
 class RequestStats:
     """One row of `_stats.csv`: a step over the whole run."""
@@ -51,7 +56,7 @@ class RequestStats:
 
     @property
     def journey(self) -> str:
-        return self.name.split(":", 1)[0].strip() if ":" in self.name else ""
+        return journey_of(self.name)
 
     @property
     def error_ratio(self) -> float:
@@ -73,7 +78,7 @@ class HistoryRow:
 
     @property
     def journey(self) -> str:
-        return self.name.split(":", 1)[0].strip() if ":" in self.name else ""
+        return journey_of(self.name)
 
 
 @dataclass(frozen=True)

@@ -47,14 +47,9 @@ def memory_hog(_run: RunContext, images: ImageSet) -> list[ContainerSpec]:
 
 @pytest.fixture(scope="module")
 def stack(images: ImageSet, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DockerPlatform]:
-    platform = DockerPlatform(
-        tmp_path_factory.mktemp("docker"), images=images, extra_specs=memory_hog
-    )
-    platform.up()
-    try:
+    run_dir = tmp_path_factory.mktemp("docker")
+    with DockerPlatform(run_dir, images=images, extra_specs=memory_hog) as platform:
         yield platform
-    finally:
-        platform.down()
 
 
 @pytest.fixture
