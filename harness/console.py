@@ -18,7 +18,12 @@ from harness.scenarios_catalog import default_steady_state, fault_for
 
 STATE_COLOUR = {"starting": "yellow", "healthy": "green", "failed": "red"}
 OUTCOME_COLOUR = {"passed": "green", "failed": "red", "skipped": "grey50"}
-VERDICT_COLOUR = {Verdict.GO: "green", Verdict.CONDITIONAL: "yellow", Verdict.NO_GO: "red"}
+VERDICT_COLOUR = {
+    Verdict.GO: "green",
+    Verdict.CONDITIONAL: "yellow",
+    Verdict.INCONCLUSIVE: "magenta",
+    Verdict.NO_GO: "red",
+}
 
 
 class ComponentTable:

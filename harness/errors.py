@@ -6,7 +6,10 @@
     ├── ComponentError            an operation on a running component failed
     ├── FaultError                a fault could not be injected or removed
     ├── CheckError                a check could not be evaluated
-    └── PolicyError               a verdict policy file is unusable
+    ├── PolicyError               a verdict policy file is unusable
+    └── Inconclusive              a check ran but its result cannot be trusted (unknown)
+        ├── InertFault            the fault never touched the traffic it was meant to
+        └── UnhealthyStack        the steady state could not be restored before a check
 
 Every CLI error is one of these and prints as a single line; anything else
 is a bug in the harness.
@@ -47,3 +50,15 @@ class CheckError(HarnessError):
 
 class PolicyError(HarnessError):
     """A verdict policy file is missing or malformed."""
+
+
+class Inconclusive(HarnessError):
+    """A check ran but proves nothing either way: its status is *unknown*, never pass."""
+
+
+class InertFault(Inconclusive):
+    """The fault was in place but no traffic it targets went through it."""
+
+
+class UnhealthyStack(Inconclusive):
+    """Before a check, the stack could not be brought back to its steady state."""

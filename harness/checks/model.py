@@ -15,11 +15,22 @@ class Severity(StrEnum):
 
 
 class Status(StrEnum):
+    """What a check's run established. Only PASS and FAIL are judgements; the rest
+    are *unknown* and never count as passed."""
+
     PASS = "pass"
     FAIL = "fail"
+    #: It ran, but its result cannot be trusted: its fault never touched the traffic
+    #: (inert), or the stack could not be made healthy before it.
+    UNKNOWN = "unknown"
+    #: The check or its fixture broke (a harness error, not the system's fault).
     ERROR = "error"
     SKIPPED = "skipped"
     NOT_RUN = "not run"
+
+    @property
+    def is_unknown(self) -> bool:
+        return self not in (Status.PASS, Status.FAIL)
 
 
 #: The audit's categories, in report order: the seed report's eight plus load and config.

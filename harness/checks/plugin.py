@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import allure
 import httpx
@@ -21,14 +20,11 @@ import pytest
 from harness.checks.evidence import EvidenceLog
 from harness.checks.model import CATEGORIES, PROFILES, Check, CheckResult, Status
 from harness.checks.registry import check_of
-from harness.errors import CheckError, HarnessError
+from harness.errors import CheckError, HarnessError, Inconclusive
 from harness.faults.injector import FaultInjector
 from harness.history import History
 from harness.platform.backends import create_platform
 from harness.platform.base import Platform
-
-if TYPE_CHECKING:
-    pass
 
 #: Exceptions that are the system's fault when a check raises them.
 SYSTEM_FAILURES = (AssertionError, OSError, TimeoutError, httpx.HTTPError)
@@ -158,12 +154,15 @@ def _status(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Status:
         return Status.SKIPPED
     if report.passed:
         return Status.PASS
-    # A failed assertion, or the system refusing or timing out, fails the check; a
-    # harness error, a fixture that could not start or a bug in the check means it
-    # could not be evaluated.
-    if report.when == "call" and call.excinfo is not None:
-        if isinstance(call.excinfo.value, SYSTEM_FAILURES):
-            return Status.FAIL
+    error = call.excinfo.value if call.excinfo is not None else None
+    # An inert fault or a stack that could not be made healthy proves nothing either way.
+    if isinstance(error, Inconclusive):
+        return Status.UNKNOWN
+    # A failed assertion, or the system refusing or timing out, fails the check, also
+    # when it happens in a step of the experiment's fixture; a harness error or a bug
+    # in the check means it could not be evaluated.
+    if report.when in ("setup", "call") and isinstance(error, SYSTEM_FAILURES):
+        return Status.FAIL
     return Status.ERROR
 
 

@@ -8,13 +8,13 @@ from harness.checks.model import Status
 from harness.checks.scoring import Policy
 from harness.report.run import RunRecord
 
-BAD = (Status.FAIL, Status.ERROR)
-
 
 @dataclass
 class RunDiff:
     previous_run: str
     new_failures: list[str] = field(default_factory=list)
+    #: Checks judged before (pass or fail) that are unknown now.
+    new_unknowns: list[str] = field(default_factory=list)
     fixed: list[str] = field(default_factory=list)
     new_checks: list[str] = field(default_factory=list)
     removed_checks: list[str] = field(default_factory=list)
@@ -36,9 +36,11 @@ def diff_runs(previous: RunRecord, current: RunRecord, policy: Policy) -> RunDif
         then = before.get(check_id)
         if then is None:
             result.new_checks.append(check_id)
-        elif now.status in BAD and then.status not in BAD:
+        elif now.status == Status.FAIL and then.status != Status.FAIL:
             result.new_failures.append(check_id)
-        elif then.status in BAD and now.status == Status.PASS:
+        elif now.status.is_unknown and not then.status.is_unknown:
+            result.new_unknowns.append(check_id)
+        elif then.status != Status.PASS and now.status == Status.PASS:
             result.fixed.append(check_id)
     result.removed_checks = sorted(set(before) - set(after))
     old_card, new_card = previous.scorecard(policy), current.scorecard(policy)

@@ -54,6 +54,7 @@ class RunRecord:
                     "score": c.score,
                     "counts": {str(k): v for k, v in c.counts.items()},
                     "failed_by_severity": dict(c.failed_by_severity),
+                    "unknown_by_severity": dict(c.unknown_by_severity),
                 }
                 for c in scorecard.categories
             ],

@@ -10,10 +10,16 @@ from harness.checks.scoring import CategoryScore, Scorecard, Verdict
 from harness.report.diff import RunDiff
 from harness.report.run import RunRecord
 
-VERDICT_MARK = {Verdict.GO: "✅", Verdict.CONDITIONAL: "⚠️", Verdict.NO_GO: "❌"}
+VERDICT_MARK = {
+    Verdict.GO: "✅",
+    Verdict.CONDITIONAL: "⚠️",
+    Verdict.INCONCLUSIVE: "❔",
+    Verdict.NO_GO: "❌",
+}
 STATUS_MARK = {
     Status.PASS: "✅ PASS",
     Status.FAIL: "❌ FAIL",
+    Status.UNKNOWN: "❔ UNKNOWN",
     Status.ERROR: "💥 ERROR",
     Status.SKIPPED: "⏭ SKIPPED",
     Status.NOT_RUN: "❔ NOT RUN",

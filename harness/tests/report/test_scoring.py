@@ -29,11 +29,51 @@ def test_a_failed_blocker_is_no_go_and_a_failed_high_conditional() -> None:
     assert medium.verdict == Verdict.GO
 
 
-@pytest.mark.parametrize("status", [Status.NOT_RUN, Status.SKIPPED, Status.ERROR])
-def test_a_blocker_that_did_not_pass_is_never_counted_as_passed(status: Status) -> None:
+UNKNOWN = [Status.UNKNOWN, Status.NOT_RUN, Status.SKIPPED, Status.ERROR]
+
+
+@pytest.mark.parametrize("status", UNKNOWN)
+def test_an_unknown_blocker_is_never_a_go_nor_a_failure(status: Status) -> None:
     card = score([result("SEC-001", status, Severity.BLOCKER)], POLICY)
-    assert card.verdict == Verdict.NO_GO
+    assert card.verdict == Verdict.INCONCLUSIVE
     assert card.passed == 0 and card.total == 1
+    assert card.unknown_by_severity == {"BLOCKER": 1} and not card.failed_by_severity
+    assert "unknown" in card.reasons[0]
+    assert Verdict.INCONCLUSIVE in POLICY.gate_fails_on
+
+
+@pytest.mark.parametrize("status", UNKNOWN)
+def test_an_unknown_high_is_conditional(status: Status) -> None:
+    card = score([result("SEC-001", status, Severity.HIGH)], POLICY)
+    assert card.verdict == Verdict.CONDITIONAL
+
+
+def test_a_failed_blocker_outranks_an_unknown_one() -> None:
+    card = score(
+        [
+            result("SEC-001", Status.UNKNOWN, Severity.BLOCKER),
+            result("SEC-002", Status.FAIL, Severity.BLOCKER),
+        ],
+        POLICY,
+    )
+    assert card.verdict == Verdict.NO_GO and card.reasons == ["1 BLOCKER check(s) failed"]
+
+
+def test_strict_mode_counts_unknown_as_failed(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "no_go_on_failed: [BLOCKER]\nconditional_on_failed: [HIGH]\n"
+        "unknown_counts_as_failed: true\ngate_fails_on: ['NO-GO']\n"
+    )
+    card = score([result("SEC-001", Status.SKIPPED, Severity.BLOCKER)], Policy.load(path))
+    assert card.verdict == Verdict.NO_GO
+
+
+def test_the_policy_raises_invariant_and_authorization_checks_to_blocker() -> None:
+    card = score([result("INV-001", Status.FAIL, Severity.HIGH)], POLICY)
+    assert card.verdict == Verdict.NO_GO and card.failed_by_severity == {"BLOCKER": 1}
+    assert POLICY.severity_of("AUTHZ-001", Severity.MEDIUM) == Severity.BLOCKER
+    assert POLICY.severity_of("SEC-001", Severity.MEDIUM) == Severity.MEDIUM
 
 
 def test_checks_out_of_scope_are_not_judged() -> None:

@@ -1,0 +1,88 @@
+"""How the plugin turns what a check raised, and where, into pass, fail or unknown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+SCENARIO = """
+import pytest
+from harness import check
+from harness.errors import InertFault, UnhealthyStack
+
+
+def marked(check_id):
+    return check(check_id, "t", category="degraded", severity="BLOCKER")
+
+
+@pytest.fixture
+def inert_fault():
+    yield
+    raise InertFault("the toxic saw no connection")
+
+
+@pytest.fixture
+def experiment():
+    raise AssertionError("step register answered 500")
+
+
+@pytest.fixture
+def broken_fixture():
+    raise KeyError("a bug in the harness")
+
+
+@marked("T-001")
+def test_passes_with_an_inert_fault(inert_fault):
+    pass
+
+
+@marked("T-002")
+def test_fails_with_an_inert_fault(inert_fault):
+    raise AssertionError("the system broke anyway")
+
+
+@marked("T-003")
+def test_unhealthy_stack():
+    raise UnhealthyStack("redis did not come back")
+
+
+@marked("T-004")
+def test_step_of_the_fixture_fails(experiment):
+    pass
+
+
+@marked("T-005")
+def test_bug_in_a_fixture(broken_fixture):
+    pass
+
+
+@marked("T-006")
+def test_system_times_out():
+    raise TimeoutError("no answer")
+"""
+
+EXPECTED = {
+    "T-001": "unknown",
+    "T-002": "fail",
+    "T-003": "unknown",
+    "T-004": "fail",
+    "T-005": "error",
+    "T-006": "fail",
+}
+
+
+def test_statuses_follow_what_was_raised_and_where(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest('pytest_plugins = ["harness.checks.plugin"]')
+    pytester.makepyfile(test_scenario=SCENARIO)
+    results = Path(pytester.path) / "results.json"
+    pytester.runpytest_subprocess(f"--readiness-results={results}", "-p", "no:cacheprovider")
+    recorded = json.loads(results.read_text())["results"]
+    statuses = {r["check"]["id"]: r["status"] for r in recorded}
+    assert statuses == EXPECTED
+    messages = {r["check"]["id"]: r["message"] for r in recorded}
+    assert "saw no connection" in messages["T-001"]
+    assert "step register answered 500" in messages["T-004"]
