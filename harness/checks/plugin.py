@@ -18,8 +18,9 @@ import httpx
 import pytest
 
 from harness.checks.evidence import EvidenceLog
-from harness.checks.model import CATEGORIES, PROFILES, Check, CheckResult, Status
+from harness.checks.model import CATEGORIES, PROFILES, Check, CheckResult, Evidence, Status
 from harness.checks.registry import check_of
+from harness.checks.steady import restore_steady_state
 from harness.errors import CheckError, HarnessError, Inconclusive
 from harness.faults.injector import FaultInjector
 from harness.history import History
@@ -32,6 +33,10 @@ EVIDENCE_KEY = pytest.StashKey[EvidenceLog]()
 #: The platform `readiness run` already started; scenarios use it instead of their own.
 PLATFORM_KEY = pytest.StashKey[Platform]()
 RESULTS_KEY = pytest.StashKey[dict[str, CheckResult]]()
+#: The stack this session's checks run against, once the `stack` fixture made it.
+ACTIVE_PLATFORM_KEY = pytest.StashKey[Platform]()
+#: What the steady-state guard repaired before a check, for its evidence.
+REPAIRS_KEY = pytest.StashKey[list[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -124,7 +129,21 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Platform]:
     wanted = request.config.getoption("--readiness-services")
     only = None if wanted is None else [s for s in wanted.split(",") if s]
     with create_platform(request.config.getoption("--readiness-backend"), only) as platform:
+        request.config.stash[ACTIVE_PLATFORM_KEY] = platform
         yield platform
+    del request.config.stash[ACTIVE_PLATFORM_KEY]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    """Before a check that uses the stack (and before its experiment's fixtures), verify
+    the steady state and repair what an earlier check left broken; see checks/steady.py."""
+    platform = item.config.stash.get(PLATFORM_KEY, None) or item.config.stash.get(
+        ACTIVE_PLATFORM_KEY, None
+    )
+    if platform is not None and check_of(item) is not None and "stack" in item.fixturenames:
+        item.stash[REPAIRS_KEY] = restore_steady_state(platform)
+    return (yield)
 
 
 @pytest.fixture
@@ -177,14 +196,17 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     status = _status(report, call)
     if previous is not None and previous.status in (Status.FAIL, Status.ERROR):
         return report  # a teardown error does not hide a failure already recorded
-    evidence = item.stash.get(EVIDENCE_KEY, EvidenceLog())
+    evidence = item.stash.get(EVIDENCE_KEY, EvidenceLog()).items
+    repairs = item.stash.get(REPAIRS_KEY, [])
+    if repairs:
+        evidence = [Evidence("text", "steady state repaired before the check", repairs), *evidence]
     message = ""
     if call.excinfo is not None and not report.skipped:
         message = call.excinfo.exconly().strip().splitlines()[0][:500]
     elif report.skipped and isinstance(report.longrepr, tuple):
         message = str(report.longrepr[2])
     results[check.id] = CheckResult(
-        check, status, round(call.duration, 3), message, item.nodeid, evidence.items
+        check, status, round(call.duration, 3), message, item.nodeid, evidence
     )
     return report
 

@@ -1,0 +1,118 @@
+"""The steady state every check starts from, verified and repaired before each one.
+
+A check must never fail because an earlier one left damage behind: a toxic
+nobody removed, a process still paused or dead, a service still degraded or
+with its breaker open. Before every check that uses the stack the plugin
+calls `restore_steady_state`:
+
+1. Toxiproxy: every proxy the stack needs exists, is enabled and carries no
+   toxic; otherwise `/reset` (and Toxiproxy is restarted if proxies are gone).
+2. Every component runs and passes its own health probe; one that does not
+   is resumed (it may be paused), then restarted.
+3. Every SecureConnect service reports `/ready` with status `ok`: no
+   dependency degraded or down, no fallback serving, no breaker open.
+
+What had to be repaired is returned, for the check's evidence. A stack that
+cannot be repaired within the deadlines raises `UnhealthyStack`: the check is
+*unknown*, never a failure of the product.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+import httpx
+
+from harness.errors import HarnessError, UnhealthyStack
+from harness.platform.base import Platform, services_of
+
+#: How long services may take to report `ok` after a repair (Redis health checks run every
+#: 0.5 s, breakers half-open after seconds, pools reconnect at once).
+SETTLE_DEADLINE_S = 30.0
+SETTLE_POLL_S = 0.2
+READY_TIMEOUT_S = 2.0
+
+
+def restore_steady_state(platform: Platform) -> list[str]:
+    """Verify the steady state, repair what is broken; the repairs made, in order."""
+    repairs = _clean_toxiproxy(platform)
+    for component in platform.names():
+        problem = _probe(platform, component)
+        if problem is not None:
+            repairs.append(_repair(platform, component, problem))
+    repairs += _settle_services(platform)
+    return repairs
+
+
+def _clean_toxiproxy(platform: Platform) -> list[str]:
+    wanted = {
+        info.proxy_name
+        for info in (platform.endpoint(n) for n in platform.names())
+        if info.proxy_name is not None
+    }
+    try:
+        proxies = platform.toxiproxy.proxies()
+    except HarnessError as exc:
+        return [_repair(platform, "toxiproxy", str(exc))]
+    missing = sorted(wanted - set(proxies))
+    if missing:
+        return [_repair(platform, "toxiproxy", f"proxies missing: {', '.join(missing)}")]
+    dirty = [
+        f"{name} {'disabled' if not p.enabled else ''}{' '.join(t.name for t in p.toxics)}".strip()
+        for name, p in sorted(proxies.items())
+        if not p.enabled or p.toxics
+    ]
+    if not dirty:
+        return []
+    platform.toxiproxy.reset()
+    return [f"toxiproxy reset (left behind: {'; '.join(dirty)})"]
+
+
+def _probe(platform: Platform, component: str) -> str | None:
+    try:
+        platform.probe(component)
+    except Exception as exc:  # any probe failure is a reason to repair
+        return f"{type(exc).__name__}: {exc}"[:300]
+    return None
+
+
+def _repair(platform: Platform, component: str, problem: str) -> str:
+    """Resume (it may be paused), else restart; UnhealthyStack when neither helps."""
+    with contextlib.suppress(HarnessError):
+        platform.resume(component)
+    if _probe(platform, component) is None:
+        return f"{component} resumed ({problem})"
+    try:
+        platform.restart(component)
+    except HarnessError as exc:
+        raise UnhealthyStack(f"{component} could not be repaired ({problem}): {exc}") from exc
+    after = _probe(platform, component)
+    if after is not None:
+        raise UnhealthyStack(f"{component} still unhealthy after a restart: {after}")
+    return f"{component} restarted ({problem})"
+
+
+def _ready_state(url: str) -> str:
+    try:
+        answer = httpx.get(f"{url}/ready", timeout=READY_TIMEOUT_S)
+        return str(answer.json().get("status", f"HTTP {answer.status_code}"))
+    except (httpx.HTTPError, ValueError) as exc:
+        return type(exc).__name__
+
+
+def _settle_services(platform: Platform) -> list[str]:
+    """Wait until every service says `ok`; name the ones that needed waiting for."""
+    urls = {name: platform.endpoint(name).url for name in services_of(platform)}
+    pending = {name: _ready_state(url) for name, url in urls.items() if url}
+    pending = {name: state for name, state in pending.items() if state != "ok"}
+    first_seen = dict(pending)
+    deadline = time.monotonic() + SETTLE_DEADLINE_S
+    while pending and time.monotonic() < deadline:
+        time.sleep(SETTLE_POLL_S)
+        states = {name: _ready_state(urls[name] or "") for name in pending}
+        pending = {name: state for name, state in states.items() if state != "ok"}
+    if pending:
+        states = ", ".join(f"{n}: {s}" for n, s in sorted(pending.items()))
+        raise UnhealthyStack(f"services not ready after {SETTLE_DEADLINE_S:.0f}s: {states}")
+    return [f"waited for {name} to be ready (was {state})" for name, state in first_seen.items()]

@@ -1,0 +1,74 @@
+"""No cascades: a check starts from a repaired stack, or is unknown when none can be had."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+pytestmark = pytest.mark.stack
+
+SCENARIO = """
+import httpx
+from harness import check, services_of
+
+
+def marked(check_id):
+    return check(check_id, "t", category="container", severity="BLOCKER")
+
+
+@marked("T-001")
+def test_leaves_damage_behind(stack):
+    stack.toxiproxy.add_toxic("redis", "latency", latency=3000)
+    stack.toxiproxy.set_enabled("postgres", False)
+    stack.pause("auth")
+    stack.kill("capture")
+
+
+@marked("T-002")
+def test_starts_from_the_steady_state(stack):
+    proxies = stack.toxiproxy.proxies()
+    assert all(p.enabled and not p.toxics for p in proxies.values()), proxies
+    for name in services_of(stack):
+        ready = httpx.get(stack.endpoint(name).url + "/ready", timeout=2).json()
+        assert ready["status"] == "ok", (name, ready)
+    stack.probe("capture")
+
+
+def refuse(run):
+    raise ConnectionError("refused for good")
+
+
+@marked("T-003")
+def test_breaks_the_stack_beyond_repair(stack):
+    capture = stack.components["capture"]
+    capture.probe, capture.startup_deadline_s = refuse, 1.0
+
+
+@marked("T-004")
+def test_after_an_unrepairable_stack(stack):
+    pass
+"""
+
+
+def test_damage_is_repaired_before_the_next_check_and_unrepairable_is_unknown(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest('pytest_plugins = ["harness.checks.plugin"]')
+    pytester.makepyfile(test_scenario=SCENARIO)
+    results = Path(pytester.path) / "results.json"
+    pytester.runpytest_subprocess(
+        f"--readiness-results={results}", "--readiness-services=auth", "-p", "no:cacheprovider"
+    )
+    recorded = {r["check"]["id"]: r for r in json.loads(results.read_text())["results"]}
+    statuses = {check_id: r["status"] for check_id, r in recorded.items()}
+    assert statuses == {"T-001": "pass", "T-002": "pass", "T-003": "pass", "T-004": "unknown"}
+    repairs = recorded["T-002"]["evidence"][0]
+    assert repairs["label"] == "steady state repaired before the check"
+    repaired = " ".join(repairs["value"])
+    assert "toxiproxy reset" in repaired and "auth resumed" in repaired, repaired
+    assert "capture" in repaired, repaired
+    assert "capture" in recorded["T-004"]["message"], recorded["T-004"]["message"]
