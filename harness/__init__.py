@@ -19,6 +19,7 @@ from harness.errors import (
     StartupError,
 )
 from harness.faults.injector import FaultInjector
+from harness.metrics import period as policy_period
 from harness.metrics import sample as metric_sample
 from harness.platform.base import ComponentInfo, Platform, StackInfo, services_of
 from harness.platform.components.services import BACKEND_BUDGET_S, GATEWAY_BUDGET_S
@@ -52,6 +53,7 @@ __all__ = [
     "check",
     "eventually",
     "metric_sample",
+    "policy_period",
     "require_components",
     "services_of",
     "verification_token",

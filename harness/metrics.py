@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from harness.errors import CheckError
+
 SCRAPE_TIMEOUT_S = 5.0
 
 
@@ -17,3 +19,14 @@ def sample(url: str, name: str, **labels: str) -> float:
             if metric.name == name and all(metric.labels.get(k) == v for k, v in labels.items()):
                 total += metric.value
     return total
+
+
+def period(url: str, name: str) -> float:
+    """A policy period the service publishes (policy_period_seconds{period=name}), seconds.
+
+    Checks derive their deadlines from these instead of repeating the product's numbers:
+    a recovery check must end well before the periodic refresh that would hide it."""
+    seconds = sample(url, "policy_period_seconds", period=name)
+    if seconds <= 0:
+        raise CheckError(f"{url} publishes no policy period {name!r}; cannot derive a deadline")
+    return seconds

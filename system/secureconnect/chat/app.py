@@ -13,13 +13,18 @@ from secureconnect.chat.fanout import EventBus
 from secureconnect.chat.hub import ConnectionHub
 from secureconnect.chat.poll_store import PollStore
 from secureconnect.chat.polls import PollService
-from secureconnect.chat.presence import LAST_SEEN_TTL_S, PRESENCE_TTL_S, PresenceService
+from secureconnect.chat.presence import (
+    LAST_SEEN_TTL_S,
+    PRESENCE_REFRESH_S,
+    PRESENCE_TTL_S,
+    PresenceService,
+)
 from secureconnect.chat.presence_store import PresenceStore
 from secureconnect.chat.service import ChatService
 from secureconnect.chat.settings import ChatSettings
 from secureconnect.chat.sockets import SocketService
 from secureconnect.chat.store import ConversationStore, MessageStore
-from secureconnect.chat.typing_indicator import TypingService
+from secureconnect.chat.typing_indicator import TYPING_TIMEOUT_S, TypingService
 from secureconnect.common.app import create_app
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
 from secureconnect.common.db import Database
@@ -103,5 +108,12 @@ def create_chat_app(settings: ChatSettings, clock: Clock = SYSTEM_CLOCK) -> Fast
             await db.close()
 
     return create_app(
-        settings, lifespan=lifespan, routers=[routes.router, poll_routes.router, ws.router]
+        settings,
+        lifespan=lifespan,
+        routers=[routes.router, poll_routes.router, ws.router],
+        periods={
+            "presence_refresh": PRESENCE_REFRESH_S,
+            "presence_ttl": PRESENCE_TTL_S,
+            "typing_timeout": TYPING_TIMEOUT_S,
+        },
     )

@@ -9,7 +9,7 @@ and any extra middleware (e.g. CORS on the gateway).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
@@ -17,7 +17,7 @@ from starlette.middleware import Middleware
 
 from secureconnect.common.errors import install_error_handlers
 from secureconnect.common.health import probes
-from secureconnect.common.metrics import REQUEST_TIMEOUTS
+from secureconnect.common.metrics import REQUEST_TIMEOUTS, publish_periods
 from secureconnect.common.middleware import (
     BodyLimitMiddleware,
     ErrorBoundaryMiddleware,
@@ -40,7 +40,9 @@ def create_app(
     lifespan: Lifespan,
     routers: Sequence[APIRouter] = (),
     extra_middleware: Sequence[Middleware] = (),
+    periods: Mapping[str, float] | None = None,
 ) -> FastAPI:
+    """`periods`: the service's own policy periods, exposed as policy_period_seconds."""
     app = FastAPI(
         title=f"SecureConnect {settings.service_name}",
         lifespan=lifespan,
@@ -55,6 +57,9 @@ def create_app(
     for router in routers:
         app.include_router(router)
     _declare_timeout_series(routers, settings.service_name)
+    publish_periods(
+        settings.service_name, {"request_budget": settings.request_timeout_s, **(periods or {})}
+    )
     # add_middleware puts each new one outermost: innermost first here.
     app.add_middleware(ErrorBoundaryMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

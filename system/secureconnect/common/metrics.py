@@ -6,6 +6,8 @@ readiness harness; change them only together.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
@@ -49,6 +51,18 @@ DB_QUERY_DURATION = Histogram(
     buckets=FAST_BUCKETS_S,
 )
 RATE_LIMITED = Counter("rate_limited_total", "Requests refused with 429", ["service", "scope"])
+POLICY_PERIODS = Gauge(
+    "policy_period_seconds",
+    "The periods this service's policies run on (health checks, refreshes, breaker resets):"
+    " what alert windows and the readiness harness's deadlines are derived from",
+    ["service", "period"],
+)
+
+
+def publish_periods(service: str, periods: Mapping[str, float]) -> None:
+    """Expose named policy periods (seconds), e.g. {"presence_refresh": 20.0}."""
+    for name, seconds in periods.items():
+        POLICY_PERIODS.labels(service, name).set(seconds)
 
 
 async def metrics_endpoint(_: Request) -> Response:

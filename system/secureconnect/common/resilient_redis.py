@@ -35,6 +35,7 @@ from secureconnect.common.metrics import (
     REDIS_DEGRADED,
     REDIS_FALLBACKS,
     REDIS_HEALTH_CHECKS,
+    publish_periods,
 )
 from secureconnect.common.settings import RedisSettings
 
@@ -126,6 +127,7 @@ class ResilientRedis:
         self._health_task: asyncio.Task[None] | None = None
         self._transition_lock = asyncio.Lock()
         REDIS_DEGRADED.labels(service).set(0)
+        publish_periods(service, {"redis_health_check": HEALTH_CHECK_INTERVAL_S})
 
     @property
     def degraded(self) -> bool:

@@ -54,7 +54,7 @@ from secureconnect.common.breaker import BreakerOpen, BreakerState, CircuitBreak
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
 from secureconnect.common.errors import DomainError
 from secureconnect.common.health import Dependency, DependencyState
-from secureconnect.common.metrics import LATENCY_BUCKETS_S
+from secureconnect.common.metrics import LATENCY_BUCKETS_S, publish_periods
 from secureconnect.common.settings import S3Settings
 
 log = logging.getLogger(__name__)
@@ -198,6 +198,10 @@ class ResilientS3:
         self._prober: asyncio.Task[None] | None = None
         self._probe_bucket: str | None = None
         S3_BREAKER_OPEN.labels(service).set(0)
+        publish_periods(
+            service,
+            {"s3_breaker_reset": policy.breaker_reset_s, "s3_probe": S3_PROBE_INTERVAL_S},
+        )
 
     # -- lifecycle ---------------------------------------------------------
     def start_prober(self, bucket: str) -> None:

@@ -66,3 +66,22 @@ async def test_logs_are_json_lines(stack: Platform, name: str):
     line = next(r for r in records if r["request_id"] == f"logs-{name}")
     assert line["message"] == "request" and line["status"] == 401
     assert not any(r["logger"] == "httpx" for r in records)  # no second line per request
+
+
+@pytest.mark.parametrize(
+    ("name", "period"),
+    [
+        ("chat-1", "presence_refresh"),
+        ("chat-1", "typing_timeout"),
+        ("auth", "redis_health_check"),
+        ("storage", "s3_breaker_reset"),
+        ("gateway", "request_budget"),
+    ],
+)
+async def test_policy_periods_are_published(stack: Platform, name: str, period: str):
+    """Deadlines of the readiness checks are derived from these, never guessed."""
+    async with httpx.AsyncClient(base_url=stack.endpoint(name).url or "") as client:
+        metrics = (await client.get("/metrics")).text
+    lines = [line for line in metrics.splitlines() if f'period="{period}"' in line]
+    assert len(lines) == 1 and lines[0].startswith("policy_period_seconds{"), lines
+    assert float(lines[0].rsplit(" ", 1)[1]) > 0
