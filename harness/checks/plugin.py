@@ -119,6 +119,15 @@ def evidence(request: pytest.FixtureRequest) -> Iterator[EvidenceLog]:
         allure.attach(body, name="evidence", attachment_type=allure.attachment_type.JSON)
 
 
+@pytest.fixture(scope="module")
+def experiment_evidence(request: pytest.FixtureRequest) -> EvidenceLog:
+    """Evidence of a module-scoped experiment (its steady state, fault and steps), shown
+    with every check of the module, also when a step of the experiment failed."""
+    log = EvidenceLog()
+    request.node.stash[EVIDENCE_KEY] = log
+    return log
+
+
 @pytest.fixture(scope="session")
 def stack(request: pytest.FixtureRequest) -> Iterator[Platform]:
     """The running stack: the one `readiness run` started, else a local one for this session."""
@@ -196,7 +205,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     status = _status(report, call)
     if previous is not None and previous.status in (Status.FAIL, Status.ERROR):
         return report  # a teardown error does not hide a failure already recorded
-    evidence = item.stash.get(EVIDENCE_KEY, EvidenceLog()).items
+    module = item.getparent(pytest.Module)
+    shared = module.stash.get(EVIDENCE_KEY, EvidenceLog()).items if module is not None else []
+    evidence = [*shared, *item.stash.get(EVIDENCE_KEY, EvidenceLog()).items]
     repairs = item.stash.get(REPAIRS_KEY, [])
     if repairs:
         evidence = [Evidence("text", "steady state repaired before the check", repairs), *evidence]

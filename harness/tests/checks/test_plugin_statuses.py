@@ -25,8 +25,9 @@ def inert_fault():
     raise InertFault("the toxic saw no connection")
 
 
-@pytest.fixture
-def experiment():
+@pytest.fixture(scope="module")
+def experiment(experiment_evidence):
+    experiment_evidence.note("register", "500 Internal Server Error")
     raise AssertionError("step register answered 500")
 
 
@@ -86,3 +87,7 @@ def test_statuses_follow_what_was_raised_and_where(pytester: pytest.Pytester) ->
     messages = {r["check"]["id"]: r["message"] for r in recorded}
     assert "saw no connection" in messages["T-001"]
     assert "step register answered 500" in messages["T-004"]
+    evidence = {r["check"]["id"]: r["evidence"] for r in recorded}
+    assert evidence["T-004"] == [
+        {"kind": "text", "label": "register", "value": "500 Internal Server Error", "unit": ""}
+    ]
