@@ -1,6 +1,6 @@
 """A small SecureConnect API client for scenarios, load journeys and benchmarks.
 
-It speaks the public contract of ../shared/API.md through the gateway and
+It speaks the public contract of docs/api.md through the gateway and
 nothing else, so a check that uses it tests what a real client sees.
 """
 

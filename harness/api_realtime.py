@@ -1,7 +1,7 @@
 """Chat, polls and files through the gateway, and a WebSocket listener for `/ws` events.
 
 Kept apart from `harness.api` (auth) so each module stays small; both speak only
-the public contract of ../shared/API.md.
+the public contract of docs/api.md.
 """
 
 from __future__ import annotations
