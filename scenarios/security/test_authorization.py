@@ -30,7 +30,7 @@ def test_authorization_matrix(stack: Platform, gateway_url: str, evidence: Evide
         cast = Cast(api.new_session(), api.new_session(), api.new_session())
         audit = AuthorizationAudit(api.http, cast, FACTORIES, UNBOUND_IDS)
         audit.run(contract)
-        audit_sockets(audit, contract.websockets, gateway_url)
+        audit_sockets(audit, contract, gateway_url)
     matrix = audit.matrix
     evidence.table("authorization matrix (route × role → status)", *matrix.table())
     evidence.number("routes in the matrix", len(matrix.rows))

@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from harness.checks.library.authz import AuthorizationAudit, Row
-from harness.checks.library.contract import ID_NAME, WebSocketRoute
+from harness.checks.library.contract import ID_NAME, Contract
 
 #: How long a socket is given to be refused, or to send its first frame, seconds.
 SOCKET_DEADLINE_S = 5.0
@@ -37,10 +37,15 @@ def socket_outcome(url: str, headers: Mapping[str, str]) -> tuple[str, bool]:
         return "open, silent", False
 
 
-def audit_sockets(audit: AuthorizationAudit, routes: list[WebSocketRoute], base_url: str) -> None:
+def audit_sockets(audit: AuthorizationAudit, contract: Contract, base_url: str) -> None:
     """Adds a row per WebSocket route with an id to the audit's matrix."""
+    if not contract.lists_websockets:
+        audit.matrix.uncovered.append(
+            "no service lists its WebSocket routes (x-websockets in /openapi.json): "
+            "their authorization is not audited"
+        )
     ws_base = base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
-    for route in routes:
+    for route in contract.websockets:
         ids = [name for name in route.parameters if ID_NAME.search(name)]
         label = f"WS {route.path}"
         if not ids or not audit.covered(label, ids):

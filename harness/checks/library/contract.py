@@ -84,6 +84,8 @@ class WebSocketRoute:
 class Contract:
     operations: list[Operation]
     websockets: list[WebSocketRoute]
+    #: Some document has `x-websockets` (else the WebSocket routes are unknown, not absent).
+    lists_websockets: bool = True
 
 
 def read_contract(services: Mapping[str, str]) -> Contract:
@@ -91,15 +93,17 @@ def read_contract(services: Mapping[str, str]) -> Contract:
     (instances of one service publish the same document)."""
     operations: dict[tuple[str, str], Operation] = {}
     websockets: dict[str, WebSocketRoute] = {}
+    lists_websockets = False
     for name, url in services.items():
         document = _document(name, url)
+        lists_websockets |= "x-websockets" in document
         for operation in _operations(name, url, document):
             operations.setdefault((operation.method, operation.path), operation)
         for route in document.get("x-websockets", []):
             websockets.setdefault(
                 route["path"], WebSocketRoute(route["path"], tuple(route["parameters"]))
             )
-    return Contract(list(operations.values()), list(websockets.values()))
+    return Contract(list(operations.values()), list(websockets.values()), lists_websockets)
 
 
 def _document(name: str, url: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import pytest
 
 from harness.checks.library.authz import AuthorizationAudit, Cast, Matrix
 from harness.checks.library.authz_sockets import audit_sockets
-from harness.checks.library.contract import read_contract
+from harness.checks.library.contract import Contract, read_contract
 from harness.tests.checks.asgi import served
 from harness.tests.checks.notes_app import NOTE_FACTORIES, notes_app, user
 
@@ -21,7 +21,7 @@ def audit(base_url: str) -> Matrix:
         cast = Cast(user("owner"), user("peer"), user("outsider"))
         run = AuthorizationAudit(http, cast, NOTE_FACTORIES, unbound={})
         run.run(contract)
-        audit_sockets(run, contract.websockets, base_url)
+        audit_sockets(run, contract, base_url)
     return run.matrix
 
 
@@ -90,3 +90,11 @@ def test_a_socket_that_accepts_anyone_fails(holey: Matrix) -> None:
 def test_the_healthy_routes_stay_healthy_beside_the_holes(holey: Matrix) -> None:
     assert problems_of(holey, "GET /api/v1/notes/{note_id}") == ""
     assert problems_of(holey, "DELETE /api/v1/notes/{note_id}") == ""
+
+
+def test_a_contract_without_its_websockets_is_flagged() -> None:
+    with httpx.Client(base_url="http://127.0.0.1:9", timeout=1) as http:
+        cast = Cast(user("owner"), user("peer"), user("outsider"))
+        run = AuthorizationAudit(http, cast, NOTE_FACTORIES, unbound={})
+        audit_sockets(run, Contract([], [], lists_websockets=False), "http://127.0.0.1:9")
+    assert any("no service lists its WebSocket routes" in d for d in run.matrix.defects)
