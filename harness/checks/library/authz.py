@@ -65,6 +65,8 @@ class Matrix:
     rows: list[Row] = field(default_factory=list)
     #: Routes that could not be audited (an id without a factory).
     uncovered: list[str] = field(default_factory=list)
+    #: Routes whose only ids are ones anyone may name (not in the matrix, by design).
+    unbound: list[str] = field(default_factory=list)
 
     @property
     def defects(self) -> list[str]:
@@ -110,6 +112,8 @@ class AuthorizationAudit:
                     self._route(operation)
                 elif operation.method == "GET" and operation.takes_token:
                     lists.append(operation)  # after the routes: every object exists by then
+                elif operation.ids():
+                    self.matrix.unbound.append(operation.route)
         for operation in lists:
             self._list(operation)
         return self.matrix
@@ -139,15 +143,15 @@ class AuthorizationAudit:
         refusals = (ANONYMOUS_REFUSALS, OUTSIDER_REFUSALS)
         if not operation.takes_token:
             refusals = (CAPABILITY_REFUSALS, CAPABILITY_REFUSALS)
-        row = Row(operation.route, {})
-        for role, headers, values, expected in (
-            ("anonymous", {}, forged, refusals[0]),
-            ("outsider", self.cast.outsider.headers, forged, refusals[1]),
-            ("owner", self.cast.owner.headers, owners, None),
-        ):
-            answer, sent = self.send(self.http, operation, minimal, values, headers)
-            self._judge(row, role, answer, sent, expected)
-        self.matrix.rows.append(row)
+        self._call_each(
+            operation,
+            minimal,
+            [
+                ("anonymous", {}, forged, refusals[0]),
+                ("outsider", self.cast.outsider.headers, forged, refusals[1]),
+                ("owner", self.cast.owner.headers, owners, None),
+            ],
+        )
 
     def _forged(
         self, operation: Operation, minimal: MinimalRequest, owners: dict[str, Any]
@@ -164,12 +168,25 @@ class AuthorizationAudit:
     def _list(self, operation: Operation) -> None:
         minimal = self.requests(operation)
         values = self.values(operation, self.shared)
+        self._call_each(
+            operation,
+            minimal,
+            [
+                ("anonymous", {}, values, ANONYMOUS_REFUSALS),
+                ("outsider", self.cast.outsider.headers, values, None),
+                ("owner", self.cast.owner.headers, values, None),
+            ],
+        )
+
+    def _call_each(
+        self,
+        operation: Operation,
+        minimal: MinimalRequest,
+        plan: list[tuple[str, Mapping[str, str], Mapping[str, Any], frozenset[int] | None]],
+    ) -> None:
+        """One row: each role's call through the gateway, judged."""
         row = Row(operation.route, {})
-        for role, headers, expected in (
-            ("anonymous", {}, ANONYMOUS_REFUSALS),
-            ("outsider", self.cast.outsider.headers, None),
-            ("owner", self.cast.owner.headers, None),
-        ):
+        for role, headers, values, expected in plan:
             answer, sent = self.send(self.http, operation, minimal, values, headers)
             self._judge(row, role, answer, sent, expected)
         self.matrix.rows.append(row)
