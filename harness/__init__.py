@@ -22,7 +22,11 @@ from harness.faults.injector import FaultInjector
 from harness.metrics import period as policy_period
 from harness.metrics import sample as metric_sample
 from harness.platform.base import ComponentInfo, Platform, StackInfo, services_of
-from harness.platform.components.services import BACKEND_BUDGET_S, GATEWAY_BUDGET_S
+from harness.platform.components.services import (
+    BACKEND_BUDGET_S,
+    CORS_ALLOWED_ORIGIN,
+    GATEWAY_BUDGET_S,
+)
 from harness.waiting import eventually
 
 #: A fixture that maps a component name to (host, port).
@@ -30,6 +34,7 @@ AddressOf = Callable[[str], tuple[str, int]]
 
 __all__ = [
     "BACKEND_BUDGET_S",
+    "CORS_ALLOWED_ORIGIN",
     "GATEWAY_BUDGET_S",
     "AddressOf",
     "ApiClient",

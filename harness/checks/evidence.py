@@ -20,6 +20,8 @@ SHOWN_HEADERS = (
     "x-frame-options",
     "x-content-type-options",
     "content-security-policy",
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
 )
 
 
@@ -64,6 +66,12 @@ class EvidenceLog:
 
     def metric(self, label: str, name: str, value: float) -> None:
         self._add("metric", label, {"name": name, "value": value})
+
+    def table(self, label: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+        """A table (e.g. route × role → status): {"columns": [...], "rows": [[...], ...]}."""
+        self._add(
+            "table", label, {"columns": list(columns), "rows": [[str(c) for c in r] for r in rows]}
+        )
 
     def series(self, label: str, points: Sequence[tuple[float, float]], unit: str = "") -> None:
         """A timeline (seconds since the check started, value) for the report's charts."""

@@ -15,7 +15,21 @@ from harness.report.view import ReportView, template_globals
 def evidence_text(value: Any) -> str:
     if isinstance(value, str):
         return value
+    if isinstance(value, dict) and set(value) == {"columns", "rows"}:
+        return table_text(value["columns"], value["rows"])
     return json.dumps(value, indent=1, default=str)
+
+
+def table_text(columns: list[str], rows: list[list[str]]) -> str:
+    """A table evidence item as aligned plain text (the report shows it preformatted)."""
+    lines = [columns, *rows]
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(columns))]
+    return "\n".join(
+        "  ".join(
+            str(cell).ljust(width) for cell, width in zip(line, widths, strict=False)
+        ).rstrip()
+        for line in lines
+    )
 
 
 def _environment() -> Environment:

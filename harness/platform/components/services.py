@@ -42,6 +42,8 @@ GATEWAY_BUDGET_S = 5.0
 BACKEND_BUDGET_S = 4.0
 #: The capture server's webhook channel that receives the video service's push notifications.
 PUSH_WEBHOOK_CHANNEL = "push"
+#: The web origin the stack's gateway allows (SC_CORS_ORIGINS); any other is foreign.
+CORS_ALLOWED_ORIGIN = "https://app.secureconnect.test"
 #: The backup scheduler's interval in the local stack, seconds: short, so tests see several runs.
 BACKUP_INTERVAL_S = 5.0
 
@@ -217,7 +219,10 @@ def service_components(
     ]
     for backend in backends:
         backend.depends_on = (*Service.depends_on, "migrations")
-    gateway_env = {"SC_REQUEST_TIMEOUT_S": str(GATEWAY_BUDGET_S)}
+    gateway_env = {
+        "SC_REQUEST_TIMEOUT_S": str(GATEWAY_BUDGET_S),
+        "SC_CORS_ORIGINS": CORS_ALLOWED_ORIGIN,
+    }
     for backend in backends:
         if backend.name in GATEWAY_URL_VARIABLES:
             gateway_env[GATEWAY_URL_VARIABLES[backend.name]] = backend.url()

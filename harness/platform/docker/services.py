@@ -21,6 +21,7 @@ from harness.platform.components.services import (
     BACKEND_BUDGET_S,
     BACKENDS,
     CHAT_INSTANCES,
+    CORS_ALLOWED_ORIGIN,
     GATEWAY_BUDGET_S,
     Dependencies,
     common_environment,
@@ -198,7 +199,12 @@ def _backend_specs(
 def _gateway_spec(
     image: str, base: dict[str, str], backends: list[ContainerSpec], chats: list[str]
 ) -> ContainerSpec:
-    env = {**base, "SC_SERVICE_NAME": "gateway", "SC_REQUEST_TIMEOUT_S": str(GATEWAY_BUDGET_S)}
+    env = {
+        **base,
+        "SC_SERVICE_NAME": "gateway",
+        "SC_REQUEST_TIMEOUT_S": str(GATEWAY_BUDGET_S),
+        "SC_CORS_ORIGINS": CORS_ALLOWED_ORIGIN,
+    }
     env.pop("SC_PUBLIC_BASE_URL", None)
     for backend in backends:
         if backend.name in GATEWAY_URL_VARIABLES:

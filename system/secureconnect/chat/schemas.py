@@ -111,7 +111,10 @@ class PresenceOut(BaseModel):
 
 class CreatePoll(BaseModel):
     question: Question
-    options: list[OptionText] = Field(min_length=2, max_length=MAX_POLL_OPTIONS)
+    #: Distinct (case-insensitively; the schema can only say "distinct"): see polls.py.
+    options: list[OptionText] = Field(
+        min_length=2, max_length=MAX_POLL_OPTIONS, json_schema_extra={"uniqueItems": True}
+    )
     multiple_choice: bool = False
     anonymous: bool = False
     closes_at: datetime | None = None

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from starlette.middleware import Middleware
+from starlette.routing import WebSocketRoute
 
 from secureconnect.common.errors import install_error_handlers
 from secureconnect.common.health import probes
@@ -60,6 +62,7 @@ def create_app(
     publish_periods(
         settings.service_name, {"request_budget": settings.request_timeout_s, **(periods or {})}
     )
+    _publish_websockets(app, routers)
     # add_middleware puts each new one outermost: innermost first here.
     app.add_middleware(ErrorBoundaryMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -82,6 +85,26 @@ def _declare_timeout_series(routers: Sequence[APIRouter], service: str) -> None:
         path = getattr(route, "path", None)
         if path is not None and path not in QUIET_PATHS:
             REQUEST_TIMEOUTS.labels(service, path)
+
+
+def _publish_websockets(app: FastAPI, routers: Sequence[APIRouter]) -> None:
+    """OpenAPI has no WebSocket routes: list them under `x-websockets` (path and path
+    parameters), so whoever reads the contract (a client, the authorization audit) sees
+    `/ws/calls/{call_id}` as well as the HTTP routes."""
+    websockets = [
+        {"path": route.path, "parameters": sorted(route.param_convertors)}
+        for router in routers
+        for route in router.routes
+        if isinstance(route, WebSocketRoute)
+    ]
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = build()
+        document["x-websockets"] = websockets
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 @asynccontextmanager

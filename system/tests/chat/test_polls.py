@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from secureconnect.chat.schemas import CreatePoll
 
 from tests.chat.support import EVENT_DEADLINE_S, User, assert_error, new_conversation
 
@@ -157,3 +158,9 @@ async def test_a_poll_closes_at_its_deadline(
     assert closed["poll_id"] == poll["poll_id"] and closed["closed"] is True
     assert closed["total_voters"] == 1
     assert_error(await vote(api, bob, poll["poll_id"], [option]), 409, "poll_closed")
+
+
+def test_the_schema_says_poll_options_are_distinct() -> None:
+    """The service refuses repeated options (422); a request built from the schema alone
+    (the authorization audit's, any generated client's) must know it."""
+    assert CreatePoll.model_json_schema()["properties"]["options"]["uniqueItems"] is True

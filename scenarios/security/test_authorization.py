@@ -1,0 +1,40 @@
+"""No IDOR: every route that takes an id, read from the contract, refuses outsiders."""
+
+from __future__ import annotations
+
+import time
+
+from harness import ApiClient, EvidenceLog, Platform, check, services_of
+from harness.checks.library.authz import AuthorizationAudit, Cast
+from harness.checks.library.authz_objects import FACTORIES, UNBOUND_IDS
+from harness.checks.library.authz_sockets import audit_sockets
+from harness.checks.library.contract import read_contract
+
+
+@check(
+    "AUTHZ-001",
+    "Every route with an id refuses anonymous (401) and outsiders (404, no data); "
+    "the owner's call succeeds",
+    category="security",
+    severity="BLOCKER",
+    finding="Security: authorization on every conversation, call and file (no IDOR)",
+    fix="Check participation or ownership in the route's service before reading or "
+    "writing; answer a non-participant 404 with no data. A new id parameter needs a "
+    "factory in harness/checks/library/authz_objects.py.",
+)
+def test_authorization_matrix(stack: Platform, gateway_url: str, evidence: EvidenceLog) -> None:
+    started = time.monotonic()
+    services = {name: stack.endpoint(name).url or "" for name in services_of(stack)}
+    contract = read_contract(services)
+    with ApiClient(gateway_url) as api:
+        cast = Cast(api.new_session(), api.new_session(), api.new_session())
+        audit = AuthorizationAudit(api.http, cast, FACTORIES, UNBOUND_IDS)
+        audit.run(contract)
+        audit_sockets(audit, contract, gateway_url)
+    matrix = audit.matrix
+    evidence.table("authorization matrix (route × role → status)", *matrix.table())
+    evidence.number("routes in the matrix", len(matrix.rows))
+    evidence.note("routes whose ids anyone may name", ", ".join(matrix.unbound) or "none")
+    evidence.number("matrix run time", time.monotonic() - started, "s")
+    assert matrix.rows, "the contract has no route to audit"
+    assert not matrix.defects, "; ".join(matrix.defects)
