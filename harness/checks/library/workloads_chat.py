@@ -20,6 +20,9 @@ from harness.invariants import (
 )
 from harness.waiting import eventually
 
+#: client_msg_id prefix of the Messages workload (other workloads send messages too).
+KEY_PREFIX = "inv-"
+
 
 class Messages:
     """The same client_msg_id sent by its user on two connections at once; users in parallel."""
@@ -32,7 +35,7 @@ class Messages:
     def round(self, team: Team, number: int) -> None:
         sends = []
         for index, user in enumerate(team.everyone):
-            key = f"u{index}-r{number}"
+            key = f"{KEY_PREFIX}u{index}-r{number}"
             for _ in range(2):
                 sends.append(lambda user=user, key=key: self._send(team, user, key))
         at_once(*sends)
@@ -50,7 +53,8 @@ class Messages:
                 READ_DEADLINE_S,
                 what="message history",
             )
-        team.recorder.history.final_read([m["client_msg_id"] for m in messages])
+        keys = [m["client_msg_id"] for m in messages]
+        team.recorder.history.final_read([k for k in keys if k.startswith(KEY_PREFIX)])
 
     def check(self, team: Team) -> InvariantResult:
         found = check_set_full(team.recorder.history)

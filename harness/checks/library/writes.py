@@ -30,6 +30,9 @@ ATTEMPTS = 6
 BACKOFF_FIRST_S = 0.1
 BACKOFF_CAP_S = 1.0
 
+#: Key of `Recorder.attempts` counting failed transfers.
+TRANSFER_FAILED = "transfer failed"
+
 Result = Callable[[httpx.Response], Any]
 
 
@@ -100,8 +103,23 @@ class Recorder:
         self.history.complete(process, OK, {"status": status}, "use")
         return status
 
+    def transfer(self, send: Callable[[], httpx.Response]) -> bool:
+        """A request that is no API write (the PUT of an upload's bytes), retried like
+        one; True once it succeeded. Its failed attempts count as trouble too."""
+        for number in range(ATTEMPTS):
+            if number:
+                time.sleep(min(BACKOFF_CAP_S, BACKOFF_FIRST_S * 2 ** (number - 1)))
+            try:
+                if send().status_code < 300:
+                    return True
+            except httpx.HTTPError:
+                pass
+            with self._lock:
+                self.attempts[TRANSFER_FAILED] += 1
+        return False
+
     @property
     def trouble(self) -> int:
-        """Attempts that failed or whose outcome is unknown."""
+        """Attempts that failed or whose outcome is unknown (transfers included)."""
         with self._lock:
-            return self.attempts[FAIL] + self.attempts[INFO]
+            return self.attempts[FAIL] + self.attempts[INFO] + self.attempts[TRANSFER_FAILED]
