@@ -18,7 +18,12 @@ import pytest
 from harness import ApiClient, EvidenceLog, Platform, check, require_components
 from harness.checks.library.workloads import Team, Workload, judge, new_team, run_rounds
 from harness.checks.library.workloads_chat import Ballots, Messages, Reactions
-from harness.checks.library.workloads_services import TOKEN_READS, Calls, Revocations, Uploads
+from harness.checks.library.workloads_services import (
+    Calls,
+    Revocations,
+    Uploads,
+    token_services,
+)
 from harness.checks.library.writes import Recorder
 from harness.history import History
 
@@ -28,13 +33,7 @@ ROUNDS = 3
 @pytest.fixture
 def team(stack: Platform, api: ApiClient, gateway_url: str, history: History) -> Team:
     require_components(stack.names(), "auth", "chat")
-    made = new_team(api, gateway_url, Recorder(history))
-    made.services = {
-        name: stack.endpoint(name).url or ""
-        for name in stack.names()
-        if name.split("-")[0] in TOKEN_READS
-    }
-    return made
+    return new_team(api, gateway_url, Recorder(history), token_services(stack))
 
 
 def _exercise(team: Team, workload: Workload, evidence: EvidenceLog) -> None:

@@ -19,7 +19,7 @@ profile runs every write kind under every fault.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -35,7 +35,12 @@ from harness import (
 )
 from harness.checks.library.workloads import Team, Workload, judge, new_team, through_fault
 from harness.checks.library.workloads_chat import Ballots, Messages, Reactions
-from harness.checks.library.workloads_services import TOKEN_READS, Calls, Revocations, Uploads
+from harness.checks.library.workloads_services import (
+    Calls,
+    Revocations,
+    Uploads,
+    token_services,
+)
 from harness.checks.library.writes import Recorder
 from harness.history import History
 
@@ -68,13 +73,7 @@ def profile(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def team(stack: Platform, api: ApiClient, gateway_url: str, history: History) -> Team:
     require_components(stack.names(), "auth", "chat", "video", "storage")
-    made = new_team(api, gateway_url, Recorder(history))
-    made.services = {
-        name: stack.endpoint(name).url or ""
-        for name in stack.names()
-        if name.split("-")[0] in TOKEN_READS
-    }
-    return made
+    return new_team(api, gateway_url, Recorder(history), token_services(stack))
 
 
 def _experiment(
@@ -194,22 +193,13 @@ def test_uploads_under_s3_faults(
     _conclude(team, [uploads], faults, evidence)
 
 
-@contextlib.contextmanager
-def _killed(faults: FaultInjector, component: str) -> Iterator[None]:
-    faults.kill(component)
-    try:
-        yield
-    finally:
-        faults.start(component)
-
-
 @_invariant("INV-012", "Writes while a chat instance is killed: none lost or doubled", "full")
 def test_writes_while_chat_is_killed(
     stack: Platform, faults: FaultInjector, team: Team, profile: str, evidence: EvidenceLog
 ) -> None:
     chats = sorted(n for n in stack.names() if n.startswith("chat"))
     workloads = _workloads(("messages", "ballots", "reactions"))
-    fault = _killed(faults, chats[0])
+    fault = faults.killed(chats[0])
     trouble = _experiment(team, workloads, fault, profile)
     faults.windows[-1].observe("writes failed or unknown", trouble)
     _conclude(team, workloads, faults, evidence)

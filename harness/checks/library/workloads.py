@@ -83,11 +83,13 @@ class Team:
         return eventually(get, READ_DEADLINE_S, interval_s=0.3, what=f"GET {path}")
 
 
-def new_team(api: ApiClient, gateway_url: str, recorder: Recorder) -> Team:
+def new_team(
+    api: ApiClient, gateway_url: str, recorder: Recorder, services: dict[str, str] | None = None
+) -> Team:
     owner = api.new_session()
     members = [api.new_session() for _ in range(TEAM_MEMBERS)]
     conversation = Chat(api, owner).conversation(*members)
-    return Team(gateway_url, owner, members, conversation, recorder)
+    return Team(gateway_url, owner, members, conversation, recorder, services or {})
 
 
 def at_once(*sends: Callable[[], Any]) -> list[Any]:

@@ -27,6 +27,7 @@ from harness.invariants import (
     check_revocations,
     files_state,
 )
+from harness.platform.base import Platform
 
 #: Bytes of each uploaded file.
 FILE_BYTES = 2048
@@ -122,6 +123,15 @@ TOKEN_READS = {
     "video": "/api/v1/calls/turn-credentials",
     "storage": "/api/v1/files/quota",
 }
+
+
+def token_services(stack: Platform) -> dict[str, str]:
+    """Every instance of a service that takes bearer tokens → its own URL."""
+    return {
+        name: stack.endpoint(name).url or ""
+        for name in stack.names()
+        if name.split("-")[0] in TOKEN_READS
+    }
 
 
 class Revocations:
