@@ -15,6 +15,12 @@ The set-full check (after Jepsen's) then classifies every added element: an
 acknowledged add missing from the read is **lost**; an element read twice is
 **duplicated**; one read but never added is **unexpected**; a failed add that
 is present anyway is **failed but present**. Indeterminate adds may go either way.
+
+For rules other than a set (`harness.invariants`: ballots, reactions, files,
+revocations, calls), `operations` pairs each invocation with its completion and
+`possible_finals` gives the states a register may end in: any write that
+happened or may have, unless an acknowledged one began after it completed.
+Each checker records its own final read under its own `f` (`final_read(v, f)`).
 """
 
 from __future__ import annotations
