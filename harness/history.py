@@ -15,6 +15,12 @@ The set-full check (after Jepsen's) then classifies every added element: an
 acknowledged add missing from the read is **lost**; an element read twice is
 **duplicated**; one read but never added is **unexpected**; a failed add that
 is present anyway is **failed but present**. Indeterminate adds may go either way.
+
+For rules other than a set (`harness.invariants`: ballots, reactions, files,
+revocations, calls), `operations` pairs each invocation with its completion and
+`possible_finals` gives the states a register may end in: any write that
+happened or may have, unless an acknowledged one began after it completed.
+Each checker records its own final read under its own `f` (`final_read(v, f)`).
 """
 
 from __future__ import annotations
@@ -68,8 +74,15 @@ class History:
             raise ValueError(f"unknown outcome {outcome!r}")
         self.record(process, outcome, f, value)
 
-    def final_read(self, values: list[Any]) -> None:
-        self.record(READER, OK, "read", values)
+    def final_read(self, values: Any, f: str = "read") -> None:
+        """What the system holds at the end, as one read named `f` (one per checker)."""
+        self.record(READER, OK, f, values)
+
+    def last_read(self, f: str = "read") -> Any:
+        reads = [op for op in self.ops if op.f == f and op.process == READER and op.type == OK]
+        if not reads:
+            raise ConfigError(f"history {self.name} has no final read {f!r}")
+        return reads[-1].value
 
     def save(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,10 +144,7 @@ def _outcomes(history: History) -> dict[Any, str]:
 
 
 def check_set_full(history: History) -> SetFullResult:
-    reads = [op for op in history.ops if op.f == "read" and op.type == OK]
-    if not reads:
-        raise ConfigError(f"history {history.name} has no final read")
-    read = Counter(reads[-1].value)
+    read = Counter(history.last_read())
     outcomes = _outcomes(history)
     result = SetFullResult(acknowledged=sum(1 for o in outcomes.values() if o == OK))
     result.duplicated = sorted(v for v, n in read.items() if n > 1)
@@ -149,3 +159,72 @@ def check_set_full(history: History) -> SetFullResult:
             result.indeterminate_present += present
             result.indeterminate_absent += not present
     return result
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One operation from its invocation to its completion (None: it never completed).
+
+    `invoked` and `completed` are indices in the history, so "completed before
+    invoked" is real-time order between two operations.
+    """
+
+    process: int
+    f: str
+    value: Any
+    outcome: str
+    invoked: int
+    completed: int | None
+    result: Any = None
+
+    def precedes(self, other: Operation) -> bool:
+        """True when this one had completed before `other` was invoked."""
+        return self.completed is not None and self.completed < other.invoked
+
+
+def operations(history: History, *fs: str) -> list[Operation]:
+    """The operations named `fs`, each invocation paired with its process's next completion."""
+    open_by_process: dict[int, Op] = {}
+    paired: list[Operation] = []
+    for op in history.ops:
+        if op.process == READER or (fs and op.f not in fs):
+            continue
+        if op.type == INVOKE:
+            started = open_by_process.pop(op.process, None)
+            if started is not None:  # invoked again without completing: unknown
+                paired.append(
+                    Operation(op.process, started.f, started.value, INFO, started.index, None)
+                )
+            open_by_process[op.process] = op
+            continue
+        started = open_by_process.pop(op.process, None)
+        if started is None:
+            raise ConfigError(f"history {history.name}: op {op.index} completes nothing")
+        paired.append(
+            Operation(
+                op.process, started.f, started.value, op.type, started.index, op.index, op.value
+            )
+        )
+    for started in open_by_process.values():
+        paired.append(
+            Operation(started.process, started.f, started.value, INFO, started.index, None)
+        )
+    return sorted(paired, key=lambda o: o.invoked)
+
+
+def possible_finals(writes: list[Operation], initial: Any, state_of: Any) -> list[Any]:
+    """The states a register may hold after `writes` (each sets `state_of(op)`).
+
+    A write that happened (ok) or may have (info) can be the last one unless an
+    acknowledged write began after it had completed; the initial state remains
+    possible only while no write was acknowledged. Failed writes never count.
+    """
+    acknowledged = [w for w in writes if w.outcome == OK]
+    finals = [] if acknowledged else [initial]
+    for write in writes:
+        if write.outcome == FAIL or any(write.precedes(later) for later in acknowledged):
+            continue
+        state = state_of(write)
+        if state not in finals:
+            finals.append(state)
+    return finals

@@ -135,6 +135,15 @@ class FaultInjector:
         self.stack.start(component)
         self.down.discard(component)
 
+    @contextlib.contextmanager
+    def killed(self, component: str) -> Iterator[None]:
+        """SIGKILL for the block; started again after it."""
+        self.kill(component)
+        try:
+            yield
+        finally:
+            self.start(component)
+
     def restore(self) -> list[str]:
         """Undo every fault; returns what could not be undone (empty when all is well)."""
         problems = []

@@ -253,9 +253,11 @@ class ResilientRedis:
             return str(value)
         return self.memory.get(key) if not ok else None
 
-    async def set(self, key: str, value: str, ttl_s: float | None) -> None:
+    async def set(self, key: str, value: str, ttl_s: float | None) -> bool:
+        """Set in Redis, else in memory (written back later); True when Redis took it."""
         ok, _ = await self._call("SET", lambda: self.client.set(key, value, px=_px(ttl_s)))
         self.memory.set(key, value, ttl_s, pending=not ok)
+        return ok
 
     async def set_if_absent(self, key: str, value: str, ttl_s: float) -> bool:
         """SET NX: True when this call created the key (atomic in Redis)."""
@@ -277,10 +279,15 @@ class ResilientRedis:
 
     async def exists_any(self, keys: list[str]) -> bool:
         """True when any key exists in Redis or in this process's memory."""
+        return bool(await self.lookup_any(keys))
+
+    async def lookup_any(self, keys: list[str]) -> bool | None:
+        """Like `exists_any`, but None when memory has none of the keys and Redis could
+        not answer (degraded, or this very call failed): the caller cannot know."""
         if any(self.memory.get(k) is not None for k in keys):
             return True
         ok, count = await self._call("EXISTS", lambda: self.client.exists(*keys))
-        return bool(ok and count)
+        return bool(count) if ok else None
 
     async def incr_many(self, counters: list[tuple[str, float]]) -> list[int]:
         """Increment window counters [(key, ttl_s)]; one round trip when healthy."""

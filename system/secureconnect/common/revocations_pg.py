@@ -32,7 +32,8 @@ class PostgresRevocations:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def add(self, token_id: str, expires_at: float) -> None:
+    async def add(self, token_id: str, expires_at: float) -> bool:
+        """Store the revocation; False when the database could not (Redis may have it)."""
         when = datetime.fromtimestamp(expires_at, UTC)
         statement = insert(revoked_tokens).values(token_id=token_id, expires_at=when)
         statement = statement.on_conflict_do_nothing(index_elements=["token_id"])
@@ -46,8 +47,10 @@ class PostgresRevocations:
         try:
             await self.db.run("revocation_add", work)
         except DomainError:
-            # Redis / memory still hold the revocation; the durable copy is best effort.
+            # Redis may still hold it; RevocationList.revoke refuses when neither does.
             log.warning("durable revocation not written", extra={"token_id": token_id})
+            return False
+        return True
 
     async def active(self) -> list[tuple[str, float]]:
         query = select(revoked_tokens.c.token_id, revoked_tokens.c.expires_at).where(

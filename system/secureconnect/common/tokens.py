@@ -124,7 +124,10 @@ def new_opaque_token() -> str:
 
 
 class DurableRevocations(Protocol):
-    async def add(self, token_id: str, expires_at: float) -> None: ...
+    async def add(self, token_id: str, expires_at: float) -> bool:
+        """True when the revocation was stored."""
+        ...
+
     async def contains_any(self, token_ids: list[str]) -> bool: ...
     async def active(self) -> list[tuple[str, float]]:
         """(token id, expires_at epoch seconds) of every unexpired revocation."""
@@ -157,21 +160,31 @@ class RevocationList:
         )
 
     async def revoke(self, token_id: str, expires_at: float) -> None:
-        """Revoke until `expires_at` (epoch seconds): past it the token is dead anyway."""
+        """Revoke until `expires_at` (epoch seconds): past it the token is dead anyway.
+
+        Acknowledged only once a store that every instance reads holds it (Redis or the
+        durable copy); with both away it is kept in memory, written back later, and the
+        caller gets 503: other instances would still accept the token meanwhile.
+        """
         ttl_s = expires_at - self.clock.now()
         if ttl_s <= 0:
             return
-        if self.durable is not None:
-            await self.durable.add(token_id, expires_at)
-        await self.redis.set(REVOKED_KEY_PREFIX + token_id, "1", ttl_s)
+        durable = self.durable is not None and await self.durable.add(token_id, expires_at)
+        shared = await self.redis.set(REVOKED_KEY_PREFIX + token_id, "1", ttl_s)
+        if not (durable or shared):
+            raise DomainError(
+                503,
+                "revocation_unavailable",
+                "the revocation could not be stored where every service sees it; try again",
+            )
 
     async def is_revoked(self, *token_ids: str) -> bool:
         keys = [REVOKED_KEY_PREFIX + token_id for token_id in token_ids]
-        if await self.redis.exists_any(keys):
-            return True
-        if self.redis.degraded and self.durable is not None:
+        found = await self.redis.lookup_any(keys)
+        if found is None and self.durable is not None:
+            # Redis could not answer, degraded or not yet: the durable copy decides.
             return await self.durable.contains_any(list(token_ids))
-        return False
+        return bool(found)
 
 
 class TokenVerifier:

@@ -1,0 +1,205 @@
+"""Hypothesis: under every fault, nothing acknowledged is lost and nothing is applied twice.
+
+Steady state: a conversation of four users writing concurrent duplicates of
+every kind (messages, votes, reactions, uploads, logouts, call transitions).
+Faults, one per check, while they write: Redis cut; PostgreSQL cut; reset_peer
+and timeout toxics on the PostgreSQL link; S3 flaky then cut; a chat instance
+killed. Clients retry indeterminate writes as real clients do (the same
+client_msg_id, ballot, reaction, file, token).
+Expectations, on the recorded history: every acknowledged write is read back
+once, a refused one is absent, an unknown one is there at most once; every
+revoked token is refused everywhere. The fault must have touched the writes
+(attempts that failed or were unknown while it held, or the server's own
+view): otherwise the check is unknown, never passed.
+
+The smoke profile runs short windows with a lean mix of writes; the full
+profile runs every write kind under every fault.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from harness import (
+    ApiClient,
+    EvidenceLog,
+    FaultInjector,
+    Platform,
+    check,
+    metric_sample,
+    require_components,
+)
+from harness.checks.library.workloads import Team, Workload, judge, new_team, through_fault
+from harness.checks.library.workloads_chat import Ballots, Messages, Reactions
+from harness.checks.library.workloads_services import (
+    Calls,
+    Revocations,
+    Uploads,
+    token_services,
+)
+from harness.checks.library.writes import Recorder
+from harness.history import History
+
+#: Rounds each workload may write at most (each is a handful of concurrent requests).
+MAX_ROUNDS = 12
+#: Longest a fault is held waiting for enough writes to meet it, seconds.
+HOLD_S = {"smoke": 8.0, "full": 15.0}
+#: Attempts that failed or were unknown that end a window early.
+ENOUGH_TROUBLE = {"smoke": 4, "full": 12}
+EVERY_KIND = ("messages", "ballots", "reactions", "uploads", "revocations", "calls")
+
+
+def _workloads(kinds: tuple[str, ...]) -> list[Workload]:
+    made: dict[str, Callable[[], Workload]] = {
+        "messages": Messages,
+        "ballots": Ballots,
+        "reactions": Reactions,
+        "uploads": Uploads,
+        "revocations": lambda: Revocations(MAX_ROUNDS),
+        "calls": Calls,
+    }
+    return [made[kind]() for kind in kinds]
+
+
+@pytest.fixture
+def profile(request: pytest.FixtureRequest) -> str:
+    return str(request.config.getoption("--readiness-profile"))
+
+
+@pytest.fixture
+def team(stack: Platform, api: ApiClient, gateway_url: str, history: History) -> Team:
+    require_components(stack.names(), "auth", "chat", "video", "storage")
+    return new_team(api, gateway_url, Recorder(history), token_services(stack))
+
+
+def _experiment(
+    team: Team,
+    workloads: list[Workload],
+    fault: contextlib.AbstractContextManager[Any],
+    profile: str,
+    touched: Callable[[int], bool] | None = None,
+) -> int:
+    """Prepare, write through the fault; the attempts that failed or were unknown in it."""
+    for workload in workloads:
+        workload.prepare(team)
+    enough = ENOUGH_TROUBLE[profile]
+    return through_fault(
+        team, workloads, fault, touched or (lambda n: n >= enough), HOLD_S[profile], MAX_ROUNDS
+    )
+
+
+def _conclude(
+    team: Team, workloads: list[Workload], faults: FaultInjector, evidence: EvidenceLog
+) -> None:
+    """Unknown if a fault touched nothing; else the invariants decide."""
+    faults.require_proof(evidence)
+    judge(team, workloads, evidence)
+
+
+def _invariant(check_id: str, title: str, profile: str = "smoke") -> Callable[..., object]:
+    return check(
+        check_id,
+        title,
+        category="degraded",
+        severity="BLOCKER",
+        finding="Degraded mode must not lose or duplicate acknowledged writes",
+        fix="Acknowledge only after the commit; make every write idempotent on its key; "
+        "answer 503 (never 2xx) when the outcome is unknown.",
+        profile=profile,
+    )
+
+
+def _degraded(stack: Platform) -> Callable[[], bool]:
+    chats = [stack.endpoint(n).url or "" for n in stack.names() if n.startswith("chat")]
+    return lambda: all(metric_sample(url, "redis_degraded_mode") == 1 for url in chats)
+
+
+@_invariant("INV-007", "Writes under a Redis cut: none lost, none doubled, revocations hold")
+def test_writes_under_redis_cut(
+    stack: Platform, faults: FaultInjector, team: Team, profile: str, evidence: EvidenceLog
+) -> None:
+    kinds = ("messages", "ballots", "revocations") if profile == "smoke" else EVERY_KIND
+    workloads = _workloads(kinds)
+    degraded = _degraded(stack)
+    seen: list[bool] = []
+
+    def touched(_trouble: int) -> bool:
+        seen.append(degraded())  # the server's view: every chat instance fell back
+        return sum(seen) >= 2
+
+    fault = faults.cut("redis")
+    window = faults.windows[-1]
+    _experiment(team, workloads, fault, profile, touched)
+    window.observe("polls that saw every chat instance degraded", sum(seen))
+    _conclude(team, workloads, faults, evidence)
+
+
+def _postgres_fault(
+    faults: FaultInjector, team: Team, profile: str, evidence: EvidenceLog, make: str, **kw: Any
+) -> None:
+    kinds = ("messages", "ballots") if profile == "smoke" else EVERY_KIND
+    workloads = _workloads(kinds)
+    fault = getattr(faults, make)("postgres", **kw)
+    window = faults.windows[-1]
+    trouble = _experiment(team, workloads, fault, profile)
+    window.observe("writes failed or unknown", trouble)
+    _conclude(team, workloads, faults, evidence)
+
+
+@_invariant("INV-008", "Writes under a PostgreSQL cut: refused or unknown, never lost or doubled")
+def test_writes_under_postgres_cut(
+    faults: FaultInjector, team: Team, profile: str, evidence: EvidenceLog
+) -> None:
+    _postgres_fault(faults, team, profile, evidence, "cut")
+
+
+@_invariant(
+    "INV-009", "Writes with PostgreSQL connections reset (reset_peer): none lost or doubled", "full"
+)
+def test_writes_with_postgres_resets(
+    faults: FaultInjector, team: Team, profile: str, evidence: EvidenceLog
+) -> None:
+    _postgres_fault(faults, team, profile, evidence, "flaky", toxicity=0.3)
+
+
+@_invariant(
+    "INV-010", "Writes with a PostgreSQL link that stops answering (timeout): none lost", "full"
+)
+def test_writes_with_postgres_timeouts(
+    faults: FaultInjector, team: Team, profile: str, evidence: EvidenceLog
+) -> None:
+    _postgres_fault(faults, team, profile, evidence, "half_open")
+
+
+@_invariant("INV-011", "Uploads with S3 flaky, then cut: files listed once, quota exact", "full")
+def test_uploads_under_s3_faults(
+    stack: Platform, faults: FaultInjector, team: Team, profile: str, evidence: EvidenceLog
+) -> None:
+    storage = stack.endpoint("storage").url or ""
+    uploads = Uploads()
+    retries_before = metric_sample(storage, "s3_retries_total")
+    flaky = faults.flaky("s3", toxicity=0.5)
+    flaky_window = faults.windows[-1]
+    flaky_window.observe("writes failed or unknown", _experiment(team, [uploads], flaky, profile))
+    retried = metric_sample(storage, "s3_retries_total") - retries_before
+    flaky_window.observe("S3 calls retried by storage", int(retried))
+    cut = faults.cut("s3")
+    cut_window = faults.windows[-1]
+    cut_window.observe("writes failed or unknown", _experiment(team, [uploads], cut, profile))
+    _conclude(team, [uploads], faults, evidence)
+
+
+@_invariant("INV-012", "Writes while a chat instance is killed: none lost or doubled", "full")
+def test_writes_while_chat_is_killed(
+    stack: Platform, faults: FaultInjector, team: Team, profile: str, evidence: EvidenceLog
+) -> None:
+    chats = sorted(n for n in stack.names() if n.startswith("chat"))
+    workloads = _workloads(("messages", "ballots", "reactions"))
+    fault = faults.killed(chats[0])
+    trouble = _experiment(team, workloads, fault, profile)
+    faults.windows[-1].observe("writes failed or unknown", trouble)
+    _conclude(team, workloads, faults, evidence)

@@ -1,0 +1,71 @@
+"""A revocation holds on every instance while Redis fails, and is never acknowledged unseen.
+
+- Another instance's revocation is in the durable copy; this instance's Redis has just
+  become unreachable but is not degraded yet (one failed call): the durable copy decides,
+  so the token is refused, not let through in the moments before degraded mode.
+- With Redis and PostgreSQL both away, a revocation cannot reach any store another
+  instance reads: revoke answers 503 (the client retries) and keeps it in memory.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from secureconnect.common.clock import SYSTEM_CLOCK
+from secureconnect.common.db import Database
+from secureconnect.common.errors import DomainError
+from secureconnect.common.resilient_redis import ResilientRedis
+from secureconnect.common.revocations_pg import PostgresRevocations
+from secureconnect.common.settings import DatabaseSettings, RedisSettings
+from secureconnect.common.tokens import REVOKED_KEY_PREFIX, RevocationList
+
+from harness.platform.base import Platform
+from harness.platform.ports import free_port
+from tests.helpers import database_settings
+
+TOKEN_TTL_S = 600
+
+
+@pytest.fixture
+async def unreachable_redis() -> AsyncIterator[ResilientRedis]:
+    redis = ResilientRedis(RedisSettings(redis_port=free_port()), "unit-revocation")
+    yield redis  # never started: healthy as far as it knows, until a call fails
+    await redis.stop()
+
+
+async def test_a_revocation_by_another_instance_holds_before_degraded_mode(
+    stack: Platform, unreachable_redis: ResilientRedis
+) -> None:
+    db = Database(DatabaseSettings(**database_settings(stack)), "unit-revocation")
+    try:
+        durable = PostgresRevocations(db)
+        token_id = uuid.uuid4().hex
+        assert await durable.add(token_id, time.time() + TOKEN_TTL_S)
+        revocations = RevocationList(unreachable_redis, durable, SYSTEM_CLOCK)
+        assert not unreachable_redis.degraded
+        assert await revocations.is_revoked(token_id) is True
+        assert await revocations.is_revoked(uuid.uuid4().hex) is False
+    finally:
+        await db.close()
+
+
+async def test_a_revocation_no_shared_store_took_is_not_acknowledged(
+    stack: Platform, unreachable_redis: ResilientRedis
+) -> None:
+    settings = {**database_settings(stack), "db_port": free_port(), "db_connect_timeout_s": 1}
+    db = Database(DatabaseSettings(**settings), "unit-revocation-down")
+    try:
+        revocations = RevocationList(unreachable_redis, PostgresRevocations(db), SYSTEM_CLOCK)
+        token_id = uuid.uuid4().hex
+        with pytest.raises(DomainError) as refused:
+            await revocations.revoke(token_id, time.time() + TOKEN_TTL_S)
+        assert refused.value.status == 503
+        assert refused.value.code == "revocation_unavailable"
+        # Kept for the write-back, and this instance refuses the token already.
+        assert REVOKED_KEY_PREFIX + token_id in unreachable_redis.memory.pending_sets
+        assert await revocations.is_revoked(token_id) is True
+    finally:
+        await db.close()
