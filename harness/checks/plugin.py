@@ -138,15 +138,21 @@ def history(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[History]
 
 
 @pytest.fixture
-def faults(stack: Platform) -> Iterator[FaultInjector]:
-    """Inject faults into the stack; everything is undone after the test, pass or fail."""
+def faults(stack: Platform, evidence: EvidenceLog) -> Iterator[FaultInjector]:
+    """Inject faults into the stack; everything is undone after the test, pass or fail.
+
+    Every fault's proof (what it touched) goes into the evidence; a fault that
+    touched nothing makes the check *unknown* (InertFault at teardown), never passed.
+    """
     injector = FaultInjector(stack)
     try:
         yield injector
     finally:
         problems = injector.restore()
+        injector.record_proof(evidence)
         if problems:
             raise HarnessError(f"could not undo faults: {'; '.join(problems)}")
+    injector.require_proof()
 
 
 def _status(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Status:
