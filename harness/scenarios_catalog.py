@@ -1,14 +1,15 @@
 """The faults `readiness chaos <scenario>` knows, and the steady state it watches.
 
 Network faults act on a Toxiproxy proxy (postgres, redis, s3); process faults
-on a component. Names read as `<target>-<fault>`: `redis-down`, `s3-slow`,
+on a component. Each fault yields its FaultWindow, the proof that it touched
+traffic. Names read as `<target>-<fault>`: `redis-down`, `s3-slow`,
 `postgres-flaky`, `auth-paused`, `chat-1-killed`...
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -44,15 +45,6 @@ def scenario_names(stack: Platform) -> list[str]:
     return network + process
 
 
-@contextlib.contextmanager
-def _killed(faults: FaultInjector, component: str) -> Iterator[None]:
-    faults.kill(component)
-    try:
-        yield
-    finally:
-        faults.start(component)
-
-
 def validate_scenario(name: str, stack: Platform) -> None:
     """Raise a ConfigError listing the known scenarios unless `name` is one."""
     known = scenario_names(stack)
@@ -70,7 +62,7 @@ def fault_for(name: str, faults: FaultInjector) -> FaultFactory:
         return lambda: NETWORK_FAULTS[kind](faults, target)
     if kind == "paused":
         return lambda: faults.paused_process(target)
-    return lambda: _killed(faults, target)
+    return lambda: faults.killed(target)
 
 
 def default_steady_state(stack: Platform) -> list[Probe]:

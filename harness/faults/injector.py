@@ -18,7 +18,8 @@ window and fills it on exit:
   before the toxic is removed;
 - process faults from the component's side: it answered before the signal,
   and right after it (killed or paused) a request to it failed;
-- `terminate_backends` from PostgreSQL: backends of the app role terminated.
+- `terminate_backends` from PostgreSQL: backends of the app role terminated
+  while they served a statement or held a transaction open.
 
 A scenario adds proof from the client's or the server's view with
 `window.observe(...)` (writes that failed, 503s seen, an error counter that moved).
@@ -38,8 +39,10 @@ import httpx
 from harness.checks.evidence import EvidenceLog
 from harness.errors import HarnessError, InertFault
 from harness.faults import toxiproxy
+from harness.faults.postgres import TERMINATE_INTERVAL_S, Terminator, terminating
 from harness.faults.toxiproxy import DOWNSTREAM, ProxyCounters, Stream, ToxicInfo
 from harness.platform.base import Platform
+from harness.platform.components.datastores import APP_ROLE
 
 #: How long a component may take to answer before it counts as not answering, seconds.
 ANSWER_TIMEOUT_S = 1.0
@@ -200,6 +203,32 @@ class FaultInjector:
     ) -> contextlib.AbstractContextManager[FaultWindow]:
         window = self._record("timeout", proxy, stream=stream)
         return self._toxic_window(window, toxiproxy.half_open(self.client, proxy, stream))
+
+    # -- database faults ---------------------------------------------------
+
+    @contextlib.contextmanager
+    def terminate_backends(
+        self, role: str = APP_ROLE, interval_s: float = TERMINATE_INTERVAL_S
+    ) -> Iterator[FaultWindow]:
+        """Terminate the role's busy backends (`pg_terminate_backend`) for the block.
+
+        Writes in flight fail mid-statement or mid-transaction; proof is the number
+        of backends terminated while active or idle in a transaction.
+        """
+        window = self._record("terminate_backends", "postgres", role=role)
+        terminator = Terminator.of(self.stack, role)
+        terminator.interval_s = interval_s
+        with terminating(terminator):
+            window.started_at = time.time()
+            try:
+                yield window
+            finally:
+                window.end()
+        for state, count in sorted(terminator.terminated.items()):
+            window.observe(f"backends terminated while {state}", count)
+        window.context["rounds"] = terminator.rounds
+        if terminator.error is not None:
+            window.context["termination loop failed"] = terminator.error
 
     # -- process faults ----------------------------------------------------
 

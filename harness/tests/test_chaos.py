@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from harness.chaos import AFTER, DURING, Experiment, Probe
+from harness.chaos import AFTER, DURING, INERT, REFUTED, Experiment, Probe
 from harness.faults.injector import FaultInjector
 from harness.platform.local import LocalPlatform
 from harness.tests.stacks import redis_via_proxy
@@ -56,3 +56,36 @@ def test_a_fallback_keeps_the_hypothesis(redis_behind_toxiproxy: LocalPlatform) 
     assert result.violations == []
     assert any(s.phase == AFTER for s in result.samples)
     assert result.timeline("read a session")
+
+
+def test_a_fault_no_probe_goes_through_is_inert_not_judged(
+    redis_behind_toxiproxy: LocalPlatform,
+) -> None:
+    injector = FaultInjector(redis_behind_toxiproxy)
+    experiment = Experiment(
+        "redis-slow",
+        [Probe("something that needs no Redis", lambda: True)],
+        lambda: injector.latency("redis", ms=500),
+        duration_s=0.5,
+        interval_s=0.2,
+        prove=injector.require_proof,
+    )
+    result = experiment.run()
+    assert result.verdict == INERT and "latency redis" in (result.inert_fault or "")
+    assert result.violations == []
+
+
+def test_a_fault_the_probes_go_through_is_judged(redis_behind_toxiproxy: LocalPlatform) -> None:
+    client = redis_via_proxy(redis_behind_toxiproxy)
+    injector = FaultInjector(redis_behind_toxiproxy)
+    experiment = Experiment(
+        "redis-down",
+        [Probe("read a session", lambda: client.ping())],
+        lambda: injector.cut("redis"),
+        duration_s=0.5,
+        interval_s=0.2,
+        prove=injector.require_proof,
+    )
+    result = experiment.run()
+    client.close()
+    assert result.verdict == REFUTED and result.inert_fault is None
