@@ -218,17 +218,17 @@ class FaultInjector:
         window = self._record("terminate_backends", "postgres", role=role)
         terminator = Terminator.of(self.stack, role)
         terminator.interval_s = interval_s
-        with terminating(terminator):
-            window.started_at = time.time()
-            try:
+        try:
+            with terminating(terminator):
+                window.started_at = time.time()
                 yield window
-            finally:
-                window.end()
-        for state, count in sorted(terminator.terminated.items()):
-            window.observe(f"backends terminated while {state}", count)
-        window.context["rounds"] = terminator.rounds
-        if terminator.error is not None:
-            window.context["termination loop failed"] = terminator.error
+        finally:  # also when the block raised: what was terminated is proof all the same
+            window.end()
+            for state, count in sorted(terminator.terminated.items()):
+                window.observe(f"backends terminated while {state}", count)
+            window.context["rounds"] = terminator.rounds
+            if terminator.error is not None:
+                window.context["termination loop failed"] = terminator.error
 
     # -- process faults ----------------------------------------------------
 
