@@ -15,11 +15,13 @@ from harness.errors import (
     ConfigError,
     FaultError,
     HarnessError,
+    InertFault,
     PolicyError,
     StartupError,
 )
-from harness.faults.injector import FaultInjector
+from harness.faults.injector import FaultInjector, FaultWindow
 from harness.metrics import sample as metric_sample
+from harness.metrics import watch as metric_watch
 from harness.platform.base import ComponentInfo, Platform, StackInfo, services_of
 from harness.platform.components.services import BACKEND_BUDGET_S, GATEWAY_BUDGET_S
 from harness.waiting import eventually
@@ -41,7 +43,9 @@ __all__ = [
     "EvidenceLog",
     "FaultError",
     "FaultInjector",
+    "FaultWindow",
     "HarnessError",
+    "InertFault",
     "Platform",
     "PolicyError",
     "Session",
@@ -52,6 +56,7 @@ __all__ = [
     "check",
     "eventually",
     "metric_sample",
+    "metric_watch",
     "require_components",
     "services_of",
     "verification_token",

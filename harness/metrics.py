@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -17,3 +19,10 @@ def sample(url: str, name: str, **labels: str) -> float:
             if metric.name == name and all(metric.labels.get(k) == v for k, v in labels.items()):
                 total += metric.value
     return total
+
+
+def watch(url: str, name: str, **labels: str) -> Callable[[], float]:
+    """How much `name` (summed as `sample` does) grew since this call, for proof that a
+    fault reached a service: `failed = watch(storage, "s3_rejected_total"); ...; failed()`."""
+    start = sample(url, name, **labels)
+    return lambda: sample(url, name, **labels) - start

@@ -23,6 +23,9 @@ window and fills it on exit:
 
 A scenario adds proof from the client's or the server's view with
 `window.observe(...)` (writes that failed, 503s seen, an error counter that moved).
+When only some traffic through a proxy is the subject (auth's, not every
+service's), `window.require(...)` names the observations that alone prove
+the window: Toxiproxy's counters cannot tell one client from another.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +46,7 @@ from harness.faults.postgres import TERMINATE_INTERVAL_S, Terminator, terminatin
 from harness.faults.toxiproxy import DOWNSTREAM, ProxyCounters, Stream, ToxicInfo
 from harness.platform.base import Platform
 from harness.platform.components.datastores import APP_ROLE
+from harness.waiting import eventually
 
 #: How long a component may take to answer before it counts as not answering, seconds.
 ANSWER_TIMEOUT_S = 1.0
@@ -66,24 +70,47 @@ class FaultWindow:
     #: What was seen that is no proof by itself (connections a toxic joined, why a
     #: counter could not be read...), for the auditor.
     context: dict[str, Any] = field(default_factory=dict)
+    #: When set, only these observations prove the window (see `require`).
+    required: tuple[str, ...] = ()
 
-    def observe(self, what: str, count: int = 1) -> None:
+    def observe(self, what: str, count: float = 1) -> None:
         """Proof from the client's or the server's view: `what` happened `count` times."""
         if count > 0:
-            self.hits[what] += count
+            self.hits[what] += int(count) or 1
+
+    def observe_growth(self, what: str, grown: Callable[[], float], deadline_s: float) -> None:
+        """Observe `grown()` (a counter's increase) once it is positive, waiting at most
+        `deadline_s`: proof that shows a moment later, such as a failed run counted when
+        it ends, or a call cut short counted as it unwinds."""
+        with contextlib.suppress(TimeoutError):
+            eventually(lambda: grown() > 0, deadline_s, what=what)
+        self.observe(what, grown())
+
+    def require(self, *whats: str) -> None:
+        """Only observations named `whats` prove this window, e.g. the view of the
+        one service the check is about, when the proxy carries others' traffic too."""
+        self.required = whats
 
     @property
     def proven(self) -> bool:
+        if self.required:
+            return any(self.hits[what] > 0 for what in self.required)
         return sum(self.hits.values()) > 0
 
     def end(self) -> None:
         if self.ended_at is None:
             self.ended_at = time.time()
 
+    def note(self, evidence: EvidenceLog) -> None:
+        """Put this window and its proof in a check's evidence."""
+        evidence.note(f"fault {self.kind} {self.target}", self.describe())
+
     def describe(self) -> str:
         settings = ", ".join(f"{k}={v}" for k, v in self.details.items())
         fault = f"{self.kind} {self.target}" + (f" ({settings})" if settings else "")
         seen = ", ".join(f"{what}: {n}" for what, n in sorted(self.hits.items()))
+        if self.required and not self.proven:
+            seen = f"none of {' / '.join(self.required)} seen" + (f" ({seen})" if seen else "")
         context = "; ".join(f"{k}: {v}" for k, v in self.context.items())
         return f"{fault}: {seen or 'no traffic touched'}" + (f" [{context}]" if context else "")
 
@@ -136,7 +163,7 @@ class FaultInjector:
     def record_proof(self, evidence: EvidenceLog) -> None:
         """Note every fault window and its proof in the check's evidence."""
         for window in self.windows:
-            evidence.note(f"fault {window.kind} {window.target}", window.describe())
+            window.note(evidence)
 
     def require_proof(self, evidence: EvidenceLog | None = None) -> None:
         """Raise InertFault unless every fault injected so far touched its traffic."""
