@@ -1,9 +1,11 @@
 """The faults `readiness chaos <scenario>` knows, and the steady state it watches.
 
 Network faults act on a Toxiproxy proxy (postgres, redis, s3); process faults
-on a component. Each fault yields its FaultWindow, the proof that it touched
-traffic. Names read as `<target>-<fault>`: `redis-down`, `s3-slow`,
-`postgres-flaky`, `auth-paused`, `chat-1-killed`...
+on a component; `postgres-terminated` kills the app's busy database backends
+(pg_terminate_backend), failing writes mid-transaction. Each fault yields its
+FaultWindow, the proof that it touched traffic. Names read as
+`<target>-<fault>`: `redis-down`, `s3-slow`, `postgres-flaky`, `auth-paused`,
+`chat-1-killed`, `postgres-terminated`...
 """
 
 from __future__ import annotations
@@ -37,12 +39,16 @@ NETWORK_FAULTS: dict[
     "half-open": lambda f, p: f.half_open(p),
 }
 PROCESS_FAULTS = ("paused", "killed")
+#: Faults on the database server itself, by scenario name.
+DATABASE_FAULTS: dict[str, Callable[[FaultInjector], contextlib.AbstractContextManager[Any]]] = {
+    "postgres-terminated": lambda f: f.terminate_backends(),
+}
 
 
 def scenario_names(stack: Platform) -> list[str]:
     network = [f"{p}-{f}" for p in PROXIES for f in NETWORK_FAULTS]
     process = [f"{c}-{f}" for c in services_of(stack) for f in PROCESS_FAULTS]
-    return network + process
+    return network + list(DATABASE_FAULTS) + process
 
 
 def validate_scenario(name: str, stack: Platform) -> None:
@@ -55,6 +61,8 @@ def validate_scenario(name: str, stack: Platform) -> None:
 def fault_for(name: str, faults: FaultInjector) -> FaultFactory:
     """The fault called `name` (see `validate_scenario`)."""
     validate_scenario(name, faults.stack)
+    if name in DATABASE_FAULTS:
+        return lambda: DATABASE_FAULTS[name](faults)
     target, _, kind = name.rpartition("-")
     if name.endswith("half-open"):
         target, kind = name.removesuffix("-half-open"), "half-open"

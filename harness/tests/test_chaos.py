@@ -75,4 +75,3 @@ def test_a_fault_no_probe_goes_through_is_inert_not_judged(
     result = experiment.run()
     assert result.verdict == INERT and "latency redis" in (result.inert_fault or "")
     assert result.violations == []
-
