@@ -58,6 +58,7 @@ def test_the_check_catches_the_defect(defect_id: str, tmp_path: Path) -> None:
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", scenario]
     argv += ["-p", "harness.tests.checks.defective_stack", f"--readiness-results={results}"]
     run = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=540)
+    assert results.is_file(), f"the scenario run broke:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     recorded = {r["check"]["id"]: r for r in json.loads(results.read_text())["results"]}
     got = recorded[expected["check"]]
     assert got["status"] == expected.get("expect", "fail"), (got["message"], run.stdout[-3000:])
