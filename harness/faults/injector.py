@@ -48,8 +48,12 @@ from harness.platform.base import Platform
 from harness.platform.components.datastores import APP_ROLE
 from harness.waiting import eventually
 
-#: How long a component may take to answer before it counts as not answering, seconds.
-ANSWER_TIMEOUT_S = 1.0
+#: How long a healthy component may take to answer before a fault, seconds (a loaded
+#: machine is slow; a component that does not answer then is not a fault's doing).
+ALIVE_TIMEOUT_S = 5.0
+#: How long a paused or killed component is given to answer after the signal, seconds:
+#: the signal is confirmed, so any answer at all would mean the fault did not hold.
+DOWN_TIMEOUT_S = 1.0
 #: Toxic actions that prove traffic was hit, where not every action the type counts does:
 #: a timeout toxic closing an idle connection at removal touched no request.
 PROOF_ACTIONS = {"timeout": ("connections_stalled",)}
@@ -259,12 +263,12 @@ class FaultInjector:
 
     # -- process faults ----------------------------------------------------
 
-    def _not_answering(self, component: str) -> str | None:
+    def _not_answering(self, component: str, timeout_s: float) -> str | None:
         """Why `component` does not answer a request now; None when it does."""
         url = self.stack.endpoint(component).url
         try:
             if url:
-                httpx.get(f"{url}/health", timeout=ANSWER_TIMEOUT_S)
+                httpx.get(f"{url}/health", timeout=timeout_s)
             else:
                 self.stack.probe(component)
         except Exception as exc:  # whatever the probe raises, the component did not answer
@@ -272,7 +276,7 @@ class FaultInjector:
         return None
 
     def _answered_before(self, window: FaultWindow) -> bool:
-        failure = self._not_answering(window.target)
+        failure = self._not_answering(window.target, ALIVE_TIMEOUT_S)
         if failure is not None:
             window.context["not answering before the fault"] = failure
             return False
@@ -283,7 +287,7 @@ class FaultInjector:
         """A request right after the signal fails: the fault took hold."""
         if not answered_before:
             return  # breaking what was already broken proves nothing
-        failure = self._not_answering(window.target)
+        failure = self._not_answering(window.target, DOWN_TIMEOUT_S)
         if failure is not None:
             window.observe(what)
             window.context["request during the fault"] = failure

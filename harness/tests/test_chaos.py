@@ -7,6 +7,7 @@ import redis
 from harness.chaos import AFTER, DURING, INERT, REFUTED, Experiment, Probe
 from harness.faults.injector import FaultInjector
 from harness.platform.local import LocalPlatform
+from harness.scenarios_catalog import scenario_names
 from harness.tests.stacks import redis_via_proxy
 
 FAULT_S = 1.5
@@ -75,3 +76,10 @@ def test_a_fault_no_probe_goes_through_is_inert_not_judged(
     result = experiment.run()
     assert result.verdict == INERT and "latency redis" in (result.inert_fault or "")
     assert result.violations == []
+
+
+def test_terminated_database_backends_are_a_chaos_scenario(
+    redis_behind_toxiproxy: LocalPlatform,
+) -> None:
+    assert "postgres-terminated" in scenario_names(redis_behind_toxiproxy)
+    assert "redis-down" in scenario_names(redis_behind_toxiproxy)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from harness import (
     ApiClient,
@@ -35,25 +36,32 @@ from harness.checks.library import alerts
 FAST_503_S = 0.2
 BREAKER_DEADLINE_S = 30.0
 FLAKY_UPLOADS = 10
+#: Completes go on past FLAKY_UPLOADS until a reset reached storage, up to this many.
+MAX_FLAKY_UPLOADS = 30
 ALERT_DEADLINE_S = 45.0
 #: What proves an S3 fault reached storage: storage's own view of its S3 calls.
 ATTEMPTS_FAILED = "storage S3 attempts failed"
 CALLS_REFUSED = "storage S3 calls refused by its breaker"
 
 
-def _watch_storage(storage: str, window: FaultWindow) -> Callable[[], None]:
-    """Start watching storage's S3 calls; the returned call records what failed since."""
-    window.require(ATTEMPTS_FAILED, CALLS_REFUSED)
-    failed = metric_watch(
-        storage, "s3_request_duration_seconds_count", service="storage", outcome="transient"
-    )
-    refused = metric_watch(storage, "s3_rejected_total", service="storage")
+@dataclass
+class StorageView:
+    """Storage's own view of its S3 calls since `watch`: the proof an S3 fault reached it."""
 
-    def seen() -> None:
-        window.observe(ATTEMPTS_FAILED, failed())
-        window.observe(CALLS_REFUSED, refused())
+    window: FaultWindow
+    failed: Callable[[], float]
+    refused: Callable[[], float]
 
-    return seen
+    @classmethod
+    def watch(cls, storage: str, window: FaultWindow) -> StorageView:
+        window.require(ATTEMPTS_FAILED, CALLS_REFUSED)
+        name = "s3_request_duration_seconds_count"
+        failed = metric_watch(storage, name, service="storage", outcome="transient")
+        return cls(window, failed, metric_watch(storage, "s3_rejected_total", service="storage"))
+
+    def record(self) -> None:
+        self.window.observe(ATTEMPTS_FAILED, self.failed())
+        self.window.observe(CALLS_REFUSED, self.refused())
 
 
 def _staged(files: Files, count: int) -> list[str]:
@@ -80,17 +88,21 @@ def test_flaky_s3_is_retried(
     require_components(stack.names(), "storage")
     storage = stack.endpoint("storage").url or ""
     files = Files(api, api.new_session())
-    staged = _staged(files, FLAKY_UPLOADS)
+    staged = _staged(files, MAX_FLAKY_UPLOADS)
     retries = metric_watch(storage, "s3_retries_total")
+    statuses: list[int] = []
     with faults.flaky("s3", toxicity=0.5) as window:
-        seen_by_storage = _watch_storage(storage, window)
-        statuses = [files.complete(file_id).status_code for file_id in staged]
-        seen_by_storage()
+        storage_view = StorageView.watch(storage, window)
+        for file_id in staged:  # a kept-alive connection may be spared a while: go on
+            statuses.append(files.complete(file_id).status_code)
+            if len(statuses) >= FLAKY_UPLOADS and storage_view.failed() > 0:
+                break
+        storage_view.record()
     faults.require_proof()  # before judging: resets storage never met prove nothing
     retries = retries()
     evidence.note("complete statuses with S3 flaky", str(statuses))
     evidence.metric("retries during the fault", "s3_retries_total", retries)
-    assert statuses == [200] * FLAKY_UPLOADS, f"completes failed under transient errors: {statuses}"
+    assert set(statuses) == {200}, f"completes failed under transient errors: {statuses}"
     assert retries > 0, "no retry was counted: the faults never reached the client?"
 
 
@@ -119,12 +131,12 @@ def test_s3_outage_is_fenced(
     files = Files(api, session)
     probe, last = _staged(files, 2)
     with faults.cut("s3") as window:
-        seen_by_storage = _watch_storage(storage, window)
+        storage_view = StorageView.watch(storage, window)
         opened = time.monotonic()
         while _breaker(storage) != 1 and time.monotonic() - opened < BREAKER_DEADLINE_S:
             files.complete(probe)
         evidence.number("breaker open after", time.monotonic() - opened, "s")
-        seen_by_storage()
+        storage_view.record()
         faults.require_proof()  # before judging the breaker: a cut storage never met
         assert _breaker(storage) == 1, "the breaker never opened"
         started = time.monotonic()
