@@ -158,3 +158,13 @@ def test_a_kill_that_cannot_be_delivered_proves_nothing(faults: FaultInjector) -
     first, second = faults.windows
     assert first.proven and not second.proven
     assert "not answering before the fault" in second.context
+
+
+def test_required_observations_alone_prove_a_window() -> None:
+    window = FaultWindow("cut", "redis")
+    window.observe("connections dropped by the cut", 3)  # some other client's
+    window.require("auth Redis health checks failed")
+    assert not window.proven
+    assert "none of auth Redis health checks failed seen" in window.describe()
+    window.observe_growth("auth Redis health checks failed", lambda: 2, deadline_s=1.0)
+    assert window.proven and window.hits["auth Redis health checks failed"] == 2
