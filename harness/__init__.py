@@ -15,12 +15,14 @@ from harness.errors import (
     ConfigError,
     FaultError,
     HarnessError,
+    InertFault,
     PolicyError,
     StartupError,
 )
-from harness.faults.injector import FaultInjector
+from harness.faults.injector import FaultInjector, FaultWindow
 from harness.metrics import period as policy_period
 from harness.metrics import sample as metric_sample
+from harness.metrics import watch as metric_watch
 from harness.platform.base import ComponentInfo, Platform, StackInfo, services_of
 from harness.platform.components.services import (
     BACKEND_BUDGET_S,
@@ -47,7 +49,9 @@ __all__ = [
     "EvidenceLog",
     "FaultError",
     "FaultInjector",
+    "FaultWindow",
     "HarnessError",
+    "InertFault",
     "Platform",
     "PolicyError",
     "Session",
@@ -59,6 +63,7 @@ __all__ = [
     "eventually",
     "metric_sample",
     "policy_period",
+    "metric_watch",
     "require_components",
     "services_of",
     "verification_token",

@@ -12,6 +12,10 @@
 Each probe returns True when the steady state holds (or raises, which is a
 violation too). The fault is a context manager: it is undone on exit, also when
 a probe or Ctrl-C interrupts the experiment.
+
+A fault that touched no traffic tests no hypothesis: `prove` (the injector's
+`require_proof`) runs after the fault, and when it raises InertFault the result
+says so (`verdict` "inert") instead of judging the probes.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.errors import InertFault
+
 BEFORE, DURING, AFTER = "before", "during", "after"
+HELD, REFUTED, INERT = "held", "refuted", "inert"
 PROBE_INTERVAL_S = 0.5
 #: How long the system may take to settle after the fault ends, seconds.
 DEFAULT_RECOVERY_S = 10.0
@@ -50,6 +57,14 @@ class ExperimentResult:
     name: str
     samples: list[Sample] = field(default_factory=list)
     recovered_after_s: float | None = None
+    #: Why the fault proves nothing (it touched no traffic); None when it hit.
+    inert_fault: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        if self.inert_fault is not None:
+            return INERT
+        return REFUTED if self.violations else HELD
 
     @property
     def violations(self) -> list[str]:
@@ -75,6 +90,8 @@ class Experiment:
     duration_s: float
     recovery_s: float = DEFAULT_RECOVERY_S
     interval_s: float = PROBE_INTERVAL_S
+    #: Raises InertFault when the fault touched no traffic (FaultInjector.require_proof).
+    prove: Callable[[], None] | None = None
 
     def run(self, on_sample: Callable[[Sample], None] | None = None) -> ExperimentResult:
         result = ExperimentResult(self.name)
@@ -100,6 +117,11 @@ class Experiment:
                 probe_all(DURING)
                 time.sleep(self.interval_s)
         result.recovered_after_s = self._recover(probe_all)
+        if self.prove is not None:
+            try:
+                self.prove()
+            except InertFault as exc:
+                result.inert_fault = str(exc)
         return result
 
     def _recover(self, probe_all: Callable[[str], bool]) -> float | None:

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from harness.chaos import HELD, INERT, REFUTED
 from harness.checks.scoring import DEFAULT_POLICY, Policy
 from harness.console import (
     ComponentTable,
@@ -34,6 +35,8 @@ from harness.scenarios_catalog import validate_scenario
 
 DEFAULT_STATE_FILE = Path("reports") / "stack.json"
 EXIT_HARNESS_ERROR = 2
+#: `readiness chaos` exit codes by verdict: an inert fault tested nothing.
+CHAOS_EXIT = {HELD: 0, REFUTED: 1, INERT: EXIT_HARNESS_ERROR}
 
 app = typer.Typer(
     add_completion=False,
@@ -140,7 +143,11 @@ def chaos(
     service: Services = None,
     backend: Annotated[str, typer.Option(help="local (processes) or docker")] = "local",
 ) -> None:
-    """Start the stack, apply one fault, and watch the steady state before, during, after."""
+    """Start the stack, apply one fault, and watch the steady state before, during, after.
+
+    Exit 0 when the hypothesis held, 1 when it was refuted, 2 when the fault
+    touched no traffic (nothing was tested) or the harness failed.
+    """
     if duration <= 0:
         raise ConfigError(f"--duration must be positive, got {duration}")
     platform = create_platform(backend, service)
@@ -152,7 +159,7 @@ def chaos(
     finally:
         with console.status("stopping the stack..."):
             platform.down()
-    raise typer.Exit(0 if not outcome.violations else 1)
+    raise typer.Exit(CHAOS_EXIT[outcome.verdict])
 
 
 #: `readiness load`: Locust journeys against the stack, judged by loadtests/slo.yaml.

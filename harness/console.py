@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -130,6 +131,7 @@ def run_experiment(
         steady_state=default_steady_state(platform),
         fault=fault_for(scenario, injector),
         duration_s=duration_s,
+        prove=injector.require_proof,
     )
     console.print(
         f"hypothesis: {', '.join(p.name for p in experiment.steady_state)} "
@@ -144,8 +146,14 @@ def run_experiment(
         result = experiment.run(on_sample=show)
     finally:
         injector.restore()
-    if result.violations:
-        console.print("[red]hypothesis refuted:[/] " + "; ".join(result.violations))
+    for window in injector.windows:
+        console.print(f"fault: {window.describe()}", markup=False, highlight=False)
+    if result.inert_fault is not None:
+        console.print(
+            "[yellow]fault inert, hypothesis not tested:[/] " + escape(result.inert_fault)
+        )
+    elif result.violations:
+        console.print("[red]hypothesis refuted:[/] " + escape("; ".join(result.violations)))
     else:
         console.print(
             f"[green]hypothesis held[/]; recovered {result.recovered_after_s:.1f}s after the fault"

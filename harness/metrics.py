@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -30,3 +32,10 @@ def period(url: str, name: str) -> float:
     if seconds <= 0:
         raise CheckError(f"{url} publishes no policy period {name!r}; cannot derive a deadline")
     return seconds
+
+
+def watch(url: str, name: str, **labels: str) -> Callable[[], float]:
+    """How much `name` (summed as `sample` does) grew since this call, for proof that a
+    fault reached a service: `failed = watch(storage, "s3_rejected_total"); ...; failed()`."""
+    start = sample(url, name, **labels)
+    return lambda: sample(url, name, **labels) - start

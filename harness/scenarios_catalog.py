@@ -1,14 +1,17 @@
 """The faults `readiness chaos <scenario>` knows, and the steady state it watches.
 
 Network faults act on a Toxiproxy proxy (postgres, redis, s3); process faults
-on a component. Names read as `<target>-<fault>`: `redis-down`, `s3-slow`,
-`postgres-flaky`, `auth-paused`, `chat-1-killed`...
+on a component; `postgres-terminated` kills the app's busy database backends
+(pg_terminate_backend), failing writes mid-transaction. Each fault yields its
+FaultWindow, the proof that it touched traffic. Names read as
+`<target>-<fault>`: `redis-down`, `s3-slow`, `postgres-flaky`, `auth-paused`,
+`chat-1-killed`, `postgres-terminated`...
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -36,21 +39,16 @@ NETWORK_FAULTS: dict[
     "half-open": lambda f, p: f.half_open(p),
 }
 PROCESS_FAULTS = ("paused", "killed")
+#: Faults on the database server itself, by scenario name.
+DATABASE_FAULTS: dict[str, Callable[[FaultInjector], contextlib.AbstractContextManager[Any]]] = {
+    "postgres-terminated": lambda f: f.terminate_backends(),
+}
 
 
 def scenario_names(stack: Platform) -> list[str]:
     network = [f"{p}-{f}" for p in PROXIES for f in NETWORK_FAULTS]
     process = [f"{c}-{f}" for c in services_of(stack) for f in PROCESS_FAULTS]
-    return network + process
-
-
-@contextlib.contextmanager
-def _killed(faults: FaultInjector, component: str) -> Iterator[None]:
-    faults.kill(component)
-    try:
-        yield
-    finally:
-        faults.start(component)
+    return network + list(DATABASE_FAULTS) + process
 
 
 def validate_scenario(name: str, stack: Platform) -> None:
@@ -63,6 +61,8 @@ def validate_scenario(name: str, stack: Platform) -> None:
 def fault_for(name: str, faults: FaultInjector) -> FaultFactory:
     """The fault called `name` (see `validate_scenario`)."""
     validate_scenario(name, faults.stack)
+    if name in DATABASE_FAULTS:
+        return lambda: DATABASE_FAULTS[name](faults)
     target, _, kind = name.rpartition("-")
     if name.endswith("half-open"):
         target, kind = name.removesuffix("-half-open"), "half-open"
@@ -70,7 +70,7 @@ def fault_for(name: str, faults: FaultInjector) -> FaultFactory:
         return lambda: NETWORK_FAULTS[kind](faults, target)
     if kind == "paused":
         return lambda: faults.paused_process(target)
-    return lambda: _killed(faults, target)
+    return lambda: faults.killed(target)
 
 
 def default_steady_state(stack: Platform) -> list[Probe]:

@@ -166,15 +166,26 @@ def history(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[History]
 
 
 @pytest.fixture
-def faults(stack: Platform) -> Iterator[FaultInjector]:
-    """Inject faults into the stack; everything is undone after the test, pass or fail."""
+def faults(
+    stack: Platform, evidence: EvidenceLog, request: pytest.FixtureRequest
+) -> Iterator[FaultInjector]:
+    """Inject faults into the stack; everything is undone after the test, pass or fail.
+
+    Every fault's proof (what it touched) goes into the evidence; in a check, a
+    fault that touched nothing makes it *unknown* (InertFault at teardown), never
+    passed. A plain test (no check marker) is not made to error: its own
+    assertions say whether its fault did anything.
+    """
     injector = FaultInjector(stack)
     try:
         yield injector
     finally:
         problems = injector.restore()
+        injector.record_proof(evidence)
         if problems:
             raise HarnessError(f"could not undo faults: {'; '.join(problems)}")
+    if check_of(request.node) is not None:
+        injector.require_proof()
 
 
 def _status(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Status:

@@ -3,8 +3,10 @@
 from harness.faults.toxiproxy import (
     DOWNSTREAM,
     UPSTREAM,
+    ProxyCounters,
     ProxyInfo,
     Stream,
+    ToxicCounters,
     ToxicInfo,
     ToxiproxyClient,
     cut,
@@ -18,8 +20,10 @@ from harness.faults.toxiproxy import (
 __all__ = [
     "DOWNSTREAM",
     "UPSTREAM",
+    "ProxyCounters",
     "ProxyInfo",
     "Stream",
+    "ToxicCounters",
     "ToxicInfo",
     "ToxiproxyClient",
     "cut",

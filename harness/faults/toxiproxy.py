@@ -15,10 +15,15 @@ removes its fault in a ``finally``, also when the body raises::
         ...
     with cut(client, "s3"):
         ...
+
+The embedded server also counts what each proxy and toxic did (``stats`` in
+their JSON): ``ProxyInfo.counters`` and ``ToxicInfo.counters`` read them, and
+are None for a real ``toxiproxy-server``, which keeps no such counters.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,8 +37,49 @@ Stream = Literal["upstream", "downstream"]
 UPSTREAM: Stream = "upstream"  # client → server bytes
 DOWNSTREAM: Stream = "downstream"  # server → client bytes
 
+#: How often a flaky fault rolls its toxicity again for every live connection, seconds.
+FLAKY_REROLL_S = 0.5
+
 # Hosts a proxy may listen on that a client must reach through loopback.
 _WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
+
+
+@dataclass(frozen=True)
+class ToxicCounters:
+    """What a toxic did (embedded server only): connections and its actions."""
+
+    connections_joined: int
+    #: Connections whose toxicity roll applied at least once.
+    connections_applied: int
+    #: Per action the type takes ("chunks_delayed", "resets_sent"...), how many times.
+    actions: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: object) -> ToxicCounters | None:
+        if not isinstance(data, Mapping):
+            return None
+        counts = {str(k): int(v) for k, v in data.items() if isinstance(v, int)}
+        return cls(
+            counts.pop("connections_joined", 0), counts.pop("connections_applied", 0), counts
+        )
+
+
+@dataclass(frozen=True)
+class ProxyCounters:
+    """What went through a proxy since it was created (embedded server only)."""
+
+    connections_accepted: int = 0
+    #: Live connections dropped because the proxy was disabled (cut).
+    connections_cut: int = 0
+    bytes_upstream: int = 0
+    bytes_downstream: int = 0
+
+    @classmethod
+    def from_json(cls, data: object) -> ProxyCounters | None:
+        if not isinstance(data, Mapping):
+            return None
+        known = ("connections_accepted", "connections_cut", "bytes_upstream", "bytes_downstream")
+        return cls(**{key: int(data.get(key) or 0) for key in known})
 
 
 @dataclass(frozen=True)
@@ -45,6 +91,7 @@ class ToxicInfo:
     stream: str
     toxicity: float
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    counters: ToxicCounters | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ToxicInfo:
@@ -54,6 +101,7 @@ class ToxicInfo:
             stream=data.get("stream", DOWNSTREAM),
             toxicity=float(data.get("toxicity", 1.0)),
             attributes=dict(data.get("attributes") or {}),
+            counters=ToxicCounters.from_json(data.get("stats")),
         )
 
 
@@ -66,6 +114,7 @@ class ProxyInfo:
     upstream: str
     enabled: bool
     toxics: tuple[ToxicInfo, ...] = ()
+    counters: ProxyCounters | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ProxyInfo:
@@ -75,6 +124,7 @@ class ProxyInfo:
             upstream=data["upstream"],
             enabled=bool(data["enabled"]),
             toxics=tuple(ToxicInfo.from_json(t) for t in data.get("toxics") or ()),
+            counters=ProxyCounters.from_json(data.get("stats")),
         )
 
     @property
@@ -155,6 +205,9 @@ class ToxiproxyClient:
 
     def toxics(self, proxy: str) -> list[ToxicInfo]:
         return [ToxicInfo.from_json(t) for t in self._call("GET", f"/proxies/{proxy}/toxics")]
+
+    def toxic(self, proxy: str, name: str) -> ToxicInfo:
+        return ToxicInfo.from_json(self._call("GET", f"/proxies/{proxy}/toxics/{name}"))
 
     def add_toxic(
         self,
@@ -246,10 +299,46 @@ def flaky(
     toxicity: float,
     stream: Stream = DOWNSTREAM,
     timeout_ms: int = 0,
+    reroll_s: float = FLAKY_REROLL_S,
 ) -> Iterator[ToxicInfo]:
-    """That share of connections is reset (TCP RST) once data flows."""
+    """That share of connections is reset (TCP RST) once data flows, kept-alive ones too.
+
+    Toxiproxy rolls a toxic's toxicity once per connection, when it joins the
+    toxic: a pool of kept-alive connections that all rolled "spared" would go
+    through the whole window untouched. Updating a toxic runs it again on every
+    live connection, which rolls again; so while the block runs, a thread
+    updates the toxic (same settings) every ``reroll_s`` seconds, and each
+    connection, new or kept alive, gets a fresh ``toxicity`` chance each time.
+    The period is kept above ``timeout_ms``, since an update also disarms a
+    reset that is waiting for its timeout.
+    """
     with toxic(client, proxy, "reset_peer", stream, toxicity=toxicity, timeout=timeout_ms) as added:
-        yield added
+        period_s = max(reroll_s, 2 * timeout_ms / 1000)
+        with _rerolling(client.url, proxy, added.name, toxicity, period_s):
+            yield added
+
+
+@contextmanager
+def _rerolling(url: str, proxy: str, name: str, toxicity: float, period_s: float) -> Iterator[None]:
+    """Update the toxic every ``period_s`` seconds until the block ends."""
+    done = threading.Event()
+
+    def reroll() -> None:
+        # A client of its own: httpx clients are not meant to be shared across threads.
+        with ToxiproxyClient(url) as own:
+            while not done.wait(period_s):
+                try:
+                    own.update_toxic(proxy, name, toxicity=toxicity)
+                except FaultError:
+                    return  # removed under us (a reset): nothing left to roll
+
+    thread = threading.Thread(target=reroll, name=f"reroll-{proxy}-{name}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=10)
 
 
 @contextmanager

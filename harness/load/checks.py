@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from harness.checks.model import Check, Severity
+from harness.errors import InertFault
 from harness.load.session import LoadOptions, LoadOutcome, run_on
 from harness.load.target import Target
 from harness.platform.base import Platform
@@ -97,6 +98,9 @@ def load_on_stack(stack: Platform, options: LoadOptions, out_dir: Path) -> LoadO
 
 
 def assert_slos_met(outcome: LoadOutcome) -> None:
+    """Fail on a breached SLO; InertFault (unknown) when the run's fault touched nothing."""
+    if outcome.inert_fault is not None:
+        raise InertFault(outcome.inert_fault)
     breaches = outcome.report.breaches
     shown = "; ".join(m.line() for m in breaches[:4])
     assert not breaches, f"{len(breaches)} SLO(s) breached: {shown}"

@@ -1,7 +1,8 @@
 """`readiness load`: Locust against the stack, SLOs judged, results in the report.
 
-Exit codes follow the CLI: 0 every SLO met, 1 an SLO breached, 2 bad input or
-a harness error (raised as HarnessError; `harness.cli.main` prints one line).
+Exit codes follow the CLI: 0 every SLO met, 1 an SLO breached, 2 bad input, a
+harness error (raised as HarnessError; `harness.cli.main` prints one line) or a
+fault that touched no traffic (nothing judged).
 """
 
 from __future__ import annotations
@@ -53,8 +54,12 @@ def print_outcome(outcome: LoadOutcome, run_dir: Path) -> None:
                 for j, s in sorted(journeys.items())
             )
             console.print(f"{phase} {outcome.window.scenario}: {cells}")
+    for proof in outcome.fault_proof:
+        console.print(f"fault: {proof}", markup=False, highlight=False)
     breaches = len(outcome.report.breaches)
     verdict = "[green]all SLOs met[/]" if not breaches else f"[red]{breaches} SLO(s) breached[/]"
+    if outcome.inert_fault is not None:
+        verdict = "[yellow]fault inert: the run under the fault is not judged[/]"
     console.print(f"{verdict}; results in [bold]{outcome.load_dir}[/], report in {run_dir}")
 
 

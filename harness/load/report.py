@@ -38,6 +38,7 @@ def load_evidence(outcome: LoadOutcome) -> list[Evidence]:
     ]
     if outcome.window is not None:
         items.append(Evidence("text", "fault window (s since start)", str(fault_seconds(outcome))))
+        items += [Evidence("text", "fault proof", proof) for proof in outcome.fault_proof]
         phases = {
             phase: {j: f"{s.failures}/{s.requests} failed" for j, s in journeys.items()}
             for phase, journeys in outcome.phases.items()
@@ -56,6 +57,8 @@ def load_result(outcome: LoadOutcome, duration_s: float) -> CheckResult:
     breaches = outcome.report.breaches
     message = "; ".join(m.line() for m in breaches[:3]) if breaches else ""
     status = Status.FAIL if breaches else Status.PASS
+    if outcome.inert_fault is not None:  # the fault tested nothing: not judged
+        status, message = Status.UNKNOWN, outcome.inert_fault
     return CheckResult(
         check, status, round(duration_s, 3), message, "readiness load", load_evidence(outcome)
     )

@@ -6,6 +6,10 @@
 Everything lands in `reports/<run-id>/load/`: Locust's CSVs, HTML and logs,
 `summary.json` (SLO measures, fault window, phases, timeline series, load
 average) and `timeline.html` (the charts).
+
+A fault that touched no traffic (`FaultInjector.require_proof`) tests nothing:
+the outcome then says the fault was inert (`inert_fault`, exit code 2) instead
+of judging the run.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ConfigError, HarnessError
+from harness.errors import ConfigError, HarnessError, InertFault
 from harness.faults.injector import FaultInjector
 from harness.load.chart import window_chart
 from harness.load.evaluate import SloReport, evaluate_run, evaluate_window
@@ -85,37 +89,65 @@ class LoadOutcome:
     phases: dict[str, dict[str, PhaseStats]] = field(default_factory=dict)
     load_average: dict[str, list[float]] = field(default_factory=dict)
     timeline: dict[str, Any] = field(default_factory=dict)
+    #: The fault and what it touched, as proven (or not) by FaultInjector.
+    fault_proof: list[str] = field(default_factory=list)
+    #: Why the fault proves nothing (it touched no traffic); None when it hit.
+    inert_fault: str | None = None
 
     @property
     def exit_code(self) -> int:
+        """0 every SLO met, 1 one breached, 2 the fault was inert (nothing judged)."""
+        if self.inert_fault is not None:
+            return 2
         return 0 if self.report.passed else 1
+
+
+@dataclass
+class FaultRun:
+    """When the fault was on, and whether it touched traffic."""
+
+    window: FaultWindow | None = None
+    proof: list[str] = field(default_factory=list)
+    inert: str | None = None
 
 
 def _load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def _drive(options: LoadOptions, target: Target, plan: LocustPlan) -> FaultWindow | None:
+def _drive(options: LoadOptions, target: Target, plan: LocustPlan) -> FaultRun:
     """Run Locust to its end, with the fault on in the middle of the run if asked."""
     with LocustProcesses(plan) as locust:
         started = locust.wait_started()
-        window = None
+        run = FaultRun()
         if options.fault is not None:
-            assert target.stack is not None
-            injector = FaultInjector(target.stack)
             if not locust.wait_until(started + options.fault_offset_s):
                 raise HarnessError("Locust ended before the fault was due")
-            try:
-                with fault_for(options.fault, injector)():
-                    fault_started = time.time()
-                    locust.wait_until(fault_started + options.fault_s)
-                    window = FaultWindow(options.fault, fault_started, time.time())
-            finally:
-                problems = injector.restore()
-            if problems:
-                raise HarnessError(f"could not undo the fault: {'; '.join(problems)}")
+            run = _inject(options.fault, options.fault_s, target, locust)
         locust.wait_finished()
-    return window
+    return run
+
+
+def _inject(scenario: str, fault_s: float, target: Target, locust: LocustProcesses) -> FaultRun:
+    """The fault for `fault_s` seconds while Locust runs, undone, and its proof."""
+    assert target.stack is not None
+    injector = FaultInjector(target.stack)
+    run = FaultRun()
+    try:
+        with fault_for(scenario, injector)():
+            fault_started = time.time()
+            locust.wait_until(fault_started + fault_s)
+            run.window = FaultWindow(scenario, fault_started, time.time())
+    finally:
+        problems = injector.restore()
+    if problems:
+        raise HarnessError(f"could not undo the fault: {'; '.join(problems)}")
+    run.proof = [window.describe() for window in injector.windows]
+    try:
+        injector.require_proof()
+    except InertFault as exc:
+        run.inert = str(exc)
+    return run
 
 
 def run_load(
@@ -150,9 +182,9 @@ def run_on(
         options.workers,
     )  # fmt: skip
     before = _load_average()
-    window = _drive(options, target, plan)
+    fault = _drive(options, target, plan)
     after = _load_average()
-    return judge(options, slo, target, plan, window, {"start": before, "end": after})
+    return judge(options, slo, target, plan, fault, {"start": before, "end": after})
 
 
 def judge(
@@ -160,15 +192,16 @@ def judge(
     slo: SloFile,
     target: Target,
     plan: LocustPlan,
-    window: FaultWindow | None,
+    fault: FaultRun,
     load_average: dict[str, list[float]],
 ) -> LoadOutcome:
+    window = fault.window
     stats = read_stats(plan.csv_prefix)
     chaos = slo.chaos.get(window.scenario) if window is not None else None
     report = evaluate_run(stats, slo, options.users, chaos.degraded if chaos else None)
     outcome = LoadOutcome(
         plan.out_dir, target.url, target.source, options.users, options.workers, stats, report,
-        window, load_average=load_average,
+        window, load_average=load_average, fault_proof=fault.proof, inert_fault=fault.inert,
     )  # fmt: skip
     if stats.history:
         started = min(r.timestamp for r in stats.history)
@@ -207,6 +240,8 @@ def summary(outcome: LoadOutcome) -> dict[str, Any]:
         "load_average": outcome.load_average,
         "slo": outcome.report.to_json(),
         "fault": asdict(outcome.window) if outcome.window else None,
+        "fault_proof": outcome.fault_proof,
+        "inert_fault": outcome.inert_fault,
         "fault_seconds": fault_seconds(outcome),
         "phases": phases_json(outcome.phases),
         "timeline": outcome.timeline,

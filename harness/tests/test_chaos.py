@@ -2,48 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
-from harness.chaos import AFTER, DURING, Experiment, Probe
+from harness.chaos import AFTER, DURING, INERT, REFUTED, Experiment, Probe
 from harness.faults.injector import FaultInjector
-from harness.platform.components.datastores import Redis
-from harness.platform.components.edge import Toxiproxy
 from harness.platform.local import LocalPlatform
+from harness.scenarios_catalog import scenario_names
+from harness.tests.stacks import redis_via_proxy
 
 FAULT_S = 1.5
-
-
-@pytest.fixture(scope="module")
-def redis_behind_toxiproxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
-    platform = LocalPlatform(
-        tmp_path_factory.mktemp("chaos"), [Redis(), Toxiproxy()], restart=False
-    )
-    platform.up()
-    yield platform
-    platform.down()
-
-
-def _client(platform: LocalPlatform) -> redis.Redis:
-    host, port = (platform.endpoint("redis").proxy_listen or "").rsplit(":", 1)
-    return redis.Redis(
-        host=host,
-        port=int(port),
-        password=platform.secret("redis_password"),
-        socket_timeout=0.3,
-        socket_connect_timeout=0.3,
-        retry=Retry(NoBackoff(), 0),
-    )
 
 
 def test_a_dependency_without_fallback_refutes_the_hypothesis(
     redis_behind_toxiproxy: LocalPlatform,
 ) -> None:
-    client = _client(redis_behind_toxiproxy)
+    client = redis_via_proxy(redis_behind_toxiproxy)
     injector = FaultInjector(redis_behind_toxiproxy)
     experiment = Experiment(
         "redis-down",
@@ -51,9 +24,11 @@ def test_a_dependency_without_fallback_refutes_the_hypothesis(
         lambda: injector.cut("redis"),
         duration_s=FAULT_S,
         interval_s=0.2,
+        prove=injector.require_proof,
     )
     result = experiment.run()
     client.close()
+    assert result.verdict == REFUTED and result.inert_fault is None
     assert result.violations and "read a session failed during the fault" in result.violations[0]
     assert result.recovered_after_s is not None
     assert [s.phase for s in result.samples if not s.ok] == [DURING] * len(
@@ -62,7 +37,7 @@ def test_a_dependency_without_fallback_refutes_the_hypothesis(
 
 
 def test_a_fallback_keeps_the_hypothesis(redis_behind_toxiproxy: LocalPlatform) -> None:
-    client = _client(redis_behind_toxiproxy)
+    client = redis_via_proxy(redis_behind_toxiproxy)
     memory = {"session": "alice"}
 
     def read_with_fallback() -> bool:
@@ -84,3 +59,27 @@ def test_a_fallback_keeps_the_hypothesis(redis_behind_toxiproxy: LocalPlatform) 
     assert result.violations == []
     assert any(s.phase == AFTER for s in result.samples)
     assert result.timeline("read a session")
+
+
+def test_a_fault_no_probe_goes_through_is_inert_not_judged(
+    redis_behind_toxiproxy: LocalPlatform,
+) -> None:
+    injector = FaultInjector(redis_behind_toxiproxy)
+    experiment = Experiment(
+        "redis-slow",
+        [Probe("something that needs no Redis", lambda: True)],
+        lambda: injector.latency("redis", ms=500),
+        duration_s=0.5,
+        interval_s=0.2,
+        prove=injector.require_proof,
+    )
+    result = experiment.run()
+    assert result.verdict == INERT and "latency redis" in (result.inert_fault or "")
+    assert result.violations == []
+
+
+def test_terminated_database_backends_are_a_chaos_scenario(
+    redis_behind_toxiproxy: LocalPlatform,
+) -> None:
+    assert "postgres-terminated" in scenario_names(redis_behind_toxiproxy)
+    assert "redis-down" in scenario_names(redis_behind_toxiproxy)

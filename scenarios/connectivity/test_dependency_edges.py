@@ -1,4 +1,8 @@
-"""Services reach every data store through Toxiproxy, and a cut there really cuts."""
+"""Services reach every data store through Toxiproxy, and a cut there really cuts.
+
+Proof of each cut: the harness's own connection through the proxy refused or
+dropped while it was on.
+"""
 
 from __future__ import annotations
 
@@ -41,8 +45,9 @@ def test_every_edge_is_proxied_and_cuttable(
             f"the {name} proxy points at {proxies[name].upstream}, not at {name}"
         )
         before = _connects(proxied(name))
-        with faults.cut(name):
+        with faults.cut(name) as window:
             during = _connects(proxied(name))
+            window.observe("connections through the proxy refused", during != "connected")
         after = _connects(proxied(name))
         evidence.note(
             f"{name} via proxy: before / during cut / after", f"{before} / {during} / {after}"

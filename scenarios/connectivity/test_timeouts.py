@@ -1,23 +1,48 @@
-"""A hung or dead backend costs a bounded wait and a clear status, never a hang."""
+"""A hung or dead backend costs a bounded wait and a clear status, never a hang.
+
+Proof that each fault took hold: a paused or killed backend is seen failing a
+request right after the signal (the fault window does that itself); a hung
+database is seen by the backend itself, as database calls that took longer
+than any healthy one; without it the check is unknown, never judged.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from harness import (
     BACKEND_BUDGET_S,
     GATEWAY_BUDGET_S,
     EvidenceLog,
     FaultInjector,
+    FaultWindow,
     Platform,
     check,
     metric_sample,
+    metric_watch,
 )
-from harness.checks.library.connectivity import answers_within
+from harness.checks.library.connectivity import answers_within, assert_answered, timed_request
 
 #: A route per backend that must touch PostgreSQL (no token needed for auth's).
 DB_ROUTES = {"auth": ("POST", "/api/v1/auth/login")}
 LOGIN_BODY = {"email": "nobody@example.com", "password": "Not-The-Password-1"}
 NO_TOKEN = {"Authorization": "Bearer not-a-token"}
 DEAD_BACKEND_BUDGET_S = 1.0
+#: No healthy database call of a backend takes this long: the le of a histogram bucket.
+SLOW_DB_CALL_S = "1.0"
+#: A call cut short by the budget is counted as it unwinds, just after the answer.
+PROOF_SETTLE_S = 3.0
+
+
+def _watch_slow_db_calls(url: str, service: str, window: FaultWindow) -> Callable[[], None]:
+    """Start counting `service`'s database calls slower than SLOW_DB_CALL_S."""
+    what = f"{service} database calls slower than {SLOW_DB_CALL_S} s"
+    window.require(*window.required, what)
+    name = "db_query_duration_seconds"
+    calls = metric_watch(url, f"{name}_count", service=service)
+    fast = metric_watch(url, f"{name}_bucket", service=service, le=SLOW_DB_CALL_S)
+
+    return lambda: window.observe_growth(what, lambda: calls() - fast(), PROOF_SETTLE_S)
 
 
 @check(
@@ -34,6 +59,7 @@ def test_gateway_times_out_a_hung_backend(
     gateway = stack.endpoint("gateway").url or ""
     before = metric_sample(gateway, "request_timeout_total", service="gateway")
     with faults.paused_process("auth"):
+        faults.require_proof()  # auth answered before the pause and not after it
         answers_within(
             "GET /api/v1/auth/me with auth paused",
             "GET",
@@ -61,18 +87,21 @@ def test_backends_enforce_their_budget(
 ) -> None:
     present = {name: route for name, route in DB_ROUTES.items() if name in stack.names()}
     assert present, "no backend with a database route is running"
-    with faults.latency("postgres", ms=int(BACKEND_BUDGET_S * 2000)):
+    answers = []
+    with faults.latency("postgres", ms=int(BACKEND_BUDGET_S * 2000)) as window:
         for name, (method, path) in present.items():
-            url = (stack.endpoint(name).url or "") + path
-            answers_within(
-                f"{name} {method} {path} with a hung database",
-                method,
-                url,
-                BACKEND_BUDGET_S,
-                {503, 504},
-                evidence,
-                json=LOGIN_BODY,
+            url = stack.endpoint(name).url or ""
+            slow_calls_seen = _watch_slow_db_calls(url, name, window)
+            label = f"{name} {method} {path} with a hung database"
+            answers.append(
+                timed_request(
+                    label, method, url + path, BACKEND_BUDGET_S, evidence, json=LOGIN_BODY
+                )
             )
+            slow_calls_seen()
+    faults.require_proof()  # before judging: a backend the latency never reached proves nothing
+    for answer in answers:
+        assert_answered(answer, BACKEND_BUDGET_S, {503, 504})
 
 
 @check(
@@ -87,6 +116,7 @@ def test_gateway_reports_a_dead_backend(
     stack: Platform, faults: FaultInjector, evidence: EvidenceLog
 ) -> None:
     faults.kill("auth")
+    faults.require_proof()  # auth answered before the kill and not after it
     gateway = stack.endpoint("gateway").url or ""
     response = answers_within(
         "GET /api/v1/auth/me with auth killed",

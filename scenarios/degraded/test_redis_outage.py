@@ -5,22 +5,38 @@ Fault: the Redis proxy is cut for REDIS_OUTAGE_S.
 Expectations: the steady state holds during the outage; auth's
 redis_degraded_mode gauge is 1 within 2 s of the cut and 0 within 5 s of the
 restore; a token revoked during the outage stays revoked after recovery.
+Proof: auth itself saw Redis go (its health checks failed, its operations were
+served from memory) while it had been healthy before the cut; other services'
+connections through the proxy prove nothing about auth, so without that the
+three checks are unknown.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pytest
 
-from harness import ApiClient, EvidenceLog, FaultInjector, Platform, check, metric_sample
+from harness import (
+    ApiClient,
+    EvidenceLog,
+    FaultInjector,
+    FaultWindow,
+    Platform,
+    check,
+    metric_sample,
+    metric_watch,
+)
 
 REDIS_OUTAGE_S = 30.0
 DEGRADED_WITHIN_S = 2.0
 RECOVERED_WITHIN_S = 5.0
 GAUGE_POLL_S = 0.1
+#: What proves the cut reached auth: auth's own view of it.
+HEALTH_CHECKS_FAILED = "auth Redis health checks failed"
+SERVED_FROM_MEMORY = "auth operations served from memory"
 
 
 @dataclass
@@ -32,6 +48,11 @@ class Outage:
     gauge: list[tuple[float, float]] = field(default_factory=list)
     #: (seconds since the cut, ms) of register + login + /me, the user's view of the outage.
     latency_ms: list[tuple[float, float]] = field(default_factory=list)
+    faults: list[FaultWindow] = field(default_factory=list)
+
+    def record_proof(self, evidence: EvidenceLog) -> None:
+        for window in self.faults:
+            window.note(evidence)
 
 
 def _wait_gauge(
@@ -66,14 +87,32 @@ def _auth_round_trip(api: ApiClient, steps: dict[str, int]) -> str:
     return access
 
 
+def _watch_auth(auth: str, window: FaultWindow) -> Callable[[], None]:
+    """Start watching auth's own view of Redis; the returned call records what it saw."""
+    window.require(HEALTH_CHECKS_FAILED, SERVED_FROM_MEMORY)
+    if metric_sample(auth, "redis_degraded_mode", service="auth") != 0:
+        window.context["auth before the cut"] = "already degraded: the cut changes nothing"
+        return lambda: None
+    failed = metric_watch(auth, "redis_health_check_total", service="auth", result="failure")
+    fallbacks = metric_watch(auth, "redis_fallback_total", service="auth")
+
+    def seen() -> None:
+        window.observe(HEALTH_CHECKS_FAILED, failed())
+        window.observe(SERVED_FROM_MEMORY, fallbacks())
+
+    return seen
+
+
 @pytest.fixture(scope="module")
 def outage(stack: Platform, gateway_url: str) -> Iterator[Outage]:
     auth = stack.endpoint("auth").url or ""
     result = Outage()
     injector = FaultInjector(stack)
+    result.faults = injector.windows
     t0 = time.monotonic()
     try:
-        with ApiClient(gateway_url) as api, injector.cut("redis"):
+        with ApiClient(gateway_url) as api, injector.cut("redis") as window:
+            seen_by_auth = _watch_auth(auth, window)
             cut_at = time.monotonic()
             result.degraded_after_s = _wait_gauge(auth, 1, DEGRADED_WITHIN_S * 3, result, t0)
             revoked = _auth_round_trip(api, result.steps_during)
@@ -84,6 +123,8 @@ def outage(stack: Platform, gateway_url: str) -> Iterator[Outage]:
                 result.steps_during["me (steady)"] = api.me(token).status_code
                 result.latency_ms.append((started - cut_at, (time.monotonic() - started) * 1000))
                 time.sleep(1)
+            seen_by_auth()
+        injector.require_proof()  # an inert cut: all three checks unknown
         result.recovered_after_s = _wait_gauge(auth, 0, RECOVERED_WITHIN_S * 3, result, t0)
         with ApiClient(gateway_url) as api:
             result.steps_after["revoked token after recovery"] = api.me(revoked).status_code
@@ -102,6 +143,7 @@ def outage(stack: Platform, gateway_url: str) -> Iterator[Outage]:
     fix="Serve sessions and revocations from memory while degraded; write back on recovery.",
 )
 def test_auth_works_during_redis_outage(outage: Outage, evidence: EvidenceLog) -> None:
+    outage.record_proof(evidence)
     evidence.note("statuses during the outage", str(outage.steps_during))
     evidence.series("register + login + /me during the outage", outage.latency_ms, "ms")
     expected = {
@@ -126,6 +168,7 @@ def test_auth_works_during_redis_outage(outage: Outage, evidence: EvidenceLog) -
     fix="Run the background health check often and flip the gauge on each transition.",
 )
 def test_degraded_gauge_follows_redis(outage: Outage, evidence: EvidenceLog) -> None:
+    outage.record_proof(evidence)
     evidence.series("auth redis_degraded_mode", outage.gauge)
     evidence.number("degraded after cut", outage.degraded_after_s or -1, "s")
     evidence.number("recovered after restore", outage.recovered_after_s or -1, "s")
@@ -146,6 +189,7 @@ def test_degraded_gauge_follows_redis(outage: Outage, evidence: EvidenceLog) -> 
     fix="Write revocations made during the outage back to Redis (and durably) on recovery.",
 )
 def test_revocation_survives_recovery(outage: Outage, evidence: EvidenceLog) -> None:
+    outage.record_proof(evidence)
     evidence.note("statuses after recovery", str(outage.steps_after))
     assert outage.steps_after.get("revoked token after recovery") == 401, (
         "a token logged out during the outage is accepted again after recovery"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection
+from dataclasses import dataclass
 
 import httpx
 
@@ -11,6 +12,36 @@ from harness.checks.evidence import EvidenceLog
 
 #: How long past the budget the harness waits before calling it a hang.
 HANG_FACTOR = 3.0
+
+
+@dataclass(frozen=True)
+class TimedAnswer:
+    """A request's answer (None: none before the hang deadline) and how long it took."""
+
+    label: str
+    response: httpx.Response | None
+    elapsed_s: float
+
+
+def timed_request(
+    label: str, method: str, url: str, budget_s: float, evidence: EvidenceLog, **kwargs: object
+) -> TimedAnswer:
+    """Send the request, waiting HANG_FACTOR × the budget at most; judge nothing yet."""
+    started = time.monotonic()
+    try:
+        response: httpx.Response | None = httpx.request(
+            method,
+            url,
+            timeout=budget_s * HANG_FACTOR,
+            **kwargs,  # type: ignore[arg-type]
+        )
+    except httpx.TimeoutException:
+        response = None
+    elapsed = time.monotonic() - started
+    evidence.number(f"{label}: answered after", elapsed, "s")
+    if response is not None:
+        evidence.http(label, response)
+    return TimedAnswer(label, response, elapsed)
 
 
 def answers_within(
@@ -24,21 +55,17 @@ def answers_within(
     **kwargs: object,
 ) -> httpx.Response | None:
     """Assert the request ends with one of `statuses` within budget × slack."""
-    started = time.monotonic()
-    try:
-        response: httpx.Response | None = httpx.request(
-            method,
-            url,
-            timeout=budget_s * HANG_FACTOR,
-            **kwargs,  # type: ignore[arg-type]
-        )
-    except httpx.TimeoutException:
-        response = None
-    elapsed = time.monotonic() - started
-    evidence.number(f"{label}: answered after", elapsed, "s")
+    answer = timed_request(label, method, url, budget_s, evidence, **kwargs)
+    return assert_answered(answer, budget_s, statuses, slack)
+
+
+def assert_answered(
+    answer: TimedAnswer, budget_s: float, statuses: Collection[int], slack: float = 1.10
+) -> httpx.Response:
+    """The answer came within budget × slack, with one of `statuses`."""
+    label, response, elapsed = answer.label, answer.response, answer.elapsed_s
     if response is None:
         raise AssertionError(f"{label}: no answer within {budget_s * HANG_FACTOR:.0f}s (a hang)")
-    evidence.http(label, response)
     assert response.status_code in statuses, (
         f"{label}: answered {response.status_code}, expected one of {sorted(statuses)}"
     )

@@ -22,7 +22,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from harness.faults.server.stages import MAX_DELAY_S, Chunk, Stage, new_stage
-from harness.faults.server.toxics import Toxic
+from harness.faults.server.toxics import UPSTREAM, Toxic
 
 if TYPE_CHECKING:
     from harness.faults.server.proxy import Connection
@@ -56,11 +56,16 @@ class Link:
         self._reading_paused = False
         self.stages: list[Stage] = []
         self._active = False
+        self._stats = connection.proxy.stats
 
     # -- data from the source -------------------------------------------------
 
     def receive(self, data: bytes | memoryview) -> bool:
         """Take bytes read from the source; True if ``data`` went on uncopied."""
+        if self.stream == UPSTREAM:
+            self._stats.bytes_upstream += len(data)
+        else:
+            self._stats.bytes_downstream += len(data)
         if self._pump is None and not self._active:
             assert self.dest is not None
             self.dest.write(data)
@@ -149,11 +154,19 @@ class Link:
             return True
         return False
 
-    def close_connection(self) -> None:
+    def close_connection(self) -> bool:
+        """Close the connection; False when it was closed already."""
+        if self.connection.closed:
+            return False
         self.connection.close()
+        return True
 
-    def reset_connection(self) -> None:
+    def reset_connection(self) -> bool:
+        """Reset the connection (TCP RST); False when it was closed already."""
+        if self.connection.closed:
+            return False
         self.connection.close(reset=True)
+        return True
 
     # -- the pump -------------------------------------------------------------
 

@@ -5,6 +5,11 @@ the upstream, and two ``Link``s (client→upstream is the "upstream" stream,
 upstream→client the "downstream" stream, as Toxiproxy names them).
 Disabling a proxy closes its listener and every live connection, so
 clients see refused connections and dropped sockets, as with Toxiproxy.
+
+Each proxy counts what went through it (``ProxyStats``, shown as ``stats``
+in its JSON, which stock clients ignore): connections accepted, connections
+dropped by disabling it (a cut), and bytes each way. The harness reads these
+as proof that a fault touched traffic.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import logging
 import socket
 import struct
+from dataclasses import asdict, dataclass
 from typing import cast
 
 from harness.faults.server.errors import ApiError
@@ -34,6 +40,20 @@ READ_BUFFER_MAX_BYTES = 4 * 1024 * 1024
 # Go's net.Dial has no deadline; one here keeps a dead upstream from
 # pinning accepted clients forever.
 UPSTREAM_CONNECT_TIMEOUT_S = 30.0
+
+
+@dataclass
+class ProxyStats:
+    """What went through one proxy since it was created."""
+
+    connections_accepted: int = 0
+    #: Live connections dropped because the proxy was disabled.
+    connections_cut: int = 0
+    bytes_upstream: int = 0  # client → upstream
+    bytes_downstream: int = 0  # upstream → client
+
+    def to_json(self) -> dict[str, int]:
+        return asdict(self)
 
 
 def split_address(address: str) -> tuple[str, int]:
@@ -154,6 +174,7 @@ class Connection:
             # The toxics are taken now, as the connection joins the proxy, not when the
             # protocol was made: a toxic added in between would miss this connection.
             self.proxy.connections.add(self)
+            self.proxy.stats.connections_accepted += 1
             for stream, link in self.links.items():
                 for toxic in self.proxy.toxics_for(stream):
                     link.add_toxic(toxic)
@@ -222,6 +243,7 @@ class Proxy:
         self.enabled = False
         self.toxics: dict[str, Toxic] = {}
         self.connections: set[Connection] = set()
+        self.stats = ProxyStats()
         self._server: asyncio.AbstractServer | None = None
 
     def to_json(self) -> dict[str, object]:
@@ -231,6 +253,7 @@ class Proxy:
             "upstream": self.upstream,
             "enabled": self.enabled,
             "toxics": [toxic.to_json() for toxic in self.toxic_list()],
+            "stats": self.stats.to_json(),
         }
 
     def toxic_list(self) -> list[Toxic]:
@@ -263,13 +286,16 @@ class Proxy:
         self.listen = join_address(bound_host, bound_port)
         self.enabled = True
 
-    async def stop(self) -> None:
+    async def stop(self, cut: bool = False) -> None:
+        """Close the listener and every live connection; ``cut`` counts them as cut."""
         if not self.enabled:
             return
         self.enabled = False
         server, self._server = self._server, None
         if server is not None:
             server.close()
+        if cut:
+            self.stats.connections_cut += len(self.connections)
         for connection in list(self.connections):
             connection.close()
         if server is not None:
@@ -282,7 +308,7 @@ class Proxy:
         if enabled:
             await self.start()
         else:
-            await self.stop()
+            await self.stop(cut=True)
 
     def add_toxic(self, toxic: Toxic) -> None:
         self.toxics[toxic.name] = toxic

@@ -6,6 +6,10 @@ connection, with probability ``toxicity``, and then transforms the chunks
 flowing through. Stages sleep through ``link.sleep`` so that adding, updating
 or removing a toxic interrupts them and data held in a sleep is passed on
 instead of dropped, the way Toxiproxy interrupts a stub.
+
+Every stage counts into its toxic's ``stats``: the connection joining, the
+toxicity roll applying (once per connection, whatever the re-rolls), and
+each action it takes, so a scenario can prove its fault touched traffic.
 """
 
 from __future__ import annotations
@@ -40,9 +44,9 @@ class LinkControl(Protocol):
 
     async def sleep(self, seconds: float) -> bool: ...
 
-    def close_connection(self) -> None: ...
+    def close_connection(self) -> bool: ...
 
-    def reset_connection(self) -> None: ...
+    def reset_connection(self) -> bool: ...
 
 
 def _seconds(milliseconds: float) -> float:
@@ -55,8 +59,10 @@ class Stage:
     def __init__(self, toxic: Toxic, link: LinkControl) -> None:
         self.toxic = toxic
         self.link = link
-        self.applies = random.random() < toxic.toxicity
         self._timer: asyncio.TimerHandle | None = None
+        self._counted_applied = False
+        toxic.stats.connections_joined += 1
+        self._roll()
         self.started()
 
     @property
@@ -66,6 +72,15 @@ class Stage:
     def attr(self, key: str) -> int:
         return self.toxic.attributes.get(key, 0)
 
+    def count(self, action: str, amount: int = 1) -> None:
+        self.toxic.stats.count(action, amount)
+
+    def _roll(self) -> None:
+        self.applies = random.random() < self.toxic.toxicity
+        if self.applies and not self._counted_applied:
+            self._counted_applied = True
+            self.toxic.stats.connections_applied += 1
+
     def started(self) -> None:
         """Called when the stage joins a link and after each update."""
 
@@ -73,7 +88,7 @@ class Stage:
         # Toxiproxy re-runs the stub on update, which rolls toxicity again.
         self.stop()
         self.toxic = toxic
-        self.applies = random.random() < toxic.toxicity
+        self._roll()
         self.started()
 
     def remove(self) -> None:
@@ -104,6 +119,8 @@ class Latency(Stage):
         jitter = self.attr("jitter")
         if jitter > 0:
             delay_ms += random.randint(-jitter, jitter - 1)
+        if delay_ms > 0:
+            self.count("chunks_delayed")
         release_at = chunk.arrived + _seconds(delay_ms)
         await self.link.sleep(release_at - self.link.loop.time())
         # Like Toxiproxy, a later latency toxic adds its delay on top of this one.
@@ -124,6 +141,7 @@ class Bandwidth(Stage):
             return
         bytes_per_s = rate * 1000.0
         step = max(1, int(bytes_per_s * BANDWIDTH_SLICE_S))
+        self.count("bytes_held_back", len(chunk.data))
         view = memoryview(chunk.data)
         for start in range(0, len(view), step):
             part = view[start : start + step]
@@ -145,6 +163,8 @@ class Slicer(Stage):
             return
         variation = min(self.attr("size_variation"), average - 1)
         offsets = _slice_offsets(0, len(chunk.data), average, variation)
+        if len(offsets) > 1:
+            self.count("chunks_sliced")
         delay_s = min(self.attr("delay") / 1_000_000.0, MAX_DELAY_S)
         for index, (start, end) in enumerate(offsets):
             await emit(Chunk(chunk.data[start:end], chunk.arrived))
@@ -184,8 +204,8 @@ class LimitData(Stage):
             piece = chunk.data[:remaining]
             self.transmitted += len(piece)
             await emit(Chunk(piece, chunk.arrived))
-        if self.attr("bytes") - self.transmitted <= 0:
-            self.link.close_connection()
+        if self.attr("bytes") - self.transmitted <= 0 and self.link.close_connection():
+            self.count("connections_closed")
 
 
 class Timeout(Stage):
@@ -196,17 +216,28 @@ class Timeout(Stage):
     the toxic closes the connections it was stalling (their data is lost).
     """
 
+    def __init__(self, toxic: Toxic, link: LinkControl) -> None:
+        self._stalled = False  # counted once per connection
+        super().__init__(toxic, link)
+
     def started(self) -> None:
         if self.applies and self.attr("timeout") > 0:
-            self._arm(_seconds(self.attr("timeout")), self.link.close_connection)
+            self._arm(_seconds(self.attr("timeout")), self._close)
 
     async def feed(self, chunk: Chunk, emit: Emit) -> None:
+        if not self._stalled:
+            self._stalled = True
+            self.count("connections_stalled")
         self.started()
+
+    def _close(self) -> None:
+        if self.link.close_connection():
+            self.count("connections_closed")
 
     def remove(self) -> None:
         super().remove()
         if self.applies:
-            self.link.close_connection()
+            self._close()
 
 
 class ResetPeer(Stage):
@@ -219,13 +250,19 @@ class ResetPeer(Stage):
 
     async def feed(self, chunk: Chunk, emit: Emit) -> None:
         if self._timer is None:
-            self._arm(_seconds(self.attr("timeout")), self.link.reset_connection)
+            self._arm(_seconds(self.attr("timeout")), self._reset)
+
+    def _reset(self) -> None:
+        if self.link.reset_connection():
+            self.count("resets_sent")
 
 
 class SlowClose(Stage):
     """Holds the close of this stream back for ``delay`` ms."""
 
     async def at_eof(self) -> None:
+        if self.attr("delay") > 0:
+            self.count("closes_delayed")
         await self.link.sleep(_seconds(self.attr("delay")))
 
 

@@ -1,7 +1,10 @@
 """Toxic definitions: the types Toxiproxy knows, their attributes, validation.
 
 A ``Toxic`` is the proxy-wide definition the API shows; what it does to one
-connection lives in ``stages.py``. Validation is stricter than Toxiproxy's
+connection lives in ``stages.py``. Each toxic also shows its ``stats``: how
+many connections it joined, how many its toxicity roll applied to, and what
+it did to them (``TOXIC_ACTIONS``). Stock clients ignore the extra field; the
+harness reads it as proof that a fault touched traffic. Validation is stricter than Toxiproxy's
 (it rejects negative numbers and a toxicity outside [0, 1]) because a fault
 that silently does nothing is worse than a 400 in a readiness run.
 """
@@ -34,8 +37,39 @@ TOXIC_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "limit_data": ("bytes",),
 }
 
+# What each type counts when it acts on a connection, for the toxic's stats.
+TOXIC_ACTIONS: dict[str, tuple[str, ...]] = {
+    "latency": ("chunks_delayed",),
+    "bandwidth": ("bytes_held_back",),
+    "slow_close": ("closes_delayed",),
+    "timeout": ("connections_stalled", "connections_closed"),
+    "reset_peer": ("resets_sent",),
+    "slicer": ("chunks_sliced",),
+    "limit_data": ("connections_closed",),
+}
+
 # Go decodes attributes into int64; anything larger is a decoding error there.
 MAX_ATTRIBUTE = 2**63 - 1
+
+
+@dataclass
+class ToxicStats:
+    """What one toxic did, over its whole life (updates included)."""
+
+    connections_joined: int = 0
+    #: Connections whose toxicity roll came up at least once.
+    connections_applied: int = 0
+    actions: dict[str, int] = field(default_factory=dict)
+
+    def count(self, action: str, amount: int = 1) -> None:
+        self.actions[action] = self.actions.get(action, 0) + amount
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "connections_joined": self.connections_joined,
+            "connections_applied": self.connections_applied,
+            **self.actions,
+        }
 
 
 @dataclass
@@ -47,6 +81,11 @@ class Toxic:
     stream: str
     toxicity: float
     attributes: dict[str, int] = field(default_factory=dict)
+    stats: ToxicStats = field(default_factory=ToxicStats, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for action in TOXIC_ACTIONS.get(self.type, ()):
+            self.stats.actions.setdefault(action, 0)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -55,6 +94,7 @@ class Toxic:
             "type": self.type,
             "stream": self.stream,
             "toxicity": self.toxicity,
+            "stats": self.stats.to_json(),
         }
 
 
@@ -83,7 +123,8 @@ def updated_toxic(toxic: Toxic, body: object) -> Toxic:
     """A copy of ``toxic`` with a POST /proxies/{p}/toxics/{t} body applied.
 
     Like Toxiproxy, only ``attributes`` (merged) and ``toxicity`` change;
-    name, type and stream are fixed once the toxic exists.
+    name, type and stream are fixed once the toxic exists, and the stats go on
+    counting.
     """
     if not isinstance(body, Mapping):
         raise bad_request("expected a JSON object")
@@ -93,6 +134,7 @@ def updated_toxic(toxic: Toxic, body: object) -> Toxic:
         stream=toxic.stream,
         toxicity=parse_toxicity(body.get("toxicity"), default=toxic.toxicity),
         attributes=_merge_attributes(toxic.type, toxic.attributes, body.get("attributes")),
+        stats=toxic.stats,
     )
 
 

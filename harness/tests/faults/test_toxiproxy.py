@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import replace
 
 import pytest
 
 from harness.errors import FaultError
 from harness.faults import (
+    ProxyCounters,
     ProxyInfo,
+    ToxicCounters,
     ToxicInfo,
     ToxiproxyClient,
     cut,
@@ -30,7 +33,8 @@ def test_client_drives_the_whole_api(client: ToxiproxyClient, echo_server: TcpSe
         assert isinstance(created, ProxyInfo) and created.enabled
         assert client.proxies()["client-api"] == created
         toxic = client.add_toxic("client-api", "latency", stream="upstream", latency=5)
-        assert toxic == ToxicInfo(
+        # The embedded server adds counters; a real toxiproxy-server has none.
+        assert replace(toxic, counters=None) == ToxicInfo(
             "latency_upstream", "latency", "upstream", 1.0, {"latency": 5, "jitter": 0}
         )
         updated = client.update_toxic("client-api", toxic.name, toxicity=0.25, jitter=2)
@@ -63,6 +67,24 @@ def test_unreachable_server_is_a_fault_error() -> None:
     with ToxiproxyClient(f"http://127.0.0.1:{free_port()}", timeout_s=1.0) as nowhere:
         with pytest.raises(FaultError, match="failed"):
             nowhere.version()
+
+
+def test_counters_are_none_when_the_server_keeps_none() -> None:
+    # What a real toxiproxy-server answers: no `stats` anywhere.
+    toxic = {"name": "t", "type": "latency", "stream": "upstream", "toxicity": 1, "attributes": {}}
+    body = {"name": "p", "listen": "127.0.0.1:1", "upstream": "u:1", "enabled": True}
+    proxy = ProxyInfo.from_json({**body, "toxics": [toxic]})
+    assert proxy.counters is None and proxy.toxics[0].counters is None
+
+
+def test_counters_are_read_when_the_server_keeps_them() -> None:
+    stats = {"connections_joined": 3, "connections_applied": 2, "resets_sent": 5}
+    toxic = {"name": "t", "type": "reset_peer", "stats": stats}
+    counters = ToxicInfo.from_json(toxic).counters
+    assert counters == ToxicCounters(3, 2, {"resets_sent": 5})
+    proxy_stats = {"connections_accepted": 4, "connections_cut": 1}
+    body = {"name": "p", "listen": "h:1", "upstream": "u:1", "enabled": True, "stats": proxy_stats}
+    assert ProxyInfo.from_json(body).counters == ProxyCounters(4, 1, 0, 0)
 
 
 def test_address_makes_wildcards_local() -> None:

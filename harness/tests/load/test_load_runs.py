@@ -130,6 +130,7 @@ def test_an_s3_cut_fails_only_the_file_journey_and_fast(
     options = LoadOptions(users=USERS, spawn_rate=12, duration_s=36, fault="s3-down", fault_s=12)
     outcome = load_on_stack(load_stack, options, tmp_path / "load")
     assert outcome.window is not None and outcome.window.scenario == "s3-down"
+    assert outcome.inert_fault is None, outcome.fault_proof
     during = outcome.phases[DURING]
     assert during["files"].failures > 0, "the cut did not reach the file journey"
     assert during["files"].max_p95_ms is not None and during["files"].max_p95_ms < 1000
@@ -149,6 +150,7 @@ def test_a_redis_cut_keeps_auth_and_chat_under_one_percent_errors(
 ) -> None:
     options = LoadOptions(users=USERS, spawn_rate=12, duration_s=36, fault="redis-down", fault_s=12)
     outcome = load_on_stack(load_stack, options, tmp_path / "load")
+    assert outcome.inert_fault is None and "dropped by the cut" in outcome.fault_proof[0]
     for journey in ("auth", "chat"):
         for phase in (DURING, AFTER):
             seen = outcome.phases[phase][journey]

@@ -5,10 +5,18 @@ its budget: the pool wait (`db_pool_timeout_s`), the server-side
 `statement_timeout`, and a per-call deadline in `Database.run` that does not
 wait for SQLAlchemy's shielded close of the cancelled connection (see
 `secureconnect.common.deadline`).
+
+A database that fails a call is the client's 503, never a 500: `Database.run`
+classifies every failure of the database (not the caller's data errors, such
+as a unique violation, which its caller answers) as `connection_lost`,
+`timeout` or `other`, counts it in `db_errors_total{service,kind}` so the
+server's own view of a database fault is on /metrics, and raises the
+DomainError that the API's error body renders.
 """
 
 from __future__ import annotations
 
+import logging
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -16,6 +24,7 @@ from typing import TypeVar
 
 from sqlalchemy import URL, MetaData, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -23,12 +32,25 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from secureconnect.common.deadline import DeadlineExceeded, drain, run_within
+from secureconnect.common.deadline import drain, run_within
 from secureconnect.common.errors import DomainError
-from secureconnect.common.metrics import DB_QUERY_DURATION
+from secureconnect.common.metrics import DB_ERRORS, DB_QUERY_DURATION
 from secureconnect.common.settings import DatabaseSettings
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+#: Kinds of database failure, the `kind` label of db_errors_total.
+CONNECTION_LOST, TIMEOUT, OTHER = "connection_lost", "timeout", "other"
+#: SQLSTATE classes of the caller's data (invalid value, constraint violated): its
+#: caller answers them (409, 422...), they say nothing about the database's health.
+DATA_ERROR_CLASSES = ("22", "23")
+#: Connection exceptions, and the server shutting a session down (admin / crash
+#: shutdown, cannot connect now): pg_terminate_backend, a failover, a restart.
+CONNECTION_LOST_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+#: query_canceled: the server's statement_timeout fired.
+STATEMENT_TIMEOUT_SQLSTATE = "57014"
 
 #: One schema for the product; Alembic migrations are written against it.
 metadata = MetaData()
@@ -93,22 +115,17 @@ class Database:
         self.query_timeout_s = settings.db_query_timeout_s
 
     async def run(self, operation: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run `work` in a transaction; timeouts and connection loss become 503."""
+        """Run `work` in a transaction; any failure of the database becomes a counted 503."""
         started = time.perf_counter()
         try:
             return await run_within(self.query_timeout_s, self._transaction(work))
-        except DeadlineExceeded as exc:
-            raise DomainError(
-                503, "database_timeout", "the database did not answer in time"
-            ) from exc
-        except (OSError, DBAPIError) as exc:
-            if (
-                isinstance(exc, DBAPIError)
-                and not exc.connection_invalidated
-                and _is_data_error(exc)
-            ):
+        except (OSError, SQLAlchemyError) as exc:  # DeadlineExceeded is a TimeoutError
+            kind = failure_kind(exc)
+            if kind is None:
                 raise
-            raise DomainError(503, "database_unavailable", "the database is unavailable") from exc
+            DB_ERRORS.labels(self.service, kind).inc()
+            log.warning("database call %s failed: %s (%s)", operation, kind, type(exc).__name__)
+            raise _unavailable(kind) from exc
         finally:
             DB_QUERY_DURATION.labels(self.service, operation).observe(time.perf_counter() - started)
 
@@ -132,9 +149,32 @@ class Database:
         await self.engine.dispose()
 
 
-def _is_data_error(exc: DBAPIError) -> bool:
-    """Integrity/data errors are the caller's business, not an outage."""
+def failure_kind(exc: BaseException) -> str | None:
+    """What failed in the database, or None for the caller's own data error."""
+    if isinstance(exc, TimeoutError | PoolTimeout):  # our deadline, a driver's, the pool's
+        return TIMEOUT
+    if isinstance(exc, OSError):
+        return CONNECTION_LOST
+    if not isinstance(exc, DBAPIError):
+        return OTHER  # the session or the pool in a state it cannot serve from
+    sqlstate = _sqlstate(exc)
+    if exc.connection_invalidated or sqlstate.startswith(CONNECTION_LOST_SQLSTATES):
+        return CONNECTION_LOST
+    if sqlstate == STATEMENT_TIMEOUT_SQLSTATE:
+        return TIMEOUT
+    if sqlstate.startswith(DATA_ERROR_CLASSES):
+        return None
+    return OTHER
+
+
+def _sqlstate(exc: DBAPIError) -> str:
     sqlstate = getattr(exc.orig, "sqlstate", None) or getattr(
         getattr(exc.orig, "__cause__", None), "sqlstate", None
     )
-    return bool(sqlstate) and not str(sqlstate).startswith(("08", "57", "53"))
+    return str(sqlstate or "")
+
+
+def _unavailable(kind: str) -> DomainError:
+    if kind == TIMEOUT:
+        return DomainError(503, "database_timeout", "the database did not answer in time")
+    return DomainError(503, "database_unavailable", "the database is unavailable")

@@ -50,6 +50,11 @@ DB_QUERY_DURATION = Histogram(
     ["service", "operation"],
     buckets=FAST_BUCKETS_S,
 )
+DB_ERRORS = Counter(
+    "db_errors_total",
+    "Database calls that failed and were answered 503, by kind (connection_lost, timeout, other)",
+    ["service", "kind"],
+)
 RATE_LIMITED = Counter("rate_limited_total", "Requests refused with 429", ["service", "scope"])
 POLICY_PERIODS = Gauge(
     "policy_period_seconds",

@@ -1,0 +1,148 @@
+"""A failing database is a counted 503, never a 500 — by kind of failure.
+
+`Database` runs in-process against the stack's PostgreSQL through its
+Toxiproxy proxy, as the services reach it; each fault breaks a write in
+flight. db_errors_total{service,kind} is the server's own view of the fault.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+from secureconnect.auth.app import create_auth_app
+from secureconnect.auth.settings import AuthSettings
+from secureconnect.common.db import CONNECTION_LOST, TIMEOUT, Database
+from secureconnect.common.errors import DomainError
+from secureconnect.common.settings import DatabaseSettings
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from harness.faults.injector import FaultInjector
+from harness.platform.base import Platform
+from tests.helpers import database_settings
+from tests.stores import settings_for
+
+QUERY_TIMEOUT_S = 1.5
+#: A write that takes this long is in flight when the fault strikes.
+SLOW_WRITE_S = 3.0
+
+
+def errors_counted(service: str, kind: str) -> float:
+    return REGISTRY.get_sample_value("db_errors_total", {"service": service, "kind": kind}) or 0.0
+
+
+@pytest.fixture
+async def database(stack: Platform) -> AsyncIterator[Database]:
+    settings = DatabaseSettings(
+        **database_settings(stack), db_query_timeout_s=QUERY_TIMEOUT_S, db_connect_timeout_s=1.0
+    )
+    db = Database(settings, f"db-errors-{uuid.uuid4().hex[:8]}")
+    await db.run("warm", _select_one)  # a pooled, kept-alive connection, as in service
+    yield db
+    await db.close()
+
+
+async def _select_one(session: AsyncSession) -> None:
+    await session.execute(text("SELECT 1"))
+
+
+async def _slow_write(session: AsyncSession) -> None:
+    await session.execute(text("CREATE TEMP TABLE writes (id int) ON COMMIT DROP"))
+    await session.execute(text("INSERT INTO writes VALUES (1)"))
+    await session.execute(text("SELECT pg_sleep(:s)"), {"s": SLOW_WRITE_S})
+
+
+async def _fails_as(db: Database, kind: str, code: str, work: Awaitable[object]) -> None:
+    before = errors_counted(db.service, kind)
+    with pytest.raises(DomainError) as raised:
+        await work
+    assert (raised.value.status, raised.value.code) == (503, code)
+    assert errors_counted(db.service, kind) == before + 1
+
+
+async def test_a_cut_link_is_connection_lost(database: Database, faults: FaultInjector) -> None:
+    with faults.cut("postgres"):
+        await _fails_as(database, CONNECTION_LOST, "database_unavailable", _run_slow(database))
+
+
+async def test_reset_connections_are_connection_lost(
+    database: Database, faults: FaultInjector
+) -> None:
+    with faults.flaky("postgres", toxicity=1.0):
+        await _fails_as(database, CONNECTION_LOST, "database_unavailable", _run_slow(database))
+
+
+async def test_a_half_open_link_is_a_timeout(database: Database, faults: FaultInjector) -> None:
+    with faults.half_open("postgres"):
+        await _fails_as(database, TIMEOUT, "database_timeout", _run_slow(database))
+
+
+async def test_a_backend_terminated_mid_write_is_connection_lost(
+    database: Database, faults: FaultInjector
+) -> None:
+    with faults.terminate_backends() as window:
+        await _fails_as(database, CONNECTION_LOST, "database_unavailable", _run_slow(database))
+    assert window.proven, window.describe()
+
+
+def _run_slow(db: Database) -> Awaitable[object]:
+    return db.run("slow_write", _slow_write)
+
+
+async def test_the_servers_statement_timeout_is_a_timeout(stack: Platform) -> None:
+    settings = DatabaseSettings(**database_settings(stack), db_statement_timeout_ms=200)
+    db = Database(settings, f"db-statement-{uuid.uuid4().hex[:8]}")
+    try:
+        await _fails_as(db, TIMEOUT, "database_timeout", db.run("slow_write", _slow_write))
+    finally:
+        await db.close()
+
+
+async def test_a_pool_exhausted_is_a_timeout(stack: Platform) -> None:
+    settings = DatabaseSettings(
+        **database_settings(stack), db_pool_size=1, db_max_overflow=0, db_pool_timeout_s=0.2
+    )
+    db = Database(settings, f"db-pool-{uuid.uuid4().hex[:8]}")
+    holding = asyncio.create_task(db.run("slow_write", _slow_write))
+    try:
+        await asyncio.sleep(0.3)  # let the first call take the only connection
+        await _fails_as(db, TIMEOUT, "database_timeout", db.run("select", _select_one))
+    finally:
+        await holding
+        await db.close()
+
+
+async def test_a_data_error_is_the_callers_not_an_outage(database: Database) -> None:
+    async def duplicate(session: AsyncSession) -> None:
+        await session.execute(text("CREATE TEMP TABLE once (id int PRIMARY KEY) ON COMMIT DROP"))
+        await session.execute(text("INSERT INTO once VALUES (1), (1)"))
+
+    counted = [errors_counted(database.service, kind) for kind in (CONNECTION_LOST, TIMEOUT)]
+    with pytest.raises(IntegrityError):
+        await database.run("duplicate", duplicate)
+    assert [errors_counted(database.service, k) for k in (CONNECTION_LOST, TIMEOUT)] == counted
+
+
+Request = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
+
+
+async def test_the_api_answers_a_database_outage_503_with_its_error_body(
+    stack: Platform, faults: FaultInjector
+) -> None:
+    name = f"auth-db-{uuid.uuid4().hex[:8]}"
+    app = create_auth_app(AuthSettings(**settings_for(stack), service_name=name))
+    body = {"email": f"{name}@example.com", "password": "Not-The-Password-1"}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://auth") as client:
+            with faults.cut("postgres"):
+                answer = await client.post("/api/v1/auth/login", json=body)
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["error"]["code"] == "database_unavailable"
+    assert errors_counted(name, CONNECTION_LOST) >= 1
