@@ -9,7 +9,9 @@ what another instance reads once Redis is back.
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import httpx
 
@@ -25,6 +27,7 @@ from harness import (
     require_components,
 )
 from harness.api_realtime import Chat, EventListener
+from harness.errors import Inconclusive
 from harness.history import FAIL, INFO, OK, History, check_set_full
 
 SENDERS = 4
@@ -33,6 +36,17 @@ ATTEMPTS = 8
 PG_LATENCY_MS = 50
 PG_RESET_TOXICITY = 0.2
 RECOVERY_DEADLINE_S = 15.0
+#: The chat service renews every local user's presence in Redis this often, seconds
+#: (PRESENCE_REFRESH_S of secureconnect/chat/presence.py), on its own cycle: a renewal
+#: publishes what a missing write-back lost, so a check that waits long enough for one
+#: passes a broken recovery. It is not enough for a deadline to be shorter than the
+#: period: any renewal inside the deadline hides the defect (15 s: 3 runs in 4).
+PRESENCE_REFRESH_S = 20.0
+#: The write-back runs as the recovery flips the gauge back, so presence is readable at
+#: once; the deadline only absorbs request latency (a renewal lands in it 1 run in 20,
+#: and is then recognised by its last_seen and judged unknown, see _written_back).
+PRESENCE_WRITTEN_BACK_WITHIN_S = 1.0
+FAST_POLL_S = 0.05
 
 
 def _send_with_retries(chat: Chat, conversation: str, process: int, history: History) -> None:
@@ -101,6 +115,25 @@ def _degraded(url: str) -> float:
     return metric_sample(url, "redis_degraded_mode")
 
 
+def _online(direct: ApiClient, user: Session) -> dict | None:
+    answer = Chat(direct, user).presence(user.user_id)
+    if answer.status_code == 200 and answer.json()["status"] == "online":
+        return answer.json()
+    return None
+
+
+def _written_back(presence: dict, recovered_at: float, evidence: EvidenceLog) -> None:
+    """A last_seen after the recovery comes from a renewal, not from the write-back:
+    then the check proves nothing about the write-back (unknown, never pass)."""
+    last_seen = datetime.fromisoformat(presence["last_seen"]).timestamp()
+    evidence.number("last_seen - recovery", last_seen - recovered_at, "s")
+    if last_seen > recovered_at:
+        raise Inconclusive(
+            "a presence renewal after the recovery published the presence; "
+            "the write-back is unproven"
+        )
+
+
 @check(
     "DEG-007",
     "Presence set while Redis was down is written back for every instance",
@@ -121,15 +154,20 @@ def test_presence_is_written_back(
         eventually(lambda: _degraded(holder_url) == 1, RECOVERY_DEADLINE_S, what="degraded")
         listener = EventListener(holder_url, alice.access_token)
     try:
-        eventually(lambda: _degraded(holder_url) == 0, RECOVERY_DEADLINE_S, what="recovered")
+        eventually(
+            lambda: _degraded(holder_url) == 0, RECOVERY_DEADLINE_S, FAST_POLL_S, "recovered"
+        )
+        recovered_at = time.time()
+        eventually(lambda: _degraded(reader_url) == 0, RECOVERY_DEADLINE_S, what=f"{reader} up")
         with ApiClient(reader_url) as direct:
-
-            def seen_online() -> bool:
-                answer = Chat(direct, alice).presence(alice.user_id)
-                return answer.status_code == 200 and answer.json()["status"] == "online"
-
-            eventually(seen_online, RECOVERY_DEADLINE_S, what=f"{reader} seeing alice online")
-            evidence.http(f"presence read on {reader}", Chat(direct, alice).presence(alice.user_id))
+            presence = eventually(
+                lambda: _online(direct, alice),
+                PRESENCE_WRITTEN_BACK_WITHIN_S,
+                FAST_POLL_S,
+                f"{reader} seeing alice online",
+            )
+        evidence.note(f"presence read on {reader}", str(presence))
+        _written_back(presence, recovered_at, evidence)
     finally:
         listener.close()
     evidence.note("socket held by / presence read from", f"{holder} / {reader}")
