@@ -113,7 +113,10 @@ class Selftest:
     ) -> dict[str, CheckResult]:
         """Run the checks against a stack of `tree` (none when no check needs one)."""
         run_dir.mkdir(parents=True, exist_ok=True)
-        args = [f"--readiness-compose-dir={tree.compose_dir}"]
+        args = [
+            f"--readiness-compose-dir={tree.compose_dir}",
+            f"--readiness-results={run_dir / 'results.json'}",  # the checks' evidence
+        ]
         args += [f"--readiness-check={c}" for c in check_ids]
         by_node = {self.inventory[c].nodeid: c for c in check_ids}
 

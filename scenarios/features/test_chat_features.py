@@ -77,6 +77,8 @@ def test_typing_reaches_the_other_participant(
     alice, bob = api.new_session(), api.new_session()
     conversation = Chat(api, alice).conversation(bob)
     with EventListener(gateway_url, bob.access_token) as bob_ws:
+        # Typing is not replayed: a signal before bob's socket is registered reaches nobody.
+        bob_ws.wait_for(lambda e: e["type"] == "ready")
         answer = Chat(api, alice).typing(conversation)
         assert answer.status_code == 204, f"typing answered {answer.status_code}"
         event = bob_ws.wait_for(
