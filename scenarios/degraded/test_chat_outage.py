@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 
 import httpx
 
@@ -27,7 +26,7 @@ from harness import (
     require_components,
 )
 from harness.api_realtime import Chat, EventListener
-from harness.errors import Inconclusive
+from harness.checks.library import recovery
 from harness.history import FAIL, INFO, OK, History, check_set_full
 
 SENDERS = 4
@@ -44,7 +43,7 @@ RECOVERY_DEADLINE_S = 15.0
 PRESENCE_REFRESH_S = 20.0
 #: The write-back runs as the recovery flips the gauge back, so presence is readable at
 #: once; the deadline only absorbs request latency (a renewal lands in it 1 run in 20,
-#: and is then recognised by its last_seen and judged unknown, see _written_back).
+#: and is then recognised by its last_seen and judged unknown: recovery.written_back).
 PRESENCE_WRITTEN_BACK_WITHIN_S = 1.0
 FAST_POLL_S = 0.05
 
@@ -122,18 +121,6 @@ def _online(direct: ApiClient, user: Session) -> dict | None:
     return None
 
 
-def _written_back(presence: dict, recovered_at: float, evidence: EvidenceLog) -> None:
-    """A last_seen after the recovery comes from a renewal, not from the write-back:
-    then the check proves nothing about the write-back (unknown, never pass)."""
-    last_seen = datetime.fromisoformat(presence["last_seen"]).timestamp()
-    evidence.number("last_seen - recovery", last_seen - recovered_at, "s")
-    if last_seen > recovered_at:
-        raise Inconclusive(
-            "a presence renewal after the recovery published the presence; "
-            "the write-back is unproven"
-        )
-
-
 @check(
     "DEG-007",
     "Presence set while Redis was down is written back for every instance",
@@ -167,7 +154,7 @@ def test_presence_is_written_back(
                 f"{reader} seeing alice online",
             )
         evidence.note(f"presence read on {reader}", str(presence))
-        _written_back(presence, recovered_at, evidence)
+        recovery.written_back(presence, recovered_at, evidence)
     finally:
         listener.close()
     evidence.note("socket held by / presence read from", f"{holder} / {reader}")
