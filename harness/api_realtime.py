@@ -157,15 +157,18 @@ class Files:
         self.http = api.http
         self.session = session
 
-    def stage(self, data: bytes, filename: str = "readiness.bin") -> httpx.Response:
-        """Ask for an upload URL and PUT the bytes there; returns the upload-url answer."""
+    def stage(
+        self, data: bytes, filename: str = "readiness.bin", size: int | None = None
+    ) -> httpx.Response:
+        """Ask for an upload URL and PUT the bytes there; returns the upload-url answer.
+        `size`: the size to declare, when it is not the bytes' (a truncated upload)."""
         created = self.http.post(
             "/api/v1/files/upload-url",
             headers=self.session.headers,
             json={
                 "filename": filename,
                 "content_type": "application/octet-stream",
-                "size": len(data),
+                "size": len(data) if size is None else size,
             },
         )
         if created.status_code == 201:

@@ -30,8 +30,12 @@ from harness.platform.backends import BACKENDS, create_platform
 from harness.platform.base import StackInfo
 from harness.platform.supervisor import hold, serve_foreground, start_detached, take_down
 from harness.report.publish import rerender
-from harness.runner import RunOptions, run_suite
+from harness.runner import RunOptions, new_run_id, run_suite
 from harness.scenarios_catalog import validate_scenario
+from harness.selftest.catalogue import DEFECTS_DIR, load_catalogue, select
+from harness.selftest.engine import Selftest
+from harness.selftest.outcome import write as write_outcome
+from harness.selftest.view import SelftestProgress, print_catalogue, print_outcome
 
 DEFAULT_STATE_FILE = Path("reports") / "stack.json"
 EXIT_HARNESS_ERROR = 2
@@ -160,6 +164,31 @@ def chaos(
         with console.status("stopping the stack..."):
             platform.down()
     raise typer.Exit(CHAOS_EXIT[outcome.verdict])
+
+
+@app.command()
+def selftest(
+    defect: Annotated[
+        list[str] | None, typer.Option(help="Only this defect id (repeatable).")
+    ] = None,
+    fast: Annotated[bool, typer.Option(help="Only the fast subset (what make test runs).")] = False,
+    list_only: Annotated[bool, typer.Option("--list", help="List the catalogue and exit.")] = False,
+    report_root: Annotated[Path, typer.Option(help="Where the self-test folder goes.")] = Path(
+        "reports"
+    ),
+    catalogue: Annotated[Path, typer.Option(help="The defect catalogue folder.")] = DEFECTS_DIR,
+) -> None:
+    """Apply each seeded defect to a copy of the system and show the checks catch it."""
+    chosen = select(load_catalogue(catalogue), defect or [], fast)
+    if list_only:
+        print_catalogue(console, chosen)
+        return
+    run_dir = report_root / f"selftest-{new_run_id()}"
+    with SelftestProgress(console) as progress:
+        outcome = Selftest(chosen, run_dir, Policy.load(DEFAULT_POLICY), progress).run()
+    write_outcome(outcome)
+    print_outcome(console, outcome)
+    raise typer.Exit(outcome.exit_code)
 
 
 #: `readiness load`: Locust journeys against the stack, judged by loadtests/slo.yaml.

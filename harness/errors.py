@@ -2,6 +2,7 @@
 
     HarnessError                  anything the harness reports as one line
     ├── ConfigError               bad input: a file, a flag, a setting
+    │   └── PatchError            a seeded defect's patch does not apply to the tree
     ├── StartupError              a component did not become healthy
     ├── ComponentError            an operation on a running component failed
     ├── FaultError                a fault could not be injected or removed
@@ -24,6 +25,10 @@ class HarnessError(Exception):
 
 class ConfigError(HarnessError):
     """Bad input from the user: a flag, a file or a setting."""
+
+
+class PatchError(ConfigError):
+    """A self-test defect's patch does not apply to the current tree (it rotted)."""
 
 
 class StartupError(HarnessError):

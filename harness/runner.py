@@ -70,13 +70,14 @@ class RunOutcome:
 class _RunPlugin:
     """Hands the started platform to the scenarios and reports progress."""
 
-    def __init__(self, platform: Platform, on_check: CheckProgress) -> None:
+    def __init__(self, platform: Platform | None, on_check: CheckProgress) -> None:
         self.platform = platform
         self.on_check = on_check
         self.results: dict[str, CheckResult] = {}
 
     def pytest_configure(self, config: pytest.Config) -> None:
-        config.stash[PLATFORM_KEY] = self.platform
+        if self.platform is not None:
+            config.stash[PLATFORM_KEY] = self.platform
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "call" or report.outcome != "passed":
@@ -103,10 +104,16 @@ def run_suite(
     platform = create_platform(options.backend, options.services, on_component)
     try:
         platform.up()
-        plugin = _RunPlugin(platform, on_check or (lambda _n, _s: None))
-        _run_pytest(options, run_dir, plugin)
+        outputs = [
+            f"--junitxml={run_dir / 'junit.xml'}",
+            f"--alluredir={run_dir / 'allure-results'}",
+            *(f"--readiness-category={c}" for c in options.categories),
+        ]
+        results = run_checks(
+            platform, run_dir, options.profile, outputs, on_check, options.scenarios
+        )
     finally:
-        _collect_logs(platform, run_dir / "logs")
+        collect_logs(platform, run_dir / "logs")
         platform.down()
     card = publish(
         run_dir,
@@ -115,7 +122,7 @@ def run_suite(
         options.backend,
         options.profile,
         options.categories,
-        list(plugin.results.values()),
+        list(results.values()),
         policy,
         options.report_root,
     )
@@ -123,21 +130,29 @@ def run_suite(
     return RunOutcome(run_dir, card, 1 if failing else 0)
 
 
-def _run_pytest(options: RunOptions, run_dir: Path, plugin: _RunPlugin) -> None:
+def run_checks(
+    platform: Platform | None,
+    run_dir: Path,
+    profile: str,
+    extra_args: list[str],
+    on_check: CheckProgress | None = None,
+    scenarios: Path = SCENARIOS_DIR,
+) -> dict[str, CheckResult]:
+    """Run the scenario suite against a started platform (None: the checks selected by
+    `extra_args` need no stack); the log of the run goes to run_dir/pytest.log."""
+    plugin = _RunPlugin(platform, on_check or (lambda _n, _s: None))
     args = [
-        str(options.scenarios),
+        str(scenarios),
         f"--rootdir={REPO_ROOT}",
-        f"--readiness-profile={options.profile}",
-        f"--junitxml={run_dir / 'junit.xml'}",
+        f"--readiness-profile={profile}",
         f"--readiness-histories={run_dir / 'histories'}",
-        f"--alluredir={run_dir / 'allure-results'}",
         "-p",
         "no:cacheprovider",
         # Plugins this process already imported (anyio...) cannot be assertion-rewritten.
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
         "-q",
-        *(f"--readiness-category={c}" for c in options.categories),
+        *extra_args,
     ]
     with (run_dir / "pytest.log").open("w") as log, contextlib.redirect_stdout(log):
         code = pytest.main(args, plugins=[plugin])
@@ -146,9 +161,10 @@ def _run_pytest(options: RunOptions, run_dir: Path, plugin: _RunPlugin) -> None:
             f"the scenario suite could not run (pytest exit {int(code)}); "
             f"see {run_dir / 'pytest.log'}"
         )
+    return plugin.results
 
 
-def _collect_logs(platform: LocalPlatform | DockerPlatform, target: Path) -> None:
+def collect_logs(platform: LocalPlatform | DockerPlatform, target: Path) -> None:
     if platform.run is None:
         return
     write_logs = getattr(platform, "write_logs", None)

@@ -37,6 +37,7 @@ RESULTS_KEY = pytest.StashKey[dict[str, CheckResult]]()
 ACTIVE_PLATFORM_KEY = pytest.StashKey[Platform]()
 #: What the steady-state guard repaired before a check, for its evidence.
 REPAIRS_KEY = pytest.StashKey[list[str]]()
+DEFAULT_COMPOSE_DIR = Path(__file__).resolve().parents[2] / "compose"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,6 +69,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="full",
         help="smoke runs the quick checks; full runs all",
     )
+    group.addoption(
+        "--readiness-check",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="run only the check with this id (repeatable), whatever its profile or category",
+    )
+    group.addoption(
+        "--readiness-compose-dir",
+        type=Path,
+        default=None,
+        help="the compose/ folder the configuration audit reads (default: this checkout's)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -76,6 +90,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _selected(check: Check, config: pytest.Config) -> bool:
+    named = config.getoption("--readiness-check")
+    if named:
+        return check.id in named
     categories = config.getoption("--readiness-category")
     profile = config.getoption("--readiness-profile")
     if categories and check.category not in categories:
@@ -103,6 +120,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             check, Status.NOT_RUN, nodeid=item.nodeid, in_scope=selected
         )
         (keep if selected else drop).append(item)
+    unnamed = set(config.getoption("--readiness-check")) - set(seen)
+    if unnamed:
+        raise pytest.UsageError(f"no collected check has the id {', '.join(sorted(unnamed))}")
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -153,6 +173,13 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     if platform is not None and check_of(item) is not None and "stack" in item.fixturenames:
         item.stash[REPAIRS_KEY] = restore_steady_state(platform)
     return (yield)
+
+
+@pytest.fixture(scope="session")
+def compose_dir(request: pytest.FixtureRequest) -> Path:
+    """The compose/ folder under audit: this checkout's, or --readiness-compose-dir."""
+    given: Path | None = request.config.getoption("--readiness-compose-dir")
+    return given if given is not None else DEFAULT_COMPOSE_DIR
 
 
 @pytest.fixture

@@ -20,9 +20,15 @@ from harness.platform.components.base import LocalComponent
 from harness.platform.components.datastores import S3, Postgres, Redis
 from harness.platform.components.edge import Capture, Coturn, Toxiproxy
 from harness.platform.components.monitoring import Alertmanager, Prometheus
-from harness.platform.components.services import Dependencies, Service, service_components
+from harness.platform.components.services import (
+    Dependencies,
+    Migrations,
+    Service,
+    service_components,
+)
 from harness.platform.process import ManagedProcess, ResourceSample
 from harness.platform.runtime import RunContext
+from harness.platform.source import SourceTree
 from harness.platform.watchdog import Watchdog
 
 HEALTH_POLL_S = 0.1
@@ -32,16 +38,30 @@ PROXIED_DEPENDENCIES = ("postgres", "redis", "s3")
 ProgressCallback = Callable[[str, str], None]
 
 
-def default_components(only: Collection[str] | None = None) -> list[LocalComponent]:
+def default_components(
+    only: Collection[str] | None = None, source: SourceTree | None = None
+) -> list[LocalComponent]:
     """The data stores, Toxiproxy, monitoring, TURN, mail capture and the services
-    (all that exist, or the backends named in `only`; an empty `only` means none)."""
+    (all that exist, or the backends named in `only`; an empty `only` means none).
+    `source`: run another tree's code and alert rules (and its service settings)."""
     deps = Dependencies(Postgres(), Redis(), S3(), Capture(), Coturn())
     services = service_components(deps, only)
     targets = {c.name: [c.address] for c in services if isinstance(c, Service)}
     alertmanager = Alertmanager(deps.capture.url(), deps.capture.smtp_address)
     prometheus = Prometheus(alertmanager.address, targets)
+    if source is not None:
+        _run_from(source, services, prometheus)
     stores = [deps.postgres, deps.redis, deps.s3, Toxiproxy(), deps.capture, deps.coturn]
     return [*stores, alertmanager, prometheus, *services]
+
+
+def _run_from(source: SourceTree, services: list[LocalComponent], prometheus: Prometheus) -> None:
+    prometheus.rules_dir = source.alert_rules_dir
+    for component in services:
+        if isinstance(component, Service):
+            component.extra_env = {**component.extra_env, **source.environment(component.name)}
+        elif isinstance(component, Migrations):  # the tree's schema, none of a service's settings
+            component.extra_env = {**component.extra_env, "PYTHONPATH": source.python_path()}
 
 
 class LocalPlatform:

@@ -1,7 +1,9 @@
 """Configuration audit: the compose files, read statically, carry none of the seed's defects.
 
-These checks need no running stack: they read compose/docker-compose.yml,
-compose/docker-compose.monitoring.yml and the files they mount.
+These checks need no running stack: they read docker-compose.yml,
+docker-compose.monitoring.yml and the files they mount, in the compose folder
+of the `compose_dir` fixture (this checkout's compose/, or
+--readiness-compose-dir).
 """
 
 from __future__ import annotations
@@ -15,22 +17,21 @@ from harness import EvidenceLog, check
 from harness.checks.library import config_audit
 from harness.checks.library.config_audit import ComposeFile
 
-COMPOSE_DIR = Path(__file__).resolve().parents[2] / "compose"
-APP_FILE = COMPOSE_DIR / "docker-compose.yml"
-MONITORING_FILE = COMPOSE_DIR / "docker-compose.monitoring.yml"
-CHAOS_OVERLAY = COMPOSE_DIR / "docker-compose.chaos.yml"
+APP_FILE = "docker-compose.yml"
+MONITORING_FILE = "docker-compose.monitoring.yml"
+CHAOS_OVERLAY = "docker-compose.chaos.yml"
 
 Audit = Callable[[ComposeFile, EvidenceLog], list[str]]
 
 
 @pytest.fixture(scope="module")
-def app() -> ComposeFile:
-    return ComposeFile.load(APP_FILE)
+def app(compose_dir: Path) -> ComposeFile:
+    return ComposeFile.load(compose_dir / APP_FILE)
 
 
 @pytest.fixture(scope="module")
-def monitoring() -> ComposeFile:
-    return ComposeFile.load(MONITORING_FILE)
+def monitoring(compose_dir: Path) -> ComposeFile:
+    return ComposeFile.load(compose_dir / MONITORING_FILE)
 
 
 def _no_defects(audit: Audit, evidence: EvidenceLog, *files: ComposeFile) -> None:
@@ -183,9 +184,10 @@ def test_encryption_at_rest(app: ComposeFile, evidence: EvidenceLog) -> None:
     finding="Docker production configuration is ready",
     fix="Fix the file until `docker compose -f FILE config` exits 0.",
 )
-def test_compose_config_validates(evidence: EvidenceLog) -> None:
+def test_compose_config_validates(compose_dir: Path, evidence: EvidenceLog) -> None:
     if config_audit.compose_command() is None:
         pytest.skip("no docker compose tool on this machine")
-    files: list[Path | list[Path]] = [APP_FILE, MONITORING_FILE, [APP_FILE, CHAOS_OVERLAY]]
+    app, monitoring = compose_dir / APP_FILE, compose_dir / MONITORING_FILE
+    files: list[Path | list[Path]] = [app, monitoring, [app, compose_dir / CHAOS_OVERLAY]]
     defects = config_audit.compose_config_defects(files, evidence)
     assert not defects, "; ".join(defects)

@@ -45,9 +45,13 @@ def _watch_slow_db_calls(url: str, service: str, window: FaultWindow) -> Callabl
     return lambda: window.observe_growth(what, lambda: calls() - fast(), PROOF_SETTLE_S)
 
 
+#: The error code of a 504 from the gateway's proxy timeout (not from its overall budget).
+UPSTREAM_TIMEOUT = "upstream_timeout"
+
+
 @check(
     "CONN-002",
-    "The gateway answers 504 within its budget when a backend hangs",
+    "The gateway's proxy times out a hung backend: 504 upstream_timeout within its budget",
     category="connectivity",
     severity="HIGH",
     finding="HIGH-1: API gateway proxy has no timeout",
@@ -60,7 +64,7 @@ def test_gateway_times_out_a_hung_backend(
     before = metric_sample(gateway, "request_timeout_total", service="gateway")
     with faults.paused_process("auth"):
         faults.require_proof()  # auth answered before the pause and not after it
-        answers_within(
+        response = answers_within(
             "GET /api/v1/auth/me with auth paused",
             "GET",
             f"{gateway}/api/v1/auth/me",
@@ -72,6 +76,12 @@ def test_gateway_times_out_a_hung_backend(
     after = metric_sample(gateway, "request_timeout_total", service="gateway")
     evidence.metric("request_timeout_total increase", "request_timeout_total", after - before)
     assert after > before, "request_timeout_total did not count the timeout"
+    # The gateway's whole-request budget also ends in a 504: only the proxy's own read
+    # timeout, below that budget, answers that the upstream timed out.
+    code = response.json().get("error", {}).get("code") if response is not None else None
+    assert code == UPSTREAM_TIMEOUT, (
+        f"the 504 came from the request budget ({code}), not the proxy's own timeout"
+    )
 
 
 @check(

@@ -28,6 +28,7 @@ def test_message_crosses_instances(stack: Platform, api: ApiClient, evidence: Ev
     listener_url = stack.endpoint(instances[-1]).url or ""
     evidence.note("sender instance / listener instance", f"{instances[0]} / {instances[-1]}")
     with ApiClient(sender_url) as direct, EventListener(listener_url, bob.access_token) as bob_ws:
+        bob_ws.wait_for(lambda e: e["type"] == "ready")  # events go to registered sockets
         conversation = Chat(direct, alice).conversation(bob)
         text = f"hello {uuid.uuid4().hex}"
         sent = Chat(direct, alice).send(conversation, text)

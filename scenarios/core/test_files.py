@@ -12,7 +12,7 @@ from harness.api_realtime import Files
 
 @check(
     "CORE-004",
-    "Files: bytes PUT to the upload URL come back identical; others get 404",
+    "Files: uploaded bytes come back identical; a truncated upload is refused; others get 404",
     category="core",
     severity="BLOCKER",
     finding="Storage flow: upload URL, upload, complete, download URL, delete, quota",
@@ -51,6 +51,18 @@ def test_file_flow(stack: Platform, api: ApiClient, evidence: EvidenceLog) -> No
     after = api.http.get("/api/v1/files/quota", headers=owner.headers).json()
     assert after["used_bytes"] == quota["used_bytes"], "a refused upload reserved space"
     assert api.http.delete(f"/api/v1/files/{file_id}", headers=owner.headers).status_code == 204
+    _truncated_upload_is_refused(files, data, evidence)
+
+
+def _truncated_upload_is_refused(files: Files, data: bytes, evidence: EvidenceLog) -> None:
+    """An upload that stopped half-way is not a file: complete answers 409."""
+    staged = files.stage(data[: len(data) // 2], size=len(data))
+    assert staged.status_code == 201, f"upload-url answered {staged.status_code}"
+    completed = files.complete(staged.json()["file_id"])
+    evidence.http("complete of a truncated upload", completed)
+    assert completed.status_code == 409, (
+        f"complete of half the declared bytes answered {completed.status_code}, not 409"
+    )
 
 
 @check(

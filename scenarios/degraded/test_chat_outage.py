@@ -11,9 +11,11 @@ what another instance reads once Redis is back.
 from __future__ import annotations
 
 import contextlib
+import time
 
 from harness import (
     ApiClient,
+    CheckError,
     EvidenceLog,
     FaultInjector,
     Platform,
@@ -21,9 +23,11 @@ from harness import (
     check,
     eventually,
     metric_sample,
+    policy_period,
     require_components,
 )
 from harness.api_realtime import Chat, EventListener
+from harness.checks.library import recovery
 from harness.checks.library.workloads import judge, new_team, through_fault
 from harness.checks.library.workloads_chat import Ballots, Messages, Reactions
 from harness.checks.library.writes import Recorder
@@ -37,6 +41,18 @@ MAX_ROUNDS = 12
 HOLD_S = 10.0
 #: Attempts that failed or were unknown that end the window early.
 ENOUGH_TROUBLE = 8
+#: The chat service renews every local user's presence in Redis on its own cycle (the
+#: period it publishes as policy_period_seconds{period="presence_refresh"}): a renewal
+#: publishes what a missing write-back lost, so a check that waits long enough for one
+#: passes a broken recovery. A deadline shorter than the period is not enough: any
+#: renewal inside the deadline hides the defect (15 s of 20: 3 runs in 4). The write-back
+#: runs as the recovery flips the gauge back, so presence is readable at once; the
+#: deadline only absorbs request latency, and a renewal that still lands in it is
+#: recognised by its last_seen and judged unknown (recovery.written_back).
+PRESENCE_WRITTEN_BACK_WITHIN_S = 1.0
+#: The deadline is at most this share of the renewal period, or the check cannot judge.
+MAX_SHARE_OF_REFRESH = 0.1
+FAST_POLL_S = 0.05
 
 
 @check(
@@ -87,6 +103,13 @@ def _degraded(url: str) -> float:
     return metric_sample(url, "redis_degraded_mode")
 
 
+def _online(direct: ApiClient, user: Session) -> dict | None:
+    answer = Chat(direct, user).presence(user.user_id)
+    if answer.status_code == 200 and answer.json()["status"] == "online":
+        return answer.json()
+    return None
+
+
 @check(
     "DEG-007",
     "Presence set while Redis was down is written back for every instance",
@@ -102,20 +125,29 @@ def test_presence_is_written_back(
     instances = sorted(n for n in stack.names() if n.startswith("chat"))
     holder, reader = instances[0], instances[-1]
     holder_url, reader_url = stack.endpoint(holder).url or "", stack.endpoint(reader).url or ""
+    refresh_s = policy_period(reader_url, "presence_refresh")
+    evidence.number("presence renewal period (the product's)", refresh_s, "s")
+    if PRESENCE_WRITTEN_BACK_WITHIN_S > MAX_SHARE_OF_REFRESH * refresh_s:
+        raise CheckError(f"a {refresh_s} s renewal would hide a broken write-back")
     alice: Session = api.new_session()
     with faults.cut("redis"):
         eventually(lambda: _degraded(holder_url) == 1, RECOVERY_DEADLINE_S, what="degraded")
         listener = EventListener(holder_url, alice.access_token)
     try:
-        eventually(lambda: _degraded(holder_url) == 0, RECOVERY_DEADLINE_S, what="recovered")
+        eventually(
+            lambda: _degraded(holder_url) == 0, RECOVERY_DEADLINE_S, FAST_POLL_S, "recovered"
+        )
+        recovered_at = time.time()
+        eventually(lambda: _degraded(reader_url) == 0, RECOVERY_DEADLINE_S, what=f"{reader} up")
         with ApiClient(reader_url) as direct:
-
-            def seen_online() -> bool:
-                answer = Chat(direct, alice).presence(alice.user_id)
-                return answer.status_code == 200 and answer.json()["status"] == "online"
-
-            eventually(seen_online, RECOVERY_DEADLINE_S, what=f"{reader} seeing alice online")
-            evidence.http(f"presence read on {reader}", Chat(direct, alice).presence(alice.user_id))
+            presence = eventually(
+                lambda: _online(direct, alice),
+                PRESENCE_WRITTEN_BACK_WITHIN_S,
+                FAST_POLL_S,
+                f"{reader} seeing alice online",
+            )
+        evidence.note(f"presence read on {reader}", str(presence))
+        recovery.written_back(presence, recovered_at, evidence)
     finally:
         listener.close()
     evidence.note("socket held by / presence read from", f"{holder} / {reader}")

@@ -37,6 +37,8 @@ GAUGE_POLL_S = 0.1
 #: What proves the cut reached auth: auth's own view of it.
 HEALTH_CHECKS_FAILED = "auth Redis health checks failed"
 SERVED_FROM_MEMORY = "auth operations served from memory"
+#: Stands in for the token a failed login did not give (an empty bearer is not sendable).
+NO_TOKEN = "no-token"
 
 
 @dataclass
@@ -78,7 +80,8 @@ def _auth_round_trip(api: ApiClient, steps: dict[str, int]) -> str:
     tokens = login.json()
     refreshed = api.refresh(tokens.get("refresh_token", ""))
     steps["refresh"] = refreshed.status_code
-    access = refreshed.json().get("access_token", "")
+    # A step that failed leaves no token; the next steps then answer 401, on record.
+    access = refreshed.json().get("access_token") or NO_TOKEN
     steps["me"] = api.me(access).status_code
     steps["logout"] = api.http.post(
         "/api/v1/auth/logout", headers={"Authorization": f"Bearer {access}"}
@@ -119,7 +122,7 @@ def outage(stack: Platform, gateway_url: str) -> Iterator[Outage]:
             while time.monotonic() - cut_at < REDIS_OUTAGE_S:
                 started = time.monotonic()
                 email = api.register().json().get("email", "")
-                token = api.login(email).json().get("access_token", "")
+                token = api.login(email).json().get("access_token") or NO_TOKEN
                 result.steps_during["me (steady)"] = api.me(token).status_code
                 result.latency_ms.append((started - cut_at, (time.monotonic() - started) * 1000))
                 time.sleep(1)

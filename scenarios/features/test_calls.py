@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from aioice.stun import TransactionFailed
 
 from harness import ApiClient, EvidenceLog, Platform, check, eventually, require_components
 from harness.api_realtime import Chat
@@ -35,9 +36,12 @@ def test_turn_credentials_work(stack: Platform, api: ApiClient, evidence: Eviden
     assert answer.status_code == 200, f"turn-credentials answered {answer.status_code}"
     body = answer.json()
     assert body["username"].endswith(f":{session.user_id}") and body["ttl"] > 0
-    relayed = probes.turn_allocate(
-        *_turn_address(body["urls"]), body["username"], body["credential"]
-    )
+    try:
+        relayed = probes.turn_allocate(
+            *_turn_address(body["urls"]), body["username"], body["credential"]
+        )
+    except TransactionFailed as exc:  # coturn answered with a STUN error: it refused them
+        raise AssertionError(f"coturn refused the API's TURN credentials: {exc}") from exc
     evidence.note("relayed address", f"{relayed[0]}:{relayed[1]}")
 
 
@@ -76,4 +80,5 @@ def test_incoming_call_is_pushed(
 
     push = eventually(pushed, PUSH_DEADLINE_S, what="the incoming-call push")
     evidence.note("push received", str(push))
-    assert push["user_id"] == callee.user_id and device in push["devices"]
+    assert push["user_id"] == callee.user_id, f"the push went to {push['user_id']}"
+    assert device in push["devices"], f"the push rang {push['devices']}, not the callee's device"

@@ -1,8 +1,9 @@
 """Prometheus and Alertmanager with configs generated for this run.
 
-The alert rules come from compose/prometheus/ when present, so what runs
-locally is what production deploys. The `test` profile evaluates and scrapes
-fast so an alert can fire within a check's deadline.
+The alert rules come from compose/prometheus/rules/ (or another tree's, a
+setting of the component), so what runs locally is what production deploys.
+The `test` profile evaluates and scrapes fast so an alert can fire within a
+check's deadline.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from harness.platform import probes
 from harness.platform.binaries import find
 from harness.platform.components.base import LocalComponent
 from harness.platform.runtime import RunContext
+from harness.platform.source import REPO_ROOT, alert_rules_dir
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-ALERT_RULES_DIR = REPO_ROOT / "compose" / "prometheus" / "rules"
+ALERT_RULES_DIR = alert_rules_dir(REPO_ROOT)
 SCRAPE_INTERVAL = "1s"
 ALERT_GROUP_WAIT = "1s"
 #: Every rule's `for:` in the local stack, so an alert fires within a check's deadline.
@@ -93,17 +94,24 @@ class Prometheus(LocalComponent):
     name = "prometheus"
     depends_on = ("alertmanager",)
 
-    def __init__(self, alertmanager_address: str, targets: dict[str, list[str]]) -> None:
+    def __init__(
+        self,
+        alertmanager_address: str,
+        targets: dict[str, list[str]],
+        rules_dir: Path = ALERT_RULES_DIR,
+    ) -> None:
         super().__init__()
         self.alertmanager_address = alertmanager_address
         self.targets = targets
+        #: The alert rules to load (every *.yml), their `for:` shortened for the local stack.
+        self.rules_dir = rules_dir
 
     def prepare(self, run: RunContext) -> None:
         self.config = run.config_path("prometheus.yml")
         self.targets_file = run.config_path("prometheus-targets.yml")
         self.write_targets(self.targets)
         rules = []
-        for source in sorted(ALERT_RULES_DIR.glob("*.yml")):
+        for source in sorted(self.rules_dir.glob("*.yml")):
             target = run.config_path(f"rules-{source.name}")
             shorten_rules(source, target)
             rules.append(str(target))

@@ -172,9 +172,11 @@ class Migrations(SetupStep):
     def __init__(self, deps: Dependencies) -> None:
         super().__init__()
         self.deps = deps
+        self.extra_env: dict[str, str] = {}
 
     def prepare(self, run: RunContext) -> None:
         env = {**common_environment(run, self.deps), "SC_SERVICE_NAME": self.name}
+        env |= self.extra_env
         argv = [sys.executable, "-m", "secureconnect.migrations", "upgrade"]
         run_once(self.name, argv, run.log_path(self.name), env=env)
 

@@ -1,0 +1,1 @@
+"""The self-test: a catalogue of seeded defects, and the engine that shows each caught."""
