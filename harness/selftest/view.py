@@ -54,14 +54,27 @@ class SelftestProgress(Progress):
         )
 
 
+#: Narrower than this, the result is one line per check instead of a table.
+TABLE_MIN_WIDTH = 150
+
+
 def print_outcome(console: Console, outcome: SelftestOutcome) -> None:
-    table = Table(title="self-test: seeded defects")
-    for column in COLUMNS:
-        table.add_column(column, overflow="fold", no_wrap=column != "title")
-    for row in rows(outcome):
-        colour = "green" if row[-1] == "caught" else "red"
-        table.add_row(*row[:-1], f"[{colour}]{row[-1]}[/]")
-    console.print(table)
+    if console.width >= TABLE_MIN_WIDTH:
+        table = Table(title="self-test: seeded defects")
+        for column in COLUMNS:
+            table.add_column(column, overflow="fold", no_wrap=column != "title")
+        for row in rows(outcome):
+            colour = "green" if row[-1] == "caught" else "red"
+            table.add_row(*row[:-1], f"[{colour}]{row[-1]}[/]")
+        console.print(table)
+    else:
+        for defect, _title, check, expected, judged, expect, got, caught in rows(outcome):
+            colour = "green" if caught == "caught" else "red"
+            console.print(
+                f"[{colour}]{caught:6}[/] {defect}: {check} {got} at {judged}"
+                f" (expected {expect} at {expected})",
+                highlight=False,
+            )
     caught = len(outcome.defects) - len(outcome.missed)
     colour = "green" if not outcome.missed else "red"
     console.print(
