@@ -4,7 +4,6 @@ experiment it shares with other checks; the session's stack is nobody's."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
