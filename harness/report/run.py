@@ -10,6 +10,8 @@ from typing import Any
 from harness.checks.model import CheckResult
 from harness.checks.scoring import Policy, Scorecard, score
 from harness.errors import ConfigError
+from harness.report.compose_inventory import ComposeInventory
+from harness.report.inventory import ComponentRecord
 
 SCHEMA_VERSION = 1
 
@@ -23,7 +25,14 @@ class RunRecord:
     profile: str
     categories: list[str]
     results: list[CheckResult]
+    #: The commit and the machine (environment.py).
     environment: dict[str, str] = field(default_factory=dict)
+    #: The services asked for (--service); None: every one the backend has.
+    services: list[str] | None = None
+    #: The stack as the platform saw it at the end of the run (inventory.py).
+    components: list[ComponentRecord] = field(default_factory=list)
+    #: The compose files as they were when the run was judged (compose_inventory.py).
+    compose: ComposeInventory = field(default_factory=ComposeInventory)
 
     def scorecard(self, policy: Policy) -> Scorecard:
         return score(self.results, policy)
@@ -38,6 +47,9 @@ class RunRecord:
             "profile": self.profile,
             "categories": self.categories,
             "environment": self.environment,
+            "services": self.services,
+            "components": [c.to_json() for c in self.components],
+            "compose": self.compose.to_json(),
             "verdict": str(scorecard.verdict),
             "verdict_reasons": scorecard.reasons,
             "score": round(scorecard.score, 4),
@@ -79,6 +91,9 @@ class RunRecord:
                 categories=list(raw["categories"]),
                 results=[CheckResult.from_json(r) for r in raw["results"]],
                 environment=dict(raw.get("environment", {})),
+                services=raw.get("services"),
+                components=[ComponentRecord.from_json(c) for c in raw.get("components", [])],
+                compose=ComposeInventory.from_json(raw.get("compose")),
             )
         except FileNotFoundError as exc:
             raise ConfigError(f"no results at {path}") from exc
