@@ -46,6 +46,7 @@ ENOUGH_TROUBLE = 8
     severity="BLOCKER",
     finding="Redis degraded mode; chat send/retrieve must not lose acknowledged writes",
     fix="Commit before acknowledging; make sends idempotent on client_msg_id.",
+    impact="Messages the app showed as sent disappear after a Redis or database incident.",
 )
 def test_no_acknowledged_message_is_lost(
     stack: Platform,
@@ -94,6 +95,8 @@ def _degraded(url: str) -> float:
     severity="MEDIUM",
     finding="MEDIUM-13: chat presence not recovered after Redis returns",
     fix="Keep presence in memory while degraded; write it back on recovery.",
+    impact="After a Redis outage people show as offline while they are online, until they "
+    "reconnect.",
 )
 def test_presence_is_written_back(
     stack: Platform, faults: FaultInjector, api: ApiClient, evidence: EvidenceLog

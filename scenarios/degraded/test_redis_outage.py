@@ -100,6 +100,8 @@ def outage(stack: Platform, gateway_url: str) -> Iterator[Outage]:
     severity="BLOCKER",
     finding="BLOCKER-3 / HIGH-1 / HIGH-8: auth fails when Redis is down (no in-memory fallback)",
     fix="Serve sessions and revocations from memory while degraded; write back on recovery.",
+    impact="A Redis outage takes down sign-in and every authenticated request: a total outage "
+    "caused by a cache.",
 )
 def test_auth_works_during_redis_outage(outage: Outage, evidence: EvidenceLog) -> None:
     evidence.note("statuses during the outage", str(outage.steps_during))
@@ -124,6 +126,8 @@ def test_auth_works_during_redis_outage(outage: Outage, evidence: EvidenceLog) -
     severity="HIGH",
     finding="HIGH-2: Redis degraded-mode metric not exposed",
     fix="Run the background health check often and flip the gauge on each transition.",
+    impact="Operators cannot see that the system runs degraded; alerts on redis_degraded_mode "
+    "never fire.",
 )
 def test_degraded_gauge_follows_redis(outage: Outage, evidence: EvidenceLog) -> None:
     evidence.series("auth redis_degraded_mode", outage.gauge)
@@ -144,6 +148,8 @@ def test_degraded_gauge_follows_redis(outage: Outage, evidence: EvidenceLog) -> 
     severity="HIGH",
     finding="Redis degraded mode: state kept in memory must be written back",
     fix="Write revocations made during the outage back to Redis (and durably) on recovery.",
+    impact="A token logged out or revoked during a Redis outage is accepted again afterwards: a "
+    "stolen session comes back.",
 )
 def test_revocation_survives_recovery(outage: Outage, evidence: EvidenceLog) -> None:
     evidence.note("statuses after recovery", str(outage.steps_after))
