@@ -108,6 +108,7 @@ def run(
     policy: Annotated[Path, typer.Option(help="Verdict policy file.")] = DEFAULT_POLICY,
     report_root: Annotated[Path, typer.Option(help="Where run folders go.")] = Path("reports"),
     service: Services = None,
+    pdf: Annotated[bool, typer.Option(help="Also print the report to report.pdf.")] = False,
 ) -> None:
     """Start the stack, run the scenario suites, and write the scored readiness report."""
     options = RunOptions(backend, profile, category or [], gate, report_root, policy)
@@ -117,7 +118,15 @@ def run(
     with progress:
         outcome = run_suite(options, progress.component, progress.check)
     print_verdict(console, outcome.scorecard, outcome.run_dir, outcome.badge)
+    if pdf:
+        _print_pdf(outcome.run_dir)
     raise typer.Exit(outcome.exit_code)
+
+
+def _print_pdf(run_dir: Path) -> None:
+    with console.status("printing report.pdf with Chromium..."):
+        printed = print_pdf(run_dir / "report.html")
+    console.print(f"pdf: [bold]{printed}[/]")
 
 
 @app.command()
@@ -137,9 +146,7 @@ def report(
     published = rerender(report_root, run_id, diff, Policy.load(policy))
     print_verdict(console, published.card, published.run_dir, published.badge)
     if pdf:
-        with console.status("printing report.pdf with Chromium..."):
-            printed = print_pdf(published.run_dir / "report.html")
-        console.print(f"pdf: [bold]{printed}[/]")
+        _print_pdf(published.run_dir)
 
 
 @app.command()

@@ -76,7 +76,7 @@ def render_run(
     policy: Policy,
     trends: Trends | None = None,
 ) -> None:
-    record.write(run_dir / RESULTS, card)
+    record.write(run_dir / RESULTS, card, scope_of(record).to_json(str(card.verdict)))
     if diff is not None:
         (run_dir / "diff.json").write_text(json.dumps(asdict(diff), indent=2) + "\n")
     write_reports(build_view(record, card, diff, policy, trends), run_dir)

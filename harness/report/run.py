@@ -37,7 +37,8 @@ class RunRecord:
     def scorecard(self, policy: Policy) -> Scorecard:
         return score(self.results, policy)
 
-    def to_json(self, scorecard: Scorecard) -> dict[str, Any]:
+    def to_json(self, scorecard: Scorecard, scope: dict[str, Any] | None = None) -> dict[str, Any]:
+        """`scope`: what the verdict covers (scope.py), for readers of the file alone."""
         return {
             "schema_version": SCHEMA_VERSION,
             "run_id": self.run_id,
@@ -51,6 +52,7 @@ class RunRecord:
             "components": [c.to_json() for c in self.components],
             "compose": self.compose.to_json(),
             "verdict": str(scorecard.verdict),
+            "scope": scope or {},
             "verdict_reasons": scorecard.reasons,
             "score": round(scorecard.score, 4),
             "passed": scorecard.passed,
@@ -73,8 +75,8 @@ class RunRecord:
             "results": [r.to_json() for r in self.results],
         }
 
-    def write(self, path: Path, scorecard: Scorecard) -> None:
-        path.write_text(json.dumps(self.to_json(scorecard), indent=2) + "\n")
+    def write(self, path: Path, scorecard: Scorecard, scope: dict[str, Any] | None = None) -> None:
+        path.write_text(json.dumps(self.to_json(scorecard, scope), indent=2) + "\n")
 
     @classmethod
     def read(cls, path: Path) -> RunRecord:

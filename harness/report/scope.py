@@ -104,6 +104,19 @@ class Scope:
         lines += [f"{len(items)} left out: {why}" for why, items in self.left_out_by_reason.items()]
         return lines
 
+    def to_json(self, verdict: str) -> dict[str, object]:
+        return {
+            "badge": self.badge(verdict),
+            "partial": self.partial,
+            "categories_judged": self.categories_judged,
+            "categories_not_judged": self.categories_not_judged,
+            "services_missing": self.services_missing,
+            "not_judged": [
+                {"check": n.check_id, "status": str(n.result.status), "reason": n.reason}
+                for n in self.unknown + self.left_out
+            ],
+        }
+
     @property
     def left_out_by_reason(self) -> dict[str, list[NotJudged]]:
         grouped: dict[str, list[NotJudged]] = {}

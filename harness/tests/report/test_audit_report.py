@@ -7,6 +7,7 @@ change with a run of another scope in between.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -43,6 +44,8 @@ def test_a_partial_scope_says_so_in_its_badge(
 ) -> None:
     assert partial.text("verdict-badge") == "GO — security only"
     assert partial.published.badge == "GO — security only"
+    results = json.loads((partial.published.run_dir / "results.json").read_text())
+    assert results["scope"]["badge"] == "GO — security only" and results["scope"]["partial"]
     note = partial.text("partial-scope")
     assert note.startswith("Partial scope (security only):") and "2 check(s)" in note
     assert "category not selected (this run: security)" in partial.text("left-out-table")
