@@ -35,7 +35,7 @@ EFFORT_HOURS = {
 UNKNOWN_EFFORT_HOURS = (1.0, 4.0)
 WORKDAY_HOURS = 8.0
 #: Evidence shown as a chart or a table of its own, not as text under "measured".
-DRAWN_KINDS = ("series", "chart", "slo", "fault")
+DRAWN_KINDS = ("series", "chart", "slo")
 
 
 @dataclass

@@ -16,9 +16,20 @@ from harness.report.view import ReportView, template_globals
 EVIDENCE_CHARS = 4000
 
 
+def fault_text(window: dict[str, Any]) -> str:
+    """A fault window evidence item: what, when on the check's clock, and its proof."""
+    end = window.get("end_s")
+    until = f"{end:.1f} s" if end is not None else "still open"
+    return f"{window['kind']} {window['target']} from {window['start_s']:.1f} s to {until}: " + (
+        str(window.get("proof", ""))
+    )
+
+
 def evidence_text(value: Any) -> str:
     if isinstance(value, str):
         text = value
+    elif isinstance(value, dict) and {"kind", "target", "start_s"} <= set(value):
+        text = fault_text(value)
     elif isinstance(value, dict) and set(value) == {"columns", "rows"}:
         text = table_text(value["columns"], value["rows"])
     else:
