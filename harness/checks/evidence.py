@@ -52,7 +52,6 @@ def fault_evidence(window: TimedFault, origin: float) -> Evidence:
             "ended_at": end,
             "proof": window.describe(),
         },
-        "s",
     )
 
 

@@ -20,9 +20,7 @@ def fault_text(window: dict[str, Any]) -> str:
     """A fault window evidence item: what, when on the check's clock, and its proof."""
     end = window.get("end_s")
     until = f"{end:.1f} s" if end is not None else "still open"
-    return f"{window['kind']} {window['target']} from {window['start_s']:.1f} s to {until}: " + (
-        str(window.get("proof", ""))
-    )
+    return f"{window['start_s']:.1f} s → {until}; {window.get('proof', '')}"
 
 
 def evidence_text(value: Any) -> str:

@@ -103,7 +103,6 @@ def outage_evidence() -> list[Evidence]:
                 "ended_at": 1_800_000_004.0 + OUTAGE_S,
                 "proof": "cut redis: auth Redis health checks failed: 31",
             },
-            "s",
         ),
         Evidence("text", "statuses during the outage", "{'register': 201, 'login': 503}"),
         Evidence("number", "login latency p95", 950.0, "ms"),
