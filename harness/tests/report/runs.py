@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.checks.library.observability import SECURITY_HEADERS
 from harness.checks.model import Check, CheckResult, Evidence, Severity, Status
 from harness.checks.scoring import Policy
 from harness.report.inventory import ComponentRecord
@@ -13,15 +14,8 @@ from harness.tests.report.browser import dump_dom, text_of
 
 POLICY = Policy.load()
 MIB = 1024 * 1024
-HEADERS = {
-    "x-frame-options": "DENY",
-    "x-content-type-options": "nosniff",
-    "x-xss-protection": "1; mode=block",
-    "strict-transport-security": "max-age=31536000; includeSubDomains",
-    "referrer-policy": "strict-origin-when-cross-origin",
-    "content-security-policy": "default-src 'self'",
-    "permissions-policy": "geolocation=(), microphone=(), camera=()",
-}
+#: Every service sends the seven headers the security check requires.
+HEADERS = dict(SECURITY_HEADERS)
 STORES = ("postgres", "redis", "s3", "toxiproxy", "capture", "coturn", "alertmanager", "prometheus")
 SERVICES = ("gateway", "auth", "chat-1", "chat-2", "video", "storage", "backup")
 OUTAGE_S = 28.0
