@@ -225,7 +225,7 @@ def _record_phase(item: pytest.Item, when: str, duration_s: float) -> None:
 def _fault_windows(item: pytest.Item) -> list[Evidence]:
     """The windows of the `faults` fixture, placed on the clock of the check's evidence."""
     log = item.stash.get(EVIDENCE_KEY, None)
-    injector = getattr(item, "funcargs", {}).get("faults")
+    injector = (getattr(item, "funcargs", None) or {}).get("faults")
     if log is None or not isinstance(injector, FaultInjector):
         return []
     return [fault_evidence(window, log.started_at) for window in injector.windows]
