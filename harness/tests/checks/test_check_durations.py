@@ -106,3 +106,41 @@ def test_a_fault_window_is_placed_on_the_check_clock() -> None:
     assert "connections dropped by the cut: 3" in item.value["proof"]
     log.fault(window, origin=log.started_at - 10)
     assert log.items[-1].value["start_s"] == 12.0
+
+
+FAULTS_SCENARIO = """
+import time
+from types import SimpleNamespace
+
+import pytest
+from harness import check
+from harness.faults.injector import FaultInjector, FaultWindow
+
+
+@pytest.fixture
+def faults(evidence):
+    # The injector the plugin's own `faults` fixture yields, over a stack that is not
+    # needed here: the windows are written as a scenario's faults would leave them.
+    return FaultInjector(SimpleNamespace(toxiproxy=None))
+
+
+@check("T-010", "t", category="degraded", severity="HIGH")
+def test_with_a_fault(faults, evidence):
+    window = FaultWindow("cut", "redis", started_at=evidence.started_at + 1.0)
+    window.ended_at = evidence.started_at + 3.0
+    faults.windows.append(window)
+    evidence.series("gauge", [(0.0, 0.0), (2.0, 1.0), (4.0, 0.0)])
+"""
+
+
+def test_the_fault_windows_of_a_check_are_in_its_evidence(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest('pytest_plugins = ["harness.checks.plugin"]')
+    pytester.makepyfile(test_faults=FAULTS_SCENARIO)
+    out = pytester.path / "results.json"
+    run = pytester.runpytest_subprocess("-p", "no:cacheprovider", f"--readiness-results={out}")
+    run.assert_outcomes(passed=1)
+    (result,) = json.loads(out.read_text())["results"]
+    faults = [e for e in result["evidence"] if e["kind"] == "fault"]
+    assert len(faults) == 1, result["evidence"]
+    assert (faults[0]["value"]["start_s"], faults[0]["value"]["end_s"]) == (1.0, 3.0)
+    assert faults[0]["label"] == "fault window: cut redis"
