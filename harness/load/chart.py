@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from harness.report.charts import FaultShade, line_chart
-
-#: How the units the load session passes read on a y axis.
-AXIS_UNITS = {"ms": "milliseconds", "/s": "per second"}
+from harness.report.charts import FaultShade, line_chart, y_axis_title
 
 
 def window_chart(
@@ -17,12 +14,7 @@ def window_chart(
     window: tuple[float, float] | None = None,
 ) -> str:
     """Lines of (seconds, value) points; `window` (seconds) shaded as the fault."""
-    unit = unit.strip()
     faults = [FaultShade(window[0], window[1], "fault")] if window is not None else []
     return line_chart(
-        lines,
-        title,
-        AXIS_UNITS.get(unit, unit),
-        faults,
-        x_title="seconds since the load started",
+        lines, title, y_axis_title(title, unit), faults, x_title="seconds since the load started"
     )

@@ -29,6 +29,10 @@ FAULT_FILL = "#c62828"
 LINE_COLOURS = ("#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#00838f", "#5d4037", "#c2185b")
 GRID = "#e0e0e0"
 LEGEND_W = 130
+#: How units read on a y axis; a chart's title names the quantity.
+AXIS_UNITS = {"ms": "milliseconds", "s": "seconds", "/s": "per second", "%": "percent"}
+#: Longer labels stay in the title only: a rotated axis title has room for this many.
+AXIS_TITLE_CHARS = 32
 #: The trend chart's right margin: room for the last run's label.
 TREND_RIGHT = 50
 LEGEND_GAP, LEGEND_CHAR_W = 30, 7.0
@@ -172,7 +176,7 @@ def line_chart(
     title: str,
     y_title: str,
     faults: Sequence[FaultShade] = (),
-    x_title: str = "seconds since the check started",
+    x_title: str = "seconds since the experiment began",
 ) -> str:
     """Lines of (seconds, value) points through a fault, its windows shaded."""
     points = [p for series in lines.values() for p in series]
@@ -201,7 +205,15 @@ def timeline(
     faults: Sequence[FaultShade] = (),
 ) -> str:
     """One series of a check's evidence, (seconds, value) points, its fault windows shaded."""
-    return line_chart({label: points}, label, f"{label} ({unit})" if unit else label, faults)
+    return line_chart({label: points}, label, y_axis_title(label, unit), faults)
+
+
+def y_axis_title(label: str, unit: str) -> str:
+    """The unit, spelled out ("milliseconds"); a short label when there is no unit."""
+    unit = unit.strip()
+    if unit:
+        return AXIS_UNITS.get(unit, unit)
+    return label if len(label) <= AXIS_TITLE_CHARS else "value"
 
 
 def trend_chart(points: Sequence[tuple[str, float, str, bool]]) -> str:

@@ -71,6 +71,11 @@ def glyphs(text: str) -> str:
     return text
 
 
+def number(value: object) -> str:
+    """A measured number with the digits that matter: 1164.09375 → 1164.09."""
+    return f"{value:.6g}" if isinstance(value, int | float) else str(value)
+
+
 def seconds(value: float) -> str:
     return f"{value:.1f} s" if value < 120 else f"{value / 60:.1f} min"
 
@@ -86,6 +91,7 @@ def _environment() -> Environment:
     )
     env.filters["evidence_text"] = evidence_text
     env.filters["seconds"] = seconds
+    env.filters["number"] = number
     env.filters["glyphs"] = glyphs
     env.filters["md_cell"] = md_cell
     env.filters["md_inline"] = md_inline

@@ -155,9 +155,8 @@ def test_trends_chart_the_runs_and_name_the_flaky_check(blocker: Rendered) -> No
 
 def test_charts_label_their_axes_tick_sensibly_and_shade_fault_windows(blocker: Rendered) -> None:
     assert 'class="fault-window"' in blocker.dom and ">cut redis<" in blocker.dom
-    assert "seconds since the check started; shaded: fault window" in blocker.dom
-    assert "register + login + /me (ms)" in blocker.dom
-    assert "request timeouts (/s)" in blocker.dom
+    assert "seconds since the experiment began; shaded: fault window" in blocker.dom
+    assert ">milliseconds</text>" in blocker.dom and ">per second</text>" in blocker.dom
     tick_labels = re.findall(r'text-anchor="end">([^<]*)</text>', blocker.dom)
     assert "1.0" in tick_labels and "0.2" in tick_labels, tick_labels
     assert not [t for t in tick_labels if "e-" in t or "e+" in t], tick_labels
