@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from harness.load.chart import window_chart
 from harness.tests.report.runs import (
     PASSING_EVIDENCE,
     Rendered,
@@ -160,6 +161,9 @@ def test_charts_label_their_axes_tick_sensibly_and_shade_fault_windows(blocker: 
     tick_labels = re.findall(r'text-anchor="end">([^<]*)</text>', blocker.dom)
     assert "1.0" in tick_labels and "0.2" in tick_labels, tick_labels
     assert not [t for t in tick_labels if "e-" in t or "e+" in t], tick_labels
+    # The load timeline of a journey that never failed: no 1e-09/s on its axis.
+    idle = window_chart({"files": [[0.0, 0.0], [30.0, 0.0]]}, "failures", "/s", (10.0, 20.0))
+    assert "e-0" not in idle and ">per second</text>" in idle and 'class="fault-window"' in idle
 
 
 def test_durations_count_the_experiment_a_check_shares(blocker: Rendered) -> None:
