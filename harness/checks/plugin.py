@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -164,7 +164,7 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
 @pytest.hookimpl(wrapper=True)
 def pytest_fixture_setup(
     fixturedef: pytest.FixtureDef[object], request: pytest.FixtureRequest
-) -> Iterator[object]:
+) -> Generator[None, object, object]:
     """Time fixtures broader than a function, so a check's duration is its own (timing.py)."""
     started = time.monotonic()
     try:
@@ -217,7 +217,10 @@ def _status(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Status:
 
 def _record_phase(item: pytest.Item, when: str, duration_s: float) -> None:
     clock = item.config.stash[CLOCK_KEY]
-    phases = item.stash.setdefault(PHASES_KEY, {})
+    phases = item.stash.get(PHASES_KEY, None)
+    if phases is None:
+        phases = {}
+        item.stash[PHASES_KEY] = phases
     phases[when] = round(clock.own_time(duration_s), 3)
     phases.update(clock.shared_with(item))
 

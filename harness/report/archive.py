@@ -21,7 +21,7 @@ def past_runs(report_root: Path, limit: int = HISTORY_LIMIT) -> list[RunRecord]:
         (p for p in report_root.iterdir() if p.is_dir() and not p.is_symlink()),
         key=lambda p: p.name,
     )
-    runs = []
+    runs: list[RunRecord] = []
     for folder in reversed(folders):
         if len(runs) == limit:
             break

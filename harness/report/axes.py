@@ -37,7 +37,7 @@ def ticks(lo: float, hi: float, count: int = DEFAULT_TICKS) -> list[float]:
     """Tick values from a multiple of the step at or below `lo` to one at or above `hi`."""
     step = nice_step(hi - lo, count)
     first = math.floor(lo / step + 1e-9) * step
-    values = []
+    values: list[float] = []
     value = first
     while value <= hi + step * 0.5 and len(values) <= count * 3:
         values.append(round(value, 12))
