@@ -247,9 +247,10 @@ def _evidence_of(item: pytest.Item) -> list[Evidence]:
 def _complete(item: pytest.Item, check: Check | None) -> None:
     """Bring the check's result up to date: every phase timed, evidence recorded since."""
     result = item.config.stash[RESULTS_KEY].get(check.id) if check is not None else None
-    if result is None or result.nodeid != item.nodeid or PHASES_KEY not in item.stash:
+    phases = item.stash.get(PHASES_KEY, None)
+    if result is None or result.nodeid != item.nodeid or phases is None:
         return
-    result.phases = dict(item.stash[PHASES_KEY])
+    result.phases = dict(phases)
     result.duration_s = total_s(result.phases)
     result.evidence = _evidence_of(item)
 
