@@ -18,7 +18,7 @@ from harness.errors import (
     PolicyError,
     StartupError,
 )
-from harness.faults.injector import FaultInjector
+from harness.faults.injector import FaultInjector, FaultWindow
 from harness.metrics import period as policy_period
 from harness.metrics import sample as metric_sample
 from harness.platform.base import ComponentInfo, Platform, StackInfo, services_of
@@ -47,6 +47,7 @@ __all__ = [
     "EvidenceLog",
     "FaultError",
     "FaultInjector",
+    "FaultWindow",
     "HarnessError",
     "Platform",
     "PolicyError",

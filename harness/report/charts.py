@@ -130,7 +130,8 @@ def _svg(label: str, body: str) -> str:
 
 @dataclass(frozen=True)
 class FaultShade:
-    """A fault window on a timeline: seconds on the timeline's clock (None: still open)."""
+    """A fault window on a timeline, in seconds on the timeline's clock; an end of None
+    (not recorded) is shaded to the end of the axis."""
 
     start_s: float
     end_s: float | None
@@ -238,8 +239,8 @@ def trend_chart(points: Sequence[tuple[str, float, str, bool]]) -> str:
     legend, x = [], float(LEFT)
     for verdict, colour in VERDICT_COLOURS.items():
         legend.append(
-            f'<circle cx="{x + 5:.0f}" cy="{TOP - 8}" r="5" fill="{colour}"/>'
-            f'<text x="{x + 13:.0f}" y="{TOP - 4}">{escape(verdict)}</text>'
+            f'<circle cx="{x + 5:.0f}" cy="{TOP - 16}" r="5" fill="{colour}"/>'
+            f'<text x="{x + 13:.0f}" y="{TOP - 12}">{escape(verdict)}</text>'
         )
         x += LEGEND_GAP + LEGEND_CHAR_W * len(verdict)
     body = (

@@ -19,7 +19,7 @@ EVIDENCE_CHARS = 4000
 def fault_text(window: dict[str, Any]) -> str:
     """A fault window evidence item: what, when on the check's clock, and its proof."""
     end = window.get("end_s")
-    until = f"{end:.1f} s" if end is not None else "still open"
+    until = f"{end:.1f} s" if end is not None else "end not recorded"
     return f"{window['start_s']:.1f} s → {until}; {window.get('proof', '')}"
 
 

@@ -178,12 +178,15 @@ class ReportView:
         return str(found[0]) if found else ""
 
 
+def _shade_label(window: dict[str, Any]) -> str:
+    label = f"{window['kind']} {window['target']}"
+    return label if window.get("end_s") is not None else f"{label} (end not recorded)"
+
+
 def timelines(result: CheckResult) -> list[str]:
     """The check's series as charts, each with the check's fault windows shaded."""
     faults = [
-        FaultShade(
-            e.value["start_s"], e.value.get("end_s"), f"{e.value['kind']} {e.value['target']}"
-        )
+        FaultShade(e.value["start_s"], e.value.get("end_s"), _shade_label(e.value))
         for e in result.evidence
         if e.kind == "fault" and isinstance(e.value, dict) and e.value.get("start_s") is not None
     ]

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from harness import ApiClient, EvidenceLog, FaultInjector, Platform, check, metric_sample
+from harness import (
+    ApiClient,
+    EvidenceLog,
+    FaultInjector,
+    FaultWindow,
+    Platform,
+    check,
+    metric_sample,
+)
 
 REDIS_OUTAGE_S = 30.0
 DEGRADED_WITHIN_S = 2.0
@@ -32,6 +40,9 @@ class Outage:
     gauge: list[tuple[float, float]] = field(default_factory=list)
     #: (seconds since the cut, ms) of register + login + /me, the user's view of the outage.
     latency_ms: list[tuple[float, float]] = field(default_factory=list)
+    faults: list[FaultWindow] = field(default_factory=list)
+    #: Wall-clock time of the gauge's second 0, to place the cut on its timeline.
+    started_at: float = 0.0
 
 
 def _wait_gauge(
@@ -71,7 +82,8 @@ def outage(stack: Platform, gateway_url: str) -> Iterator[Outage]:
     auth = stack.endpoint("auth").url or ""
     result = Outage()
     injector = FaultInjector(stack)
-    t0 = time.monotonic()
+    result.faults = injector.windows
+    t0, result.started_at = time.monotonic(), time.time()
     try:
         with ApiClient(gateway_url) as api, injector.cut("redis"):
             cut_at = time.monotonic()
@@ -106,6 +118,8 @@ def outage(stack: Platform, gateway_url: str) -> Iterator[Outage]:
 def test_auth_works_during_redis_outage(outage: Outage, evidence: EvidenceLog) -> None:
     evidence.note("statuses during the outage", str(outage.steps_during))
     evidence.series("register + login + /me during the outage", outage.latency_ms, "ms")
+    for window in outage.faults:  # the latency timeline counts from the cut
+        evidence.fault(window, origin=window.started_at)
     expected = {
         "register": 201,
         "login": 200,
@@ -131,6 +145,8 @@ def test_auth_works_during_redis_outage(outage: Outage, evidence: EvidenceLog) -
 )
 def test_degraded_gauge_follows_redis(outage: Outage, evidence: EvidenceLog) -> None:
     evidence.series("auth redis_degraded_mode", outage.gauge)
+    for window in outage.faults:
+        evidence.fault(window, origin=outage.started_at)
     evidence.number("degraded after cut", outage.degraded_after_s or -1, "s")
     evidence.number("recovered after restore", outage.recovered_after_s or -1, "s")
     assert outage.degraded_after_s is not None and outage.degraded_after_s <= DEGRADED_WITHIN_S, (
