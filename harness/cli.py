@@ -29,6 +29,7 @@ from harness.load.cli import load as load_command
 from harness.platform.backends import BACKENDS, create_platform
 from harness.platform.base import StackInfo
 from harness.platform.supervisor import hold, serve_foreground, start_detached, take_down
+from harness.report.pdf import print_pdf
 from harness.report.publish import rerender
 from harness.runner import RunOptions, new_run_id, run_suite
 from harness.scenarios_catalog import validate_scenario
@@ -114,6 +115,7 @@ def run(
     policy: Annotated[Path, typer.Option(help="Verdict policy file.")] = DEFAULT_POLICY,
     report_root: Annotated[Path, typer.Option(help="Where run folders go.")] = Path("reports"),
     service: Services = None,
+    pdf: Annotated[bool, typer.Option(help="Also print the report to report.pdf.")] = False,
 ) -> None:
     """Start the stack, run the scenario suites, and write the scored readiness report."""
     options = RunOptions(backend, profile, category or [], gate, report_root, policy)
@@ -122,8 +124,16 @@ def run(
     progress = RunProgress(console)
     with progress:
         outcome = run_suite(options, progress.component, progress.check)
-    print_verdict(console, outcome.scorecard, outcome.run_dir)
+    print_verdict(console, outcome.scorecard, outcome.run_dir, outcome.badge)
+    if pdf:
+        _print_pdf(outcome.run_dir)
     raise typer.Exit(outcome.exit_code)
+
+
+def _print_pdf(run_dir: Path) -> None:
+    with console.status("printing report.pdf with Chromium..."):
+        printed = print_pdf(run_dir / "report.html")
+    console.print(f"pdf: [bold]{printed}[/]")
 
 
 @app.command()
@@ -134,10 +144,16 @@ def report(
     diff: Annotated[str | None, typer.Option(help="Compare with this run id or folder.")] = None,
     policy: Annotated[Path, typer.Option(help="Verdict policy file.")] = DEFAULT_POLICY,
     report_root: Annotated[Path, typer.Option(help="Where run folders are.")] = Path("reports"),
+    pdf: Annotated[
+        bool, typer.Option(help="Also print report.html to report.pdf with headless Chromium.")
+    ] = False,
 ) -> None:
-    """Render a run's report again, optionally against another run."""
-    run_dir, card = rerender(report_root, run_id, diff, Policy.load(policy))
-    print_verdict(console, card, run_dir)
+    """Render a run's report again: against the newest earlier run of the same scope, or
+    the run given with --diff."""
+    published = rerender(report_root, run_id, diff, Policy.load(policy))
+    print_verdict(console, published.card, published.run_dir, published.badge)
+    if pdf:
+        _print_pdf(published.run_dir)
 
 
 @app.command()

@@ -99,7 +99,15 @@ def stack_summary(info: StackInfo) -> Table:
     return table
 
 
-def print_verdict(console: Console, card: Scorecard, run_dir: Path) -> None:
+def _severity_cell(failed: int, unknown: int) -> str:
+    """Failed and unknown checks of a severity: two BLOCKER checks that did not run are
+    not "0 blockers"."""
+    parts = [f"[red]{failed} failed[/]"] if failed else []
+    parts += [f"[magenta]{unknown} unknown[/]"] if unknown else []
+    return ", ".join(parts) or "0"
+
+
+def print_verdict(console: Console, card: Scorecard, run_dir: Path, badge: str = "") -> None:
     table = Table(title="readiness by category")
     for column in ("category", "score", "passed", "blockers", "high", "medium"):
         table.add_column(column)
@@ -108,15 +116,16 @@ def print_verdict(console: Console, card: Scorecard, run_dir: Path) -> None:
             c.title,
             f"{(c.score or 0):.0%}",
             f"{c.passed}/{c.total}",
-            str(c.failed_by_severity.get("BLOCKER", 0)),
-            str(c.failed_by_severity.get("HIGH", 0)),
-            str(c.failed_by_severity.get("MEDIUM", 0)),
+            *(
+                _severity_cell(c.failed_by_severity.get(s, 0), c.unknown_by_severity.get(s, 0))
+                for s in ("BLOCKER", "HIGH", "MEDIUM")
+            ),
         )
     console.print(table)
     colour = VERDICT_COLOUR[card.verdict]
     console.print(
-        f"verdict: [bold {colour}]{card.verdict}[/] — score {card.score:.0%} "
-        f"({card.passed}/{card.total}); " + "; ".join(card.reasons)
+        f"verdict: [bold {colour}]{escape(badge or str(card.verdict))}[/] — score "
+        f"{card.score:.0%} ({card.passed}/{card.total}); " + escape("; ".join(card.reasons))
     )
     console.print(f"report: [bold]{run_dir / 'report.md'}[/] and {run_dir / 'report.html'}")
 

@@ -8,6 +8,7 @@
     ├── FaultError                a fault could not be injected or removed
     ├── CheckError                a check could not be evaluated
     ├── PolicyError               a verdict policy file is unusable
+    ├── ReportError               a report could not be printed (no Chromium, a failed print)
     └── Inconclusive              a check ran but its result cannot be trusted (unknown)
         ├── InertFault            the fault never touched the traffic it was meant to
         └── UnhealthyStack        the steady state could not be restored before a check
@@ -55,6 +56,10 @@ class CheckError(HarnessError):
 
 class PolicyError(HarnessError):
     """A verdict policy file is missing or malformed."""
+
+
+class ReportError(HarnessError):
+    """A report could not be printed: Chromium is missing or its print failed."""
 
 
 class Inconclusive(HarnessError):

@@ -20,6 +20,7 @@ from harness.errors import ConfigError, HarnessError
 from harness.platform.backends import BACKENDS, create_platform
 from harness.platform.base import Platform
 from harness.platform.local import LocalPlatform, ProgressCallback
+from harness.report.inventory import snapshot_components
 from harness.report.publish import publish
 
 if TYPE_CHECKING:
@@ -65,6 +66,8 @@ class RunOutcome:
     run_dir: Path
     scorecard: Scorecard
     exit_code: int
+    #: The verdict with what narrows its scope ("GO — security only").
+    badge: str = ""
 
 
 class _RunPlugin:
@@ -112,10 +115,11 @@ def run_suite(
         results = run_checks(
             platform, run_dir, options.profile, outputs, on_check, options.scenarios
         )
+        components = snapshot_components(platform)
     finally:
         collect_logs(platform, run_dir / "logs")
         platform.down()
-    card = publish(
+    published = publish(
         run_dir,
         run_id,
         started,
@@ -125,9 +129,12 @@ def run_suite(
         list(results.values()),
         policy,
         options.report_root,
+        services=options.services,
+        components=components,
     )
+    card = published.card
     failing = options.gate and card.verdict in policy.gate_fails_on
-    return RunOutcome(run_dir, card, 1 if failing else 0)
+    return RunOutcome(run_dir, card, 1 if failing else 0, published.badge)
 
 
 def run_checks(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -25,12 +25,44 @@ SHOWN_HEADERS = (
 )
 
 
+class TimedFault(Protocol):
+    """A fault window (harness.faults.injector.FaultWindow): what, where, when (wall clock)."""
+
+    kind: str
+    target: str
+    started_at: float
+    ended_at: float | None
+
+    def describe(self) -> str: ...
+
+
+def fault_evidence(window: TimedFault, origin: float) -> Evidence:
+    """A fault window as evidence of kind "fault": its start and end in seconds since
+    `origin` (the wall-clock time the check's series count from), for the timelines."""
+    end = window.ended_at
+    return Evidence(
+        "fault",
+        f"fault window: {window.kind} {window.target}",
+        {
+            "kind": window.kind,
+            "target": window.target,
+            "start_s": round(window.started_at - origin, 3),
+            "end_s": None if end is None else round(end - origin, 3),
+            "started_at": window.started_at,
+            "ended_at": end,
+            "proof": window.describe(),
+        },
+    )
+
+
 class EvidenceLog:
     """Evidence of one check, in the order it was recorded."""
 
     def __init__(self) -> None:
         self.items: list[Evidence] = []
         self._started = time.monotonic()
+        #: Wall-clock time of the log's second 0, which fault windows are placed against.
+        self.started_at = time.time()
 
     def _add(self, kind: str, label: str, value: Any, unit: str = "") -> None:
         self.items.append(Evidence(kind, label, value, unit))
@@ -76,6 +108,11 @@ class EvidenceLog:
     def series(self, label: str, points: Sequence[tuple[float, float]], unit: str = "") -> None:
         """A timeline (seconds since the check started, value) for the report's charts."""
         self._add("series", label, [[round(t, 3), v] for t, v in points], unit)
+
+    def fault(self, window: TimedFault, origin: float | None = None) -> None:
+        """A fault window, shaded on this check's timelines. `origin`: the wall-clock time
+        the check's series count from, when not the start of this log."""
+        self.items.append(fault_evidence(window, self.started_at if origin is None else origin))
 
     def since_start(self) -> float:
         return time.monotonic() - self._started

@@ -64,6 +64,8 @@ class Check:
     fix: str = ""
     #: The smallest profile that runs it: smoke checks also run in full.
     profile: str = "smoke"
+    #: What users or operators suffer when it fails, in the seed's words ("Impact:").
+    impact: str = ""
 
 
 @dataclass
@@ -86,6 +88,9 @@ class CheckResult:
     evidence: list[Evidence] = field(default_factory=list)
     #: False when the run's profile or category filter left the check out on purpose.
     in_scope: bool = True
+    #: Where `duration_s` went: "setup", "call", "teardown" (the check's own time) and
+    #: "shared <fixture>" (an experiment set up once for several checks of a module).
+    phases: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -105,4 +110,5 @@ class CheckResult:
             nodeid=data.get("nodeid", ""),
             evidence=evidence,
             in_scope=bool(data.get("in_scope", True)),
+            phases={str(k): float(v) for k, v in (data.get("phases") or {}).items()},
         )

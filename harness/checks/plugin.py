@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -17,10 +17,11 @@ import allure
 import httpx
 import pytest
 
-from harness.checks.evidence import EvidenceLog
+from harness.checks.evidence import EvidenceLog, fault_evidence
 from harness.checks.model import CATEGORIES, PROFILES, Check, CheckResult, Evidence, Status
 from harness.checks.registry import check_of
 from harness.checks.steady import restore_steady_state
+from harness.checks.timing import FixtureClock, total_s
 from harness.errors import CheckError, HarnessError, Inconclusive
 from harness.faults.injector import FaultInjector
 from harness.history import History
@@ -38,6 +39,10 @@ ACTIVE_PLATFORM_KEY = pytest.StashKey[Platform]()
 #: What the steady-state guard repaired before a check, for its evidence.
 REPAIRS_KEY = pytest.StashKey[list[str]]()
 DEFAULT_COMPOSE_DIR = Path(__file__).resolve().parents[2] / "compose"
+#: Setup times of fixtures broader than a function (checks/timing.py).
+CLOCK_KEY = pytest.StashKey[FixtureClock]()
+#: A test's own seconds per phase (setup, call, teardown).
+PHASES_KEY = pytest.StashKey[dict[str, float]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -87,6 +92,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "check(check): a readiness check (see harness.checks)")
     config.stash[RESULTS_KEY] = {}
+    config.stash[CLOCK_KEY] = FixtureClock()
 
 
 def _selected(check: Check, config: pytest.Config) -> bool:
@@ -182,6 +188,21 @@ def compose_dir(request: pytest.FixtureRequest) -> Path:
     return given if given is not None else DEFAULT_COMPOSE_DIR
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(
+    fixturedef: pytest.FixtureDef[object], request: pytest.FixtureRequest
+) -> Generator[None, object, object]:
+    """Time fixtures broader than a function, so a check's duration is its own (timing.py)."""
+    started = time.monotonic()
+    try:
+        return (yield)
+    finally:
+        clock = request.config.stash.get(CLOCK_KEY, None)
+        if clock is not None:
+            elapsed = time.monotonic() - started
+            clock.fixture_set_up(fixturedef.argname, fixturedef.scope, request.node.nodeid, elapsed)
+
+
 @pytest.fixture
 def history(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[History]:
     """A write history for the lost-write check, saved where the report can find it."""
@@ -232,23 +253,61 @@ def _status(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Status:
     return Status.ERROR
 
 
+def _record_phase(item: pytest.Item, when: str, duration_s: float) -> None:
+    clock = item.config.stash[CLOCK_KEY]
+    phases = item.stash.get(PHASES_KEY, None)
+    if phases is None:
+        phases = {}
+        item.stash[PHASES_KEY] = phases
+    phases[when] = round(clock.own_time(duration_s), 3)
+    phases.update(clock.shared_with(item))
+
+
+def _fault_windows(item: pytest.Item) -> list[Evidence]:
+    """The windows of the `faults` fixture, placed on the clock of the check's evidence."""
+    log = item.stash.get(EVIDENCE_KEY, None)
+    injector = (getattr(item, "funcargs", None) or {}).get("faults")
+    if log is None or not isinstance(injector, FaultInjector):
+        return []
+    return [fault_evidence(window, log.started_at) for window in injector.windows]
+
+
+def _evidence_of(item: pytest.Item) -> list[Evidence]:
+    module = item.getparent(pytest.Module)
+    shared = module.stash.get(EVIDENCE_KEY, EvidenceLog()).items if module is not None else []
+    evidence = [*shared, *item.stash.get(EVIDENCE_KEY, EvidenceLog()).items, *_fault_windows(item)]
+    repairs = item.stash.get(REPAIRS_KEY, [])
+    if repairs:
+        evidence = [Evidence("text", "steady state repaired before the check", repairs), *evidence]
+    return evidence
+
+
+def _complete(item: pytest.Item, check: Check | None) -> None:
+    """Bring the check's result up to date: every phase timed, evidence recorded since."""
+    result = item.config.stash[RESULTS_KEY].get(check.id) if check is not None else None
+    phases = item.stash.get(PHASES_KEY, None)
+    if result is None or result.nodeid != item.nodeid or phases is None:
+        return
+    result.phases = dict(phases)
+    result.duration_s = total_s(result.phases)
+    result.evidence = _evidence_of(item)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     report: pytest.TestReport = yield
+    _record_phase(item, report.when, call.duration)
     check = check_of(item)
     if check is None or (report.when != "call" and report.passed):
+        _complete(item, check)
         return report
     results = item.config.stash[RESULTS_KEY]
     previous = results.get(check.id)
     status = _status(report, call)
     if previous is not None and previous.status in (Status.FAIL, Status.ERROR):
+        _complete(item, check)
         return report  # a teardown error does not hide a failure already recorded
-    module = item.getparent(pytest.Module)
-    shared = module.stash.get(EVIDENCE_KEY, EvidenceLog()).items if module is not None else []
-    evidence = [*shared, *item.stash.get(EVIDENCE_KEY, EvidenceLog()).items]
-    repairs = item.stash.get(REPAIRS_KEY, [])
-    if repairs:
-        evidence = [Evidence("text", "steady state repaired before the check", repairs), *evidence]
+    evidence = _evidence_of(item)
     message = ""
     if call.excinfo is not None and not report.skipped:
         message = call.excinfo.exconly().strip().splitlines()[0][:500]
@@ -257,6 +316,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     results[check.id] = CheckResult(
         check, status, round(call.duration, 3), message, item.nodeid, evidence
     )
+    _complete(item, check)
     return report
 
 

@@ -1,7 +1,7 @@
 """The `check` marker: how a pytest test becomes a readiness check.
 
 @check("HEALTH-001", "Every component passes its health probe",
-       category="container", severity="BLOCKER", finding="...", fix="...")
+       category="container", severity="BLOCKER", finding="...", fix="...", impact="...")
 def test_components_are_healthy(stack, evidence): ...
 """
 
@@ -26,6 +26,7 @@ def check(
     finding: str = "",
     fix: str = "",
     profile: str = "smoke",
+    impact: str = "",
 ) -> pytest.MarkDecorator:
     """Mark a test as the readiness check `check_id`; bad metadata fails at import."""
     if not CHECK_ID.match(check_id):
@@ -37,7 +38,7 @@ def check(
     if profile not in PROFILES:
         raise CheckError(f"{check_id}: unknown profile {profile!r}")
     return pytest.mark.check(
-        Check(check_id, title, category, Severity(severity), finding, fix, profile)
+        Check(check_id, title, category, Severity(severity), finding, fix, profile, impact)
     )
 
 

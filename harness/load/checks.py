@@ -42,6 +42,8 @@ SLO_CHECK = Check(
     Severity.HIGH,
     finding="Next actions: run load testing before go-live",
     fix="Find the breached journey's bottleneck in the timeline and the component logs.",
+    impact="At launch traffic, journeys slow past their SLOs or fail: users abandon sign-up, "
+    "chat and uploads.",
 )
 CHAOS_CHECKS = {
     "redis-down": Check(
@@ -52,6 +54,8 @@ CHAOS_CHECKS = {
         finding="BLOCKER-3 / HIGH-2: Redis degraded mode, here under production-like load",
         fix="Sessions, revocations, rate limits and fan-out must fall back while Redis is away.",
         profile="full",
+        impact="A Redis outage at peak traffic becomes failed sign-ins and lost chat for many "
+        "users at once.",
     ),
     "s3-down": Check(
         "LOAD-003",
@@ -61,6 +65,8 @@ CHAOS_CHECKS = {
         finding="MEDIUM-5/6: S3 resilience, here under production-like load",
         fix="Open the S3 circuit breaker fast and keep S3 out of every non-file path.",
         profile="full",
+        impact="An S3 outage at peak traffic spreads beyond file journeys, or file requests hang "
+        "instead of failing fast.",
     ),
 }
 
@@ -74,6 +80,7 @@ def chaos_check(scenario: str) -> Check:
         Severity.MEDIUM,
         fix="See which journey failed in the fault window of the timeline.",
         profile="full",
+        impact=f"Users see errors or slow journeys while {scenario} lasts under load.",
     )
     return CHAOS_CHECKS.get(scenario, generic)
 

@@ -78,7 +78,7 @@ def publish_load(
     backend = "local" if "started for this run" in outcome.target_source else "attached"
     return publish(
         run_dir, run_id, started_at, backend, "load", ["load"], [result], policy, report_root
-    )
+    ).card
 
 
 def utc_now() -> str:

@@ -5,26 +5,31 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from harness.checks.model import CheckResult
 from harness.checks.scoring import Policy, Scorecard
-from harness.errors import ConfigError
+from harness.report.archive import RESULTS, past_runs, previous_of_same_scope
+from harness.report.compose_inventory import read_compose
 from harness.report.diff import RunDiff, diff_runs
+from harness.report.environment import describe_environment
+from harness.report.inventory import ComponentRecord
 from harness.report.render import write_reports
 from harness.report.run import RunRecord
+from harness.report.scope import scope_of
+from harness.report.trends import Trends, trends_of
 from harness.report.view import build_view
 
 LATEST = "latest"
 
 
-def previous_run(report_root: Path) -> RunRecord | None:
-    """The run `latest` points at, if it is readable; a broken one is no baseline."""
-    try:
-        return RunRecord.read(report_root / LATEST / "results.json")
-    except ConfigError:
-        return None
+@dataclass(frozen=True)
+class PublishedRun:
+    run_dir: Path
+    card: Scorecard
+    #: The verdict with what narrows it: "GO — security only, smoke profile".
+    badge: str
 
 
 def publish(
@@ -37,7 +42,10 @@ def publish(
     results: list[CheckResult],
     policy: Policy,
     report_root: Path,
-) -> Scorecard:
+    *,
+    services: list[str] | None = None,
+    components: list[ComponentRecord] | None = None,
+) -> PublishedRun:
     record = RunRecord(
         run_id=run_id,
         started_at=started_at,
@@ -46,20 +54,32 @@ def publish(
         profile=profile,
         categories=categories,
         results=results,
+        environment=describe_environment(),
+        services=services,
+        components=components or [],
+        compose=read_compose(),
     )
     card = record.scorecard(policy)
-    previous = previous_run(report_root)
+    history = past_runs(report_root)
+    previous = previous_of_same_scope(record, history)
     diff = diff_runs(previous, record, policy) if previous is not None else None
-    render_run(record, card, diff, run_dir)
+    render_run(record, card, diff, run_dir, policy, trends_of(history, record, policy))
     point_latest(report_root, run_dir)
-    return card
+    return PublishedRun(run_dir, card, scope_of(record).badge(str(card.verdict)))
 
 
-def render_run(record: RunRecord, card: Scorecard, diff: RunDiff | None, run_dir: Path) -> None:
-    record.write(run_dir / "results.json", card)
+def render_run(
+    record: RunRecord,
+    card: Scorecard,
+    diff: RunDiff | None,
+    run_dir: Path,
+    policy: Policy,
+    trends: Trends | None = None,
+) -> None:
+    record.write(run_dir / RESULTS, card, scope_of(record).to_json(str(card.verdict)))
     if diff is not None:
         (run_dir / "diff.json").write_text(json.dumps(asdict(diff), indent=2) + "\n")
-    write_reports(build_view(record, card, diff), run_dir)
+    write_reports(build_view(record, card, diff, policy, trends), run_dir)
 
 
 def point_latest(report_root: Path, run_dir: Path) -> None:
@@ -75,16 +95,17 @@ def _resolve(report_root: Path, run: str) -> Path:
     return candidate if candidate.is_dir() else report_root / run
 
 
-def rerender(
-    report_root: Path, run: str, against: str | None, policy: Policy
-) -> tuple[Path, Scorecard]:
-    """Render a stored run again (e.g. under another policy or against another run)."""
+def rerender(report_root: Path, run: str, against: str | None, policy: Policy) -> PublishedRun:
+    """Render a stored run again (under another policy, or against another run than the
+    newest earlier one of the same scope)."""
     run_dir = _resolve(report_root, run).resolve()
-    record = RunRecord.read(run_dir / "results.json")
+    record = RunRecord.read(run_dir / RESULTS)
     card = record.scorecard(policy)
-    diff = None
+    history = past_runs(run_dir.parent)
     if against is not None:
-        other = RunRecord.read(_resolve(report_root, against) / "results.json")
-        diff = diff_runs(other, record, policy)
-    render_run(record, card, diff, run_dir)
-    return run_dir, card
+        previous: RunRecord | None = RunRecord.read(_resolve(report_root, against) / RESULTS)
+    else:
+        previous = previous_of_same_scope(record, history)
+    diff = diff_runs(previous, record, policy) if previous is not None else None
+    render_run(record, card, diff, run_dir, policy, trends_of(history, record, policy))
+    return PublishedRun(run_dir, card, scope_of(record).badge(str(card.verdict)))

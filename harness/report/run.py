@@ -10,6 +10,8 @@ from typing import Any
 from harness.checks.model import CheckResult
 from harness.checks.scoring import Policy, Scorecard, score
 from harness.errors import ConfigError
+from harness.report.compose_inventory import ComposeInventory
+from harness.report.inventory import ComponentRecord
 
 SCHEMA_VERSION = 1
 
@@ -23,12 +25,20 @@ class RunRecord:
     profile: str
     categories: list[str]
     results: list[CheckResult]
+    #: The commit and the machine (environment.py).
     environment: dict[str, str] = field(default_factory=dict)
+    #: The services asked for (--service); None: every one the backend has.
+    services: list[str] | None = None
+    #: The stack as the platform saw it at the end of the run (inventory.py).
+    components: list[ComponentRecord] = field(default_factory=list)
+    #: The compose files as they were when the run was judged (compose_inventory.py).
+    compose: ComposeInventory = field(default_factory=ComposeInventory)
 
     def scorecard(self, policy: Policy) -> Scorecard:
         return score(self.results, policy)
 
-    def to_json(self, scorecard: Scorecard) -> dict[str, Any]:
+    def to_json(self, scorecard: Scorecard, scope: dict[str, Any] | None = None) -> dict[str, Any]:
+        """`scope`: what the verdict covers (scope.py), for readers of the file alone."""
         return {
             "schema_version": SCHEMA_VERSION,
             "run_id": self.run_id,
@@ -38,7 +48,11 @@ class RunRecord:
             "profile": self.profile,
             "categories": self.categories,
             "environment": self.environment,
+            "services": self.services,
+            "components": [c.to_json() for c in self.components],
+            "compose": self.compose.to_json(),
             "verdict": str(scorecard.verdict),
+            "scope": scope or {},
             "verdict_reasons": scorecard.reasons,
             "score": round(scorecard.score, 4),
             "passed": scorecard.passed,
@@ -61,8 +75,8 @@ class RunRecord:
             "results": [r.to_json() for r in self.results],
         }
 
-    def write(self, path: Path, scorecard: Scorecard) -> None:
-        path.write_text(json.dumps(self.to_json(scorecard), indent=2) + "\n")
+    def write(self, path: Path, scorecard: Scorecard, scope: dict[str, Any] | None = None) -> None:
+        path.write_text(json.dumps(self.to_json(scorecard, scope), indent=2) + "\n")
 
     @classmethod
     def read(cls, path: Path) -> RunRecord:
@@ -79,6 +93,9 @@ class RunRecord:
                 categories=list(raw["categories"]),
                 results=[CheckResult.from_json(r) for r in raw["results"]],
                 environment=dict(raw.get("environment", {})),
+                services=raw.get("services"),
+                components=[ComponentRecord.from_json(c) for c in raw.get("components", [])],
+                compose=ComposeInventory.from_json(raw.get("compose")),
             )
         except FileNotFoundError as exc:
             raise ConfigError(f"no results at {path}") from exc

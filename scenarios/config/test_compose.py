@@ -46,6 +46,8 @@ def _no_defects(audit: Audit, evidence: EvidenceLog, *files: ComposeFile) -> Non
     severity="MEDIUM",
     finding="MEDIUM-1..3: MinIO, Prometheus, Alertmanager health checks without start_period",
     fix="Give every service a healthcheck with start_period in compose/.",
+    impact="A container still starting is reported unhealthy and restarted in a loop; nothing can "
+    "tell starting from broken.",
 )
 def test_health_checks(app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog) -> None:
     _no_defects(config_audit.healthcheck_defects, evidence, app, monitoring)
@@ -58,6 +60,8 @@ def test_health_checks(app: ComposeFile, monitoring: ComposeFile, evidence: Evid
     severity="HIGH",
     finding="Container restart stability: restart policies",
     fix="restart: unless-stopped on every long-running service.",
+    impact="A crashed container stays down until someone notices: an outage that could heal "
+    "itself needs a person at night.",
 )
 def test_restart_policies(app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog) -> None:
     _no_defects(config_audit.restart_defects, evidence, app, monitoring)
@@ -70,6 +74,8 @@ def test_restart_policies(app: ComposeFile, monitoring: ComposeFile, evidence: E
     severity="HIGH",
     finding="HIGH-7 / MEDIUM-11: databases without memory limits",
     fix="mem_limit and cpus on every service.",
+    impact="One container can take all the host's memory or CPU; the OOM killer then picks a "
+    "victim, possibly the database.",
 )
 def test_resource_limits(app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog) -> None:
     _no_defects(config_audit.resource_defects, evidence, app, monitoring)
@@ -82,6 +88,8 @@ def test_resource_limits(app: ComposeFile, monitoring: ComposeFile, evidence: Ev
     severity="HIGH",
     finding="Secrets management: every secret as a Docker secret (*_FILE)",
     fix="Mount the secret and point the *_FILE variable at /run/secrets/<name>.",
+    impact="Secrets show in docker inspect, process listings and crash dumps: whoever reads the "
+    "host or its logs holds the keys.",
 )
 def test_secrets_from_files(
     app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog
@@ -96,6 +104,8 @@ def test_secrets_from_files(
     severity="BLOCKER",
     finding="BLOCKER-1: database started with --insecure",
     fix="Remove the flag; configure TLS and credentials instead.",
+    impact="Data and credentials cross the network in clear text or unauthenticated: anyone on "
+    "the network can read or change them.",
 )
 def test_no_insecure_flags(
     app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog
@@ -110,6 +120,8 @@ def test_no_insecure_flags(
     severity="BLOCKER",
     finding="BLOCKER-1 / Security HIGH-1: database in insecure mode (no TLS)",
     fix="ssl=on with the deployment's certificates; pg_hba: hostssl only, hostnossl reject.",
+    impact="Passwords and messages travel to PostgreSQL unencrypted: a network observer reads "
+    "every conversation.",
 )
 def test_database_tls(app: ComposeFile, evidence: EvidenceLog) -> None:
     _no_defects(config_audit.database_tls_defects, evidence, app)
@@ -122,6 +134,8 @@ def test_database_tls(app: ComposeFile, evidence: EvidenceLog) -> None:
     severity="BLOCKER",
     finding="BLOCKER-6 / HIGH-9: TURN health check uses test:test credentials",
     fix="Derive REST credentials from the turn_secret secret (turnutils_uclient -W).",
+    impact="TURN health says nothing true about authentication: calls behind NAT fail while the "
+    "dashboard shows green.",
 )
 def test_turn_health_check(app: ComposeFile, evidence: EvidenceLog) -> None:
     _no_defects(config_audit.turn_healthcheck_defects, evidence, app)
@@ -134,6 +148,8 @@ def test_turn_health_check(app: ComposeFile, evidence: EvidenceLog) -> None:
     severity="BLOCKER",
     finding="BLOCKER-5 / HIGH-10: backup scheduler without a health check",
     fix="healthcheck: GET /health of the backup scheduler (503 when backups fail).",
+    impact="A dead backup scheduler goes unnoticed until a restore is needed and there is no "
+    "recent backup.",
 )
 def test_backup_health_check(app: ComposeFile, evidence: EvidenceLog) -> None:
     _no_defects(config_audit.backup_healthcheck_defects, evidence, app)
@@ -146,6 +162,8 @@ def test_backup_health_check(app: ComposeFile, evidence: EvidenceLog) -> None:
     severity="MEDIUM",
     finding="MEDIUM-4: monitoring stack uses an external network",
     fix="Declare the network with a fixed name: and without external: true.",
+    impact="The monitoring stack fails to start on a fresh host, and the system runs without "
+    "alerts.",
 )
 def test_monitoring_network(monitoring: ComposeFile, evidence: EvidenceLog) -> None:
     _no_defects(config_audit.external_network_defects, evidence, monitoring)
@@ -158,6 +176,7 @@ def test_monitoring_network(monitoring: ComposeFile, evidence: EvidenceLog) -> N
     severity="HIGH",
     finding="HIGH-5: Alertmanager e-mail configuration not set (placeholders)",
     fix="Set smtp_smarthost, from and to; the SMTP password as smtp_auth_password_file.",
+    impact="Alerts are never e-mailed: an outage is discovered by users, not by the team on call.",
 )
 def test_alert_email(monitoring: ComposeFile, evidence: EvidenceLog) -> None:
     _no_defects(config_audit.alert_email_defects, evidence, monitoring)
@@ -171,6 +190,7 @@ def test_alert_email(monitoring: ComposeFile, evidence: EvidenceLog) -> None:
     finding="MEDIUM-10: no data encryption at rest",
     fix="MINIO_KMS_AUTO_ENCRYPTION=on with MINIO_KMS_SECRET_KEY_FILE; "
     "SC_STORAGE_ENCRYPTION_KEY_FILE for the storage service.",
+    impact="A stolen disk or a leaked bucket exposes every user's files in clear.",
 )
 def test_encryption_at_rest(app: ComposeFile, evidence: EvidenceLog) -> None:
     _no_defects(config_audit.encryption_at_rest_defects, evidence, app)
@@ -183,6 +203,8 @@ def test_encryption_at_rest(app: ComposeFile, evidence: EvidenceLog) -> None:
     severity="HIGH",
     finding="Docker production configuration is ready",
     fix="Fix the file until `docker compose -f FILE config` exits 0.",
+    impact="The deployment cannot be started from the shipped files: go-live stops on a "
+    "configuration error.",
 )
 def test_compose_config_validates(compose_dir: Path, evidence: EvidenceLog) -> None:
     if config_audit.compose_command() is None:

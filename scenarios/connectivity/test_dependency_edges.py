@@ -34,6 +34,8 @@ def _connects(address: tuple[str, int]) -> str:
     severity="HIGH",
     finding="Inter-service connectivity: dependency failures must be testable",
     fix="Point services at the proxy listen addresses, never at the stores directly.",
+    impact="Dependency failures cannot be injected, so degraded-mode behaviour stays untested and "
+    "unknown.",
 )
 def test_every_edge_is_proxied_and_cuttable(
     stack: Platform, proxied: AddressOf, faults: FaultInjector, evidence: EvidenceLog

@@ -56,6 +56,8 @@ UPSTREAM_TIMEOUT = "upstream_timeout"
     severity="HIGH",
     finding="HIGH-1: API gateway proxy has no timeout",
     fix="Give the proxy client connect/read timeouts below the request budget.",
+    impact="One hung backend holds gateway workers until they run out: every route times out, not "
+    "only the sick one.",
 )
 def test_gateway_times_out_a_hung_backend(
     stack: Platform, faults: FaultInjector, evidence: EvidenceLog
@@ -91,6 +93,8 @@ def test_gateway_times_out_a_hung_backend(
     severity="BLOCKER",
     finding="BLOCKER-4: global timeout middleware not applied to services",
     fix="Install the time-budget middleware in every service's app factory.",
+    impact="A slow database makes requests hang without limit; workers and connections pile up "
+    "until the service stops answering.",
 )
 def test_backends_enforce_their_budget(
     stack: Platform, faults: FaultInjector, evidence: EvidenceLog
@@ -121,6 +125,8 @@ def test_backends_enforce_their_budget(
     severity="MEDIUM",
     finding="Inter-service connectivity: failures must surface as clear statuses",
     fix="Map connection refused to 502 with the API error body.",
+    impact="Clients wait, or get a confusing error, when a backend is down instead of a fast and "
+    "retryable 502.",
 )
 def test_gateway_reports_a_dead_backend(
     stack: Platform, faults: FaultInjector, evidence: EvidenceLog

@@ -37,6 +37,7 @@ def _healthy(url: str) -> bool:
     profile="full",
     finding="BLOCKER-5 / HIGH-10: backup scheduler has no health check",
     fix="Serve /health from the scheduler: unhealthy once the last good backup is too old.",
+    impact="Backups can stop silently; the failure surfaces only when data must be restored.",
 )
 def test_backup_health_follows_backups(
     stack: Platform, faults: FaultInjector, evidence: EvidenceLog

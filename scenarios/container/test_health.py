@@ -15,6 +15,8 @@ from harness.checks.library import container
     severity="BLOCKER",
     finding="Container health: services without working health checks",
     fix="Give every component a health probe that exercises its real dependencies.",
+    impact="Traffic goes to components that cannot serve, or healthy ones are restarted: users "
+    "see errors the dashboards do not.",
 )
 def test_every_component_is_healthy(stack: Platform, evidence: EvidenceLog) -> None:
     unhealthy = {}
@@ -37,6 +39,7 @@ def test_every_component_is_healthy(stack: Platform, evidence: EvidenceLog) -> N
     severity="HIGH",
     finding="Container restart stability: restart policies and start periods",
     fix="restart: unless-stopped on every service, with a health check and start_period.",
+    impact="A crash becomes an outage that lasts until a person restarts the component.",
 )
 def test_components_recover_from_a_crash(stack: Platform, evidence: EvidenceLog) -> None:
     stuck = []

@@ -12,6 +12,8 @@ from harness import ApiClient, EvidenceLog, check, verification_token
     severity="BLOCKER",
     finding="Auth flow: register, login, JWT, sessions, revocation, e-mail verification",
     fix="Implement the auth contract of API.md.",
+    impact="Users cannot sign up, verify their address, sign in or sign out: the product is "
+    "unusable.",
 )
 def test_auth_flow(api: ApiClient, capture_url: str, evidence: EvidenceLog) -> None:
     registered = api.register()

@@ -56,6 +56,7 @@ async def _exchange_video(
     profile="full",
     finding="MEDIUM-12: SFU not implemented (peer-to-peer only)",
     fix="Run a server-side peer per participant and relay every track to the others.",
+    impact="Group video calls fail beyond two peers: SFU mode does not carry media.",
 )
 def test_sfu_forwards_video(
     stack: Platform, api: ApiClient, gateway_url: str, evidence: EvidenceLog
@@ -86,6 +87,8 @@ def _playable_seconds(content: bytes) -> float:
     profile="full",
     finding="Unfinished features: call recording not implemented",
     fix="Record with aiortc's MediaRecorder and upload to S3 when the call ends.",
+    impact="Recordings of calls are lost, unplayable, or visible to people who were not in the "
+    "call.",
 )
 def test_recording_is_playable(
     stack: Platform, api: ApiClient, gateway_url: str, evidence: EvidenceLog

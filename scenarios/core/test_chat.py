@@ -20,6 +20,8 @@ def _chat_instances(stack: Platform) -> list[str]:
     severity="BLOCKER",
     finding="Chat flow: send, retrieve, WebSocket real-time delivery",
     fix="Fan out over Redis pub/sub; deliver locally as well.",
+    impact="Messages reach only users on the same chat instance: real-time chat silently drops "
+    "deliveries once scaled out.",
 )
 def test_message_crosses_instances(stack: Platform, api: ApiClient, evidence: EvidenceLog) -> None:
     instances = _chat_instances(stack)
@@ -47,6 +49,8 @@ def test_message_crosses_instances(stack: Platform, api: ApiClient, evidence: Ev
     severity="HIGH",
     finding="Chat flow; authorization on every conversation (no IDOR)",
     fix="Check participation in the service and keep row-level security behind it.",
+    impact="Users cannot find or react to messages, or outsiders read conversations they are not "
+    "part of.",
 )
 def test_history_search_reactions_and_privacy(
     stack: Platform, api: ApiClient, evidence: EvidenceLog

@@ -17,6 +17,7 @@ from harness.api_realtime import Files
     severity="BLOCKER",
     finding="Storage flow: upload URL, upload, complete, download URL, delete, quota",
     fix="Implement the Files contract of API.md with owner-only access.",
+    impact="Uploaded files come back corrupted, or other users can download them.",
 )
 def test_file_flow(stack: Platform, api: ApiClient, evidence: EvidenceLog) -> None:
     require_components(stack.names(), "storage")
@@ -72,6 +73,7 @@ def _truncated_upload_is_refused(files: Files, data: bytes, evidence: EvidenceLo
     severity="HIGH",
     finding="Storage: presigned URLs are signed and expire",
     fix="Presign with the S3 credentials and a short expiry.",
+    impact="Whoever alters a signed link can read or overwrite other objects in storage.",
 )
 def test_tampered_upload_url_is_refused(
     stack: Platform, api: ApiClient, evidence: EvidenceLog

@@ -50,6 +50,8 @@ def _invariant(check_id: str, title: str, fix: str) -> Callable[..., object]:
         severity="BLOCKER",
         finding="Acknowledged writes: nothing lost, nothing duplicated or counted twice",
         fix=fix,
+        impact="A write the user saw acknowledged is lost or counted twice: messages vanish or "
+        "repeat, votes and quotas are wrong.",
     )
 
 

@@ -62,6 +62,7 @@ FAST_POLL_S = 0.05
     severity="BLOCKER",
     finding="Redis degraded mode; chat send/retrieve must not lose acknowledged writes",
     fix="Commit before acknowledging; make sends idempotent on client_msg_id.",
+    impact="Messages the app showed as sent disappear after a Redis or database incident.",
 )
 def test_no_acknowledged_message_is_lost(
     stack: Platform,
@@ -117,6 +118,8 @@ def _online(direct: ApiClient, user: Session) -> dict | None:
     severity="MEDIUM",
     finding="MEDIUM-13: chat presence not recovered after Redis returns",
     fix="Keep presence in memory while degraded; write it back on recovery.",
+    impact="After a Redis outage people show as offline while they are online, until they "
+    "reconnect.",
 )
 def test_presence_is_written_back(
     stack: Platform, faults: FaultInjector, api: ApiClient, evidence: EvidenceLog

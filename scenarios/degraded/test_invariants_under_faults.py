@@ -110,6 +110,8 @@ def _invariant(check_id: str, title: str, profile: str = "smoke") -> Callable[..
         fix="Acknowledge only after the commit; make every write idempotent on its key; "
         "answer 503 (never 2xx) when the outcome is unknown.",
         profile=profile,
+        impact="During an incident the system acknowledges writes it then loses or doubles: "
+        "data loss that no error message reveals.",
     )
 
 

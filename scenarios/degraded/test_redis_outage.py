@@ -51,6 +51,8 @@ class Outage:
     #: (seconds since the cut, ms) of register + login + /me, the user's view of the outage.
     latency_ms: list[tuple[float, float]] = field(default_factory=list)
     faults: list[FaultWindow] = field(default_factory=list)
+    #: Wall-clock time of the gauge's second 0, to place the cut on its timeline.
+    started_at: float = 0.0
 
     def record_proof(self, evidence: EvidenceLog) -> None:
         for window in self.faults:
@@ -112,7 +114,7 @@ def outage(stack: Platform, gateway_url: str) -> Iterator[Outage]:
     result = Outage()
     injector = FaultInjector(stack)
     result.faults = injector.windows
-    t0 = time.monotonic()
+    t0, result.started_at = time.monotonic(), time.time()
     try:
         with ApiClient(gateway_url) as api, injector.cut("redis") as window:
             seen_by_auth = _watch_auth(auth, window)
@@ -144,11 +146,15 @@ def outage(stack: Platform, gateway_url: str) -> Iterator[Outage]:
     severity="BLOCKER",
     finding="BLOCKER-3 / HIGH-1 / HIGH-8: auth fails when Redis is down (no in-memory fallback)",
     fix="Serve sessions and revocations from memory while degraded; write back on recovery.",
+    impact="A Redis outage takes down sign-in and every authenticated request: a total outage "
+    "caused by a cache.",
 )
 def test_auth_works_during_redis_outage(outage: Outage, evidence: EvidenceLog) -> None:
     outage.record_proof(evidence)
     evidence.note("statuses during the outage", str(outage.steps_during))
     evidence.series("register + login + /me during the outage", outage.latency_ms, "ms")
+    for window in outage.faults:  # the latency timeline counts from the cut
+        evidence.fault(window, origin=window.started_at)
     expected = {
         "register": 201,
         "login": 200,
@@ -169,10 +175,14 @@ def test_auth_works_during_redis_outage(outage: Outage, evidence: EvidenceLog) -
     severity="HIGH",
     finding="HIGH-2: Redis degraded-mode metric not exposed",
     fix="Run the background health check often and flip the gauge on each transition.",
+    impact="Operators cannot see that the system runs degraded; alerts on redis_degraded_mode "
+    "never fire.",
 )
 def test_degraded_gauge_follows_redis(outage: Outage, evidence: EvidenceLog) -> None:
     outage.record_proof(evidence)
     evidence.series("auth redis_degraded_mode", outage.gauge)
+    for window in outage.faults:
+        evidence.fault(window, origin=outage.started_at)
     evidence.number("degraded after cut", outage.degraded_after_s or -1, "s")
     evidence.number("recovered after restore", outage.recovered_after_s or -1, "s")
     assert outage.degraded_after_s is not None and outage.degraded_after_s <= DEGRADED_WITHIN_S, (
@@ -190,6 +200,8 @@ def test_degraded_gauge_follows_redis(outage: Outage, evidence: EvidenceLog) -> 
     severity="HIGH",
     finding="Redis degraded mode: state kept in memory must be written back",
     fix="Write revocations made during the outage back to Redis (and durably) on recovery.",
+    impact="A token logged out or revoked during a Redis outage is accepted again afterwards: a "
+    "stolen session comes back.",
 )
 def test_revocation_survives_recovery(outage: Outage, evidence: EvidenceLog) -> None:
     outage.record_proof(evidence)

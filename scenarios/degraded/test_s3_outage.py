@@ -81,6 +81,7 @@ def _staged(files: Files, count: int) -> list[str]:
     severity="MEDIUM",
     finding="MEDIUM-5: MinIO retry not implemented",
     fix="Retry transient S3 errors with exponential backoff and jitter (not 403/404).",
+    impact="Brief S3 hiccups fail uploads and downloads that a retry would have saved.",
 )
 def test_flaky_s3_is_retried(
     stack: Platform, faults: FaultInjector, api: ApiClient, evidence: EvidenceLog
@@ -117,6 +118,8 @@ def _breaker(storage: str) -> float:
     severity="HIGH",
     finding="MEDIUM-6: circuit-breaker metrics; MinIO degraded mode",
     fix="Open a breaker exported as minio_circuit_breaker_open; answer 503 at once while open.",
+    impact="An S3 outage makes file requests hang and spreads to unrelated flows, and nobody sees "
+    "the breaker state.",
 )
 def test_s3_outage_is_fenced(
     stack: Platform,

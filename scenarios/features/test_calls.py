@@ -27,6 +27,8 @@ def _turn_address(urls: list[str]) -> tuple[str, int]:
     severity="HIGH",
     finding="BLOCKER-6 / HIGH-9: TURN credentials that do not work",
     fix="Issue expiry:user_id usernames with HMAC-SHA1 of coturn's static-auth-secret.",
+    impact="Calls between users behind NAT or firewalls fail: TURN refuses the credentials the "
+    "API hands out.",
 )
 def test_turn_credentials_work(stack: Platform, api: ApiClient, evidence: EvidenceLog) -> None:
     require_components(stack.names(), "video")
@@ -52,6 +54,7 @@ def test_turn_credentials_work(stack: Platform, api: ApiClient, evidence: Eviden
     severity="MEDIUM",
     finding="Unfinished features: push notifications for incoming calls",
     fix="Send call.incoming through the configured push provider (webhook or FCM) with retries.",
+    impact="Callees whose app is in the background never learn about an incoming call.",
 )
 def test_incoming_call_is_pushed(
     stack: Platform, api: ApiClient, capture_url: str, evidence: EvidenceLog

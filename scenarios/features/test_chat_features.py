@@ -35,6 +35,8 @@ def _vote_twice(gateway: str, voter: Session, poll_id: str, options: list[str]) 
     severity="BLOCKER",
     finding="BLOCKER-2: vote/poll feature not implemented",
     fix="Polls with one ballot per user per poll enforced by the database.",
+    impact="Polls lose or double ballots, or accept votes after closing: results cannot be "
+    "trusted.",
 )
 def test_polls_count_exactly_under_concurrency(
     stack: Platform, api: ApiClient, gateway_url: str, evidence: EvidenceLog
@@ -69,6 +71,7 @@ def test_polls_count_exactly_under_concurrency(
     severity="HIGH",
     finding="HIGH-3 / MEDIUM-15: typing indicator not implemented",
     fix="Broadcast typing events, throttled per user and expiring after a few seconds.",
+    impact="Nobody sees when others are typing: the chat feels broken next to what users know.",
 )
 def test_typing_reaches_the_other_participant(
     stack: Platform, api: ApiClient, gateway_url: str, evidence: EvidenceLog

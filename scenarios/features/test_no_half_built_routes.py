@@ -13,6 +13,8 @@ from harness.checks.library import features
     severity="MEDIUM",
     finding="MEDIUM-14: half-built features (settings exist, no endpoints)",
     fix="Finish or remove the route; validate input and authenticate before any work.",
+    impact="Documented routes crash with 500s on ordinary input: clients break and error budgets "
+    "burn.",
 )
 def test_no_route_is_half_built(stack: Platform, evidence: EvidenceLog) -> None:
     defects = []

@@ -39,6 +39,7 @@ def _marker(check_id: str, scenario: str) -> pytest.MarkDecorator:
         finding=meta.finding,
         fix=meta.fix,
         profile=meta.profile,
+        impact=meta.impact,
     )
 
 
@@ -49,6 +50,8 @@ def _marker(check_id: str, scenario: str) -> pytest.MarkDecorator:
     severity="HIGH",
     finding="Next actions: run load testing before go-live",
     fix="Find the breached journey's bottleneck in the timeline and the component logs.",
+    impact="At launch traffic, journeys slow past their SLOs or fail: users abandon sign-up, chat "
+    "and uploads.",
 )
 def test_journeys_meet_their_slos(stack: Platform, profile: str, run_load_check: RunLoad) -> None:
     require_components(stack.names(), "gateway", "auth", "chat", "storage", "video")

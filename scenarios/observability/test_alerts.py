@@ -31,6 +31,8 @@ TIMEOUT_BURST = 40
     severity="MEDIUM",
     finding="Alerts: rules that were never exercised (RedisDegradedMode on the wrong metric)",
     fix="Add a promtool unit test per rule under compose/prometheus/tests/.",
+    impact="An alert rule that cannot fire gives false confidence: the outage it watches for "
+    "pages nobody.",
 )
 def test_alert_rules_are_tested(evidence: EvidenceLog) -> None:
     alerts.rules_are_valid_and_tested(RULES, TESTS, evidence)
@@ -43,6 +45,7 @@ def test_alert_rules_are_tested(evidence: EvidenceLog) -> None:
     severity="HIGH",
     finding="HIGH-6 no timeout alert; MEDIUM-7 no MinIO breaker alert; MEDIUM-8 wrong Redis metric",
     fix="Alert on redis_degraded_mode, request_timeout_total and minio_circuit_breaker_open.",
+    impact="Redis degradation, request timeouts and an open S3 breaker happen without any alert.",
 )
 def test_required_alerts_watch_the_right_metrics(evidence: EvidenceLog) -> None:
     expressions = {}
@@ -65,6 +68,7 @@ def test_required_alerts_watch_the_right_metrics(evidence: EvidenceLog) -> None:
     severity="HIGH",
     finding="HIGH-5 Alertmanager e-mail not configured; MEDIUM-8 Redis degraded alert",
     fix="Route alerts to a real SMTP smarthost and a webhook; alert on redis_degraded_mode.",
+    impact="A Redis outage pages nobody: the team learns of it from users.",
 )
 def test_redis_outage_alert_reaches_oncall(
     stack: Platform, faults: FaultInjector, capture_url: str, evidence: EvidenceLog
@@ -93,6 +97,7 @@ async def _hung_requests(gateway_url: str, count: int) -> list[int]:
     finding="HIGH-6: no alert for request timeouts",
     profile="full",
     fix="Alert on rate(request_timeout_total[5m]).",
+    impact="Timeouts climb without an alert until users complain.",
 )
 def test_timeouts_fire_an_alert(
     stack: Platform,

@@ -13,6 +13,8 @@ from harness.checks.library import observability
     severity="HIGH",
     finding="HIGH-4: Redis degraded-mode metrics not exposed",
     fix="Wire the shared probes and register redis_degraded_mode at start-up in every service.",
+    impact="Orchestrators and Prometheus cannot tell a service's health or its dependencies: "
+    "failures go unseen.",
 )
 def test_probes_and_metrics(stack: Platform, evidence: EvidenceLog) -> None:
     defects = []
@@ -31,6 +33,8 @@ def test_probes_and_metrics(stack: Platform, evidence: EvidenceLog) -> None:
     severity="MEDIUM",
     finding="Logs: structured JSON for Loki/Promtail",
     fix="Log through the shared JSON formatter with the request-id filter.",
+    impact="Logs cannot be searched or correlated by request: incidents take far longer to "
+    "diagnose.",
 )
 def test_logs_are_json(stack: Platform, evidence: EvidenceLog) -> None:
     defects = []

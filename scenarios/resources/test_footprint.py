@@ -21,6 +21,7 @@ SAMPLE_WINDOW_S = 2.0
     severity="HIGH",
     finding="HIGH-7 / MEDIUM-11: databases without memory limits",
     fix="Set mem_limit on every container, databases included, and size caches under it.",
+    impact="A component outgrows its memory budget and is OOM-killed under the production limits.",
 )
 def test_memory_within_budget(stack: Platform, evidence: EvidenceLog) -> None:
     for name in stack.names():
@@ -36,6 +37,7 @@ def test_memory_within_budget(stack: Platform, evidence: EvidenceLog) -> None:
     severity="MEDIUM",
     finding="Resource usage: CPU at rest",
     fix="Look for busy loops and too-frequent health checks.",
+    impact="An idle stack burns CPU: hosts cost more and real load has less headroom.",
 )
 def test_idle_cpu(stack: Platform, evidence: EvidenceLog) -> None:
     for name in stack.names():

@@ -21,6 +21,8 @@ from harness.checks.library.contract import read_contract
     fix="Check participation or ownership in the route's service before reading or "
     "writing; answer a non-participant 404 with no data. A new id parameter needs a "
     "factory in harness/checks/library/authz_objects.py.",
+    impact="Anyone can read or change other users' conversations, calls or files by naming their "
+    "ids.",
 )
 def test_authorization_matrix(stack: Platform, gateway_url: str, evidence: EvidenceLog) -> None:
     started = time.monotonic()

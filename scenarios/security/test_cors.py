@@ -19,6 +19,8 @@ GATEWAY_API_PATH = "/api/v1/auth/me"
     "site call the API as its visitor",
     fix="Allow only the configured origins (SC_CORS_ORIGINS, on the gateway); never "
     "allow_origins=['*'] or a catch-all regex together with allow_credentials=True.",
+    impact="Any web site a user visits can call the API with the user's credentials and read "
+    "their data.",
 )
 def test_cors_refuses_foreign_origins(
     stack: Platform, gateway_url: str, evidence: EvidenceLog

@@ -13,6 +13,8 @@ from harness.checks.library import transport
     severity="BLOCKER",
     finding="BLOCKER-1 / Security HIGH-1: database running in insecure mode (no TLS)",
     fix="ssl=on with the deployment CA; pg_hba: hostssl only, hostnossl reject.",
+    impact="Database traffic can be read or altered on the network, and a rogue server can pose "
+    "as PostgreSQL.",
 )
 async def test_postgres_requires_verified_tls(
     stack: Platform, proxied: AddressOf, evidence: EvidenceLog
@@ -30,6 +32,7 @@ async def test_postgres_requires_verified_tls(
     severity="HIGH",
     finding="Secrets: Redis password from a Docker secret",
     fix="requirepass from a secret file; clients read REDIS_PASSWORD_FILE.",
+    impact="Whoever reaches Redis can read or forge sessions and revocations.",
 )
 def test_redis_requires_a_password(
     stack: Platform, proxied: AddressOf, evidence: EvidenceLog
@@ -44,6 +47,7 @@ def test_redis_requires_a_password(
     severity="HIGH",
     finding="Secrets: MinIO access and secret keys from Docker secrets",
     fix="Run the S3 server with an access key and secret key from secret files.",
+    impact="Whoever reaches the object store can read or write every user's files.",
 )
 def test_s3_requires_signatures(stack: Platform, proxied: AddressOf, evidence: EvidenceLog) -> None:
     host, port = proxied("s3")
@@ -59,6 +63,8 @@ def test_s3_requires_signatures(stack: Platform, proxied: AddressOf, evidence: E
     severity="BLOCKER",
     finding="BLOCKER-6 / HIGH-1: TURN health check uses invalid test:test credentials",
     fix="coturn use-auth-secret with static-auth-secret from a secret file.",
+    impact="The TURN server becomes an open relay for anyone, or real users cannot allocate "
+    "relays.",
 )
 def test_turn_uses_rest_credentials(
     stack: Platform, direct: AddressOf, evidence: EvidenceLog

@@ -26,6 +26,7 @@ ENCRYPTION_DEADLINE_S = 30.0
     severity="MEDIUM",
     finding="MEDIUM-10: no data encryption at rest",
     fix="Encrypt objects (server-side, or envelope encryption with a key from a secret file).",
+    impact="A leaked disk, backup or bucket exposes users' files in clear.",
 )
 def test_objects_are_ciphertext(
     stack: Platform, proxied: AddressOf, api: ApiClient, evidence: EvidenceLog

@@ -15,6 +15,7 @@ from harness.checks.library import observability
     severity="HIGH",
     finding="Security headers table (X-Frame-Options ... Permissions-Policy)",
     fix="Apply the security-headers middleware in every service.",
+    impact="Browsers allow clickjacking, MIME sniffing and referrer leaks on every response.",
 )
 def test_security_headers(stack: Platform, evidence: EvidenceLog) -> None:
     defects = []

@@ -24,6 +24,7 @@ CONVERSATION_TABLES = """
     severity="MEDIUM",
     finding="MEDIUM-9: no row-level security for sensitive data",
     fix="ENABLE and FORCE ROW LEVEL SECURITY with policies on app.user_id.",
+    impact="One query bug exposes every user's conversations: the database does not stop it.",
 )
 async def test_row_level_security_is_forced(
     stack: Platform, proxied: AddressOf, api: ApiClient, evidence: EvidenceLog

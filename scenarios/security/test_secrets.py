@@ -15,6 +15,8 @@ from harness.platform.runtime import SECRET_NAMES
     severity="HIGH",
     finding="Secrets management: secrets only in files, never in output",
     fix="Redact query strings and headers that carry tokens; never log settings values.",
+    impact="Tokens and secrets land in log files, where anyone with log access can take over "
+    "accounts or services.",
 )
 def test_logs_hold_no_tokens_or_secrets(
     stack: Platform, api: ApiClient, gateway_url: str, evidence: EvidenceLog

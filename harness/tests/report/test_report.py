@@ -79,8 +79,8 @@ def test_the_diff_names_new_failures_and_fixes(two_runs: tuple[Path, Path]) -> N
 def test_rerender_against_another_run_and_its_errors(two_runs: tuple[Path, Path]) -> None:
     first, second = two_runs
     root = second.parent
-    run_dir, card = rerender(root, "run-2", "run-1", POLICY)
-    assert run_dir == second.resolve() and str(card.verdict) == "NO-GO"
+    published = rerender(root, "run-2", "run-1", POLICY)
+    assert published.run_dir == second.resolve() and str(published.card.verdict) == "NO-GO"
     with pytest.raises(ConfigError, match="no results"):
         rerender(root, "run-2", "run-404", POLICY)
     (first / "results.json").write_text("{not json")
