@@ -35,6 +35,9 @@ LOG_TAIL_LINES = 40
 class ResourceSample:
     """Resident memory and CPU of a component (all its processes)."""
 
+    #: Resident memory with pages shared between the processes counted once (the sum of
+    #: their proportional set sizes), as a container's memory cgroup would charge it:
+    #: PostgreSQL's shared buffers appear in every backend's RSS, not in the sum of PSS.
     rss_bytes: int
     cpu_seconds: float
     cpu_percent: float
@@ -189,7 +192,7 @@ class ManagedProcess:
         _killpg_quietly(self._popen.pid, signal.SIGKILL)
 
     def sample(self) -> ResourceSample:
-        """RSS and CPU of the process and its children; percent since the last sample."""
+        """Memory (PSS) and CPU of the process and its children; percent since the last one."""
         if not self.running:
             raise ComponentError(f"{self.name} is not running")
         assert self.pid is not None
@@ -197,7 +200,7 @@ class ManagedProcess:
         rss = cpu = 0.0
         for proc in procs:
             try:
-                rss += proc.memory_info().rss
+                rss += _resident_bytes(proc)
                 times = proc.cpu_times()
                 cpu += times.user + times.system
             except psutil.Error:
@@ -215,6 +218,14 @@ class ManagedProcess:
         except FileNotFoundError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+def _resident_bytes(proc: psutil.Process) -> int:
+    """PSS where the kernel tells it (shared pages split between their users), else RSS."""
+    try:
+        return int(proc.memory_full_info().pss)
+    except (psutil.AccessDenied, AttributeError):
+        return int(proc.memory_info().rss)
 
 
 def _process_tree(pid: int) -> list[psutil.Process]:

@@ -133,10 +133,9 @@ def test_writes_under_redis_cut(
         seen.append(degraded())  # the server's view: every chat instance fell back
         return sum(seen) >= 2
 
-    fault = faults.cut("redis")
-    window = faults.windows[-1]
-    _experiment(team, workloads, fault, profile, touched)
-    window.observe("polls that saw every chat instance degraded", sum(seen))
+    _experiment(team, workloads, faults.cut("redis"), profile, touched)
+    # The window is made as the fault is entered, inside the experiment: the newest one.
+    faults.windows[-1].observe("polls that saw every chat instance degraded", sum(seen))
     _conclude(team, workloads, faults, evidence)
 
 
@@ -145,10 +144,8 @@ def _postgres_fault(
 ) -> None:
     kinds = ("messages", "ballots") if profile == "smoke" else EVERY_KIND
     workloads = _workloads(kinds)
-    fault = getattr(faults, make)("postgres", **kw)
-    window = faults.windows[-1]
-    trouble = _experiment(team, workloads, fault, profile)
-    window.observe("writes failed or unknown", trouble)
+    trouble = _experiment(team, workloads, getattr(faults, make)("postgres", **kw), profile)
+    faults.windows[-1].observe("writes failed or unknown", trouble)
     _conclude(team, workloads, faults, evidence)
 
 
@@ -184,14 +181,13 @@ def test_uploads_under_s3_faults(
     storage = stack.endpoint("storage").url or ""
     uploads = Uploads()
     retries_before = metric_sample(storage, "s3_retries_total")
-    flaky = faults.flaky("s3", toxicity=0.5)
+    trouble = _experiment(team, [uploads], faults.flaky("s3", toxicity=0.5), profile)
     flaky_window = faults.windows[-1]
-    flaky_window.observe("writes failed or unknown", _experiment(team, [uploads], flaky, profile))
+    flaky_window.observe("writes failed or unknown", trouble)
     retried = metric_sample(storage, "s3_retries_total") - retries_before
     flaky_window.observe("S3 calls retried by storage", int(retried))
-    cut = faults.cut("s3")
-    cut_window = faults.windows[-1]
-    cut_window.observe("writes failed or unknown", _experiment(team, [uploads], cut, profile))
+    trouble = _experiment(team, [uploads], faults.cut("s3"), profile)
+    faults.windows[-1].observe("writes failed or unknown", trouble)
     _conclude(team, [uploads], faults, evidence)
 
 
@@ -201,7 +197,6 @@ def test_writes_while_chat_is_killed(
 ) -> None:
     chats = sorted(n for n in stack.names() if n.startswith("chat"))
     workloads = _workloads(("messages", "ballots", "reactions"))
-    fault = faults.killed(chats[0])
-    trouble = _experiment(team, workloads, fault, profile)
+    trouble = _experiment(team, workloads, faults.killed(chats[0]), profile)
     faults.windows[-1].observe("writes failed or unknown", trouble)
     _conclude(team, workloads, faults, evidence)
