@@ -1,0 +1,170 @@
+"""Alerts made to fire end to end: fault → Prometheus → Alertmanager → webhook and e-mail.
+
+A **recipe** is an incident that must fire some alerts: the fault to inject and
+the traffic to send while it lasts. One incident can fire several alerts (auth
+hung: ServiceDown and HighRequestTimeoutRate), so recipes group what can share
+a fault and a full run stays short. Every alert of the rules needs a recipe;
+`missing_recipes` names those that have none.
+
+Rate and quantile alerts look back over minutes, so an alert may still be
+firing from an earlier check; its notification would then be old and a new
+incident could not start it again. Before the fault, `wait_until_quiet` waits
+for the recipe's alerts to end (bounded by the rules' longest window), and an
+alert counts only if it started after the recipe's fault did.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+import httpx
+
+from harness.checks.evidence import EvidenceLog
+from harness.checks.library import alerts
+from harness.errors import Inconclusive
+from harness.faults.injector import FaultInjector
+
+#: Requests in one round of a recipe's traffic.
+ROUND_REQUESTS = 40
+#: From the fault to every alert delivered: scrape, evaluation, the shortened `for:`,
+#: Alertmanager's group wait, and for ratio alerts enough bad traffic to outweigh the
+#: last five minutes of good traffic.
+FIRE_DEADLINE_S = 120.0
+#: The e-mail goes out with the webhook; SMTP delivery to the capture server is local.
+MAIL_DEADLINE_S = 20.0
+#: The rules look back 5 minutes at most: an alert left firing by an earlier check has
+#: ended after that window, the shortened `for:` and an evaluation.
+QUIET_DEADLINE_S = 330.0
+POLL_S = 1.0
+
+C = TypeVar("C")
+
+
+class Traffic(Protocol):
+    """What an incident's users do: prepared before the fault, sent in rounds during it."""
+
+    def prepare(self) -> None: ...
+
+    def round(self, requests: int) -> int:
+        """Send `requests`; return how many the fault touched (failed, slowed, fell back)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Recipe(Generic[C]):
+    incident: str
+    alerts: tuple[str, ...]
+    fault: Callable[[FaultInjector], contextlib.AbstractContextManager[Any]]
+    traffic: Callable[[C], Traffic]
+
+
+def missing_recipes(alert_names: set[str], recipes: list[Recipe[C]]) -> list[str]:
+    covered = {name for recipe in recipes for name in recipe.alerts}
+    return sorted(alert_names - covered)
+
+
+def recipe_for(alert: str, recipes: list[Recipe[C]]) -> Recipe[C] | None:
+    return next((r for r in recipes if alert in r.alerts), None)
+
+
+def active_alerts(prometheus_url: str, names: tuple[str, ...]) -> list[str]:
+    """The recipe's alerts Prometheus has pending or firing now, with their labels."""
+    answer = httpx.get(f"{prometheus_url}/api/v1/alerts", timeout=5).json()
+    return [
+        str(alert["labels"])
+        for alert in answer["data"]["alerts"]
+        if alert["labels"].get("alertname") in names
+    ]
+
+
+def wait_until_quiet(prometheus_url: str, recipe: Recipe[C], evidence: EvidenceLog) -> None:
+    """Wait until none of the recipe's alerts is active; unknown if one never ends."""
+    started = time.monotonic()
+    active = active_alerts(prometheus_url, recipe.alerts)
+    while active and time.monotonic() - started < QUIET_DEADLINE_S:
+        time.sleep(POLL_S)
+        active = active_alerts(prometheus_url, recipe.alerts)
+    waited = time.monotonic() - started
+    if waited >= POLL_S:
+        evidence.number(f"{recipe.incident}: waited for earlier alerts to end", waited, "s")
+    if active:
+        raise Inconclusive(
+            f"{recipe.incident}: still active from an earlier incident after "
+            f"{QUIET_DEADLINE_S:.0f}s, a new one cannot start: {'; '.join(active)}"
+        )
+
+
+def warm_up(recipe: Recipe[C], context: C, faults: FaultInjector) -> None:
+    """One request of the recipe's traffic under its fault: the incident's series appear
+    without enough of it to fire anything."""
+    traffic = recipe.traffic(context)
+    traffic.prepare()
+    first = len(faults.windows)
+    with recipe.fault(faults):
+        touched = traffic.round(1)
+        for window in faults.windows[first:]:
+            window.observe("requests touched", touched)
+
+
+def _deliver(
+    recipe: Recipe[C],
+    traffic: Traffic,
+    faults: FaultInjector,
+    capture_url: str,
+    evidence: EvidenceLog,
+) -> float:
+    """Inject the fault, send rounds of traffic until every alert is delivered; return
+    when the fault started (wall clock)."""
+    first = len(faults.windows)
+    with recipe.fault(faults):
+        windows = faults.windows[first:]
+        since = min(window.started_at for window in windows)
+        pending = list(recipe.alerts)
+        started = time.monotonic()
+        while pending and time.monotonic() - started < FIRE_DEADLINE_S:
+            touched = traffic.round(ROUND_REQUESTS)
+            for window in windows:
+                window.observe("requests touched", touched)
+            for name in list(pending):
+                alert = alerts.delivered(capture_url, name, since)
+                if alert is not None:
+                    pending.remove(name)
+                    evidence.number(f"{name} delivered after", time.monotonic() - started, "s")
+                    evidence.note(f"{name} labels", f"{alert['labels']} at {alert['startsAt']}")
+    for window in windows:
+        evidence.note(f"{recipe.incident}: fault", window.describe())
+    assert not pending, (
+        f"{recipe.incident}: {', '.join(pending)} did not reach the webhook "
+        f"within {FIRE_DEADLINE_S:.0f}s of the fault"
+    )
+    return since
+
+
+def _mailed(capture_url: str, recipe: Recipe[C], since: float) -> list[str]:
+    return [name for name in recipe.alerts if not alerts.mail_about(capture_url, name, since)]
+
+
+def fire(
+    recipe: Recipe[C],
+    context: C,
+    faults: FaultInjector,
+    urls: dict[str, str],
+    evidence: EvidenceLog,
+) -> None:
+    """Make every alert of `recipe` reach the webhook and the mailbox; fail naming those
+    that did not. `urls` holds the prometheus and capture URLs."""
+    wait_until_quiet(urls["prometheus"], recipe, evidence)
+    traffic = recipe.traffic(context)
+    traffic.prepare()
+    since = _deliver(recipe, traffic, faults, urls["capture"], evidence)
+    started = time.monotonic()
+    unmailed = _mailed(urls["capture"], recipe, since)
+    while unmailed and time.monotonic() - started < MAIL_DEADLINE_S:
+        time.sleep(POLL_S)
+        unmailed = _mailed(urls["capture"], recipe, since)
+    evidence.number(f"{recipe.incident}: alert e-mails", len(recipe.alerts) - len(unmailed))
+    assert not unmailed, f"{recipe.incident}: no alert e-mail for {', '.join(unmailed)}"

@@ -1,0 +1,129 @@
+"""How to make each alert of compose/prometheus/rules/ fire: one table, one incident a row.
+
+A new rule comes with a row here (or joins an incident that fires it), or OBS-004
+fails naming it. Incidents are ordered so that one's side effects (the 504s of a
+hung auth are 5xx for HighErrorRate too) never leave an alert that a later
+incident must start afresh still firing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+
+from harness import ApiClient, FaultInjector, Platform, Session, metric_sample
+from harness.api_realtime import Files
+from harness.checks.library.alert_firing import Recipe
+
+#: Slow enough that every query lands above HighDBLatency's 500 ms p95...
+DB_LATENCY_MS = 700
+#: ...and every Redis command above HighRedisLatency's 200 ms p95, yet under the
+#: services' 250 ms command and health-check timeouts, so Redis stays in use.
+REDIS_LATENCY_MS = 150
+#: Concurrent callers while the stores are slow: below the database pool's size.
+SLOW_CALLERS = 8
+#: A request slower than this was slowed by the fault.
+SLOW_S = 0.5
+
+
+@dataclass
+class AlertContext:
+    """What a recipe's traffic reaches the stack with."""
+
+    stack: Platform
+    gateway_url: str
+    api: ApiClient
+
+
+async def _concurrent_me(gateway_url: str, token: str, count: int) -> list[httpx.Response]:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as client:
+        calls = [client.get("/api/v1/auth/me", headers=headers) for _ in range(count)]
+        return list(await asyncio.gather(*calls))
+
+
+class HungCalls:
+    """Calls to a hung auth through the gateway: each one ends in the gateway's 504."""
+
+    def __init__(self, context: AlertContext) -> None:
+        self.gateway_url = context.gateway_url
+
+    def prepare(self) -> None:
+        return None
+
+    def round(self, requests: int) -> int:
+        answers = asyncio.run(_concurrent_me(self.gateway_url, "x", requests))
+        return sum(a.status_code == 504 for a in answers)
+
+
+class StorageCompletes:
+    """Completing an uploaded file: storage asks S3 for the object."""
+
+    def __init__(self, context: AlertContext) -> None:
+        self.api = context.api
+
+    def prepare(self) -> None:
+        self.files = Files(self.api, self.api.new_session())
+        staged = self.files.stage(os.urandom(1024))
+        assert staged.status_code == 201, f"upload-url answered {staged.status_code}"
+        self.file_id = staged.json()["file_id"]
+
+    def round(self, requests: int) -> int:
+        statuses = [self.files.complete(self.file_id).status_code for _ in range(requests)]
+        return sum(status >= 500 for status in statuses)
+
+
+class SignedInCalls:
+    """Who-am-I calls of a signed-in user: the gateway's rate limit (Redis), auth's
+    revocation check (Redis) and user lookup (PostgreSQL)."""
+
+    def __init__(self, context: AlertContext) -> None:
+        self.context = context
+        self.auth_url = context.stack.endpoint("auth").url or ""
+
+    def prepare(self) -> None:
+        self.session: Session = self.context.api.new_session()
+
+    def round(self, requests: int) -> int:
+        before = metric_sample(self.auth_url, "redis_fallback_total")
+        calls = min(requests, SLOW_CALLERS)
+        answers = asyncio.run(
+            _concurrent_me(self.context.gateway_url, self.session.access_token, calls)
+        )
+        fallbacks = metric_sample(self.auth_url, "redis_fallback_total") - before
+        slowed = sum(a.elapsed.total_seconds() >= SLOW_S for a in answers)
+        return int(fallbacks) + slowed
+
+
+@contextlib.contextmanager
+def _slow_stores(faults: FaultInjector) -> Iterator[None]:
+    with faults.latency("postgres", ms=DB_LATENCY_MS), faults.latency("redis", ms=REDIS_LATENCY_MS):
+        yield
+
+
+RECIPES: list[Recipe[AlertContext]] = [
+    Recipe("Redis down", ("RedisDegradedMode",), lambda f: f.cut("redis"), SignedInCalls),
+    Recipe(
+        "S3 down",
+        ("MinIOCircuitBreakerOpen", "BackupStale", "HighErrorRate"),
+        lambda f: f.cut("s3"),
+        StorageCompletes,
+    ),
+    Recipe(
+        "slow stores",
+        ("HighDBLatency", "HighRedisLatency", "HighHTTPLatency"),
+        _slow_stores,
+        SignedInCalls,
+    ),
+    Recipe(
+        "auth hung",
+        ("ServiceDown", "HighRequestTimeoutRate"),
+        lambda f: f.paused_process("auth"),
+        HungCalls,
+    ),
+]
