@@ -12,13 +12,15 @@ from pathlib import Path
 import pytest
 
 from harness import EvidenceLog, check
-from harness.checks.library import config_audit
+from harness.checks.library import compose_rendered, config_audit
 from harness.checks.library.config_audit import ComposeFile
 
 COMPOSE_DIR = Path(__file__).resolve().parents[2] / "compose"
 APP_FILE = COMPOSE_DIR / "docker-compose.yml"
 MONITORING_FILE = COMPOSE_DIR / "docker-compose.monitoring.yml"
 CHAOS_OVERLAY = COMPOSE_DIR / "docker-compose.chaos.yml"
+#: Written by compose/offline/build; the deployment passes it as --env-file (compose/README.md).
+OFFLINE_IMAGES = COMPOSE_DIR / "offline" / "images.env"
 
 Audit = Callable[[ComposeFile, EvidenceLog], list[str]]
 
@@ -188,4 +190,24 @@ def test_compose_config_validates(evidence: EvidenceLog) -> None:
         pytest.skip("no docker compose tool on this machine")
     files: list[Path | list[Path]] = [APP_FILE, MONITORING_FILE, [APP_FILE, CHAOS_OVERLAY]]
     defects = config_audit.compose_config_defects(files, evidence)
+    assert not defects, "; ".join(defects)
+
+
+@check(
+    "CFG-013",
+    "What Docker will run (the interpolated configuration) sets every variable and "
+    "positive memory and CPU limits on every container",
+    category="config",
+    severity="HIGH",
+    finding="HIGH-7 / MEDIUM-11: containers without limits (also when a limit renders to 0)",
+    fix="Give every limit a positive value or a positive default (${VAR:-512m}); "
+    "set every variable the files use, or give it a default.",
+)
+def test_rendered_configuration(evidence: EvidenceLog) -> None:
+    env_files: list[Path | None] = [None]
+    if OFFLINE_IMAGES.is_file():
+        env_files.append(OFFLINE_IMAGES)
+    evidence.note("environments", ", ".join(str(f or "registry images") for f in env_files))
+    stacks = [[APP_FILE], [MONITORING_FILE], [APP_FILE, CHAOS_OVERLAY]]
+    defects = compose_rendered.rendered_defects(stacks, env_files, evidence)
     assert not defects, "; ".join(defects)

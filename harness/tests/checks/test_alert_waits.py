@@ -1,0 +1,84 @@
+"""An alert wait accepts only a firing notification that started after its fault: one left
+over from an earlier check, or a resolved one, never counts (the capture server is real)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from harness.capture import Store, build_app
+from harness.checks.evidence import EvidenceLog
+from harness.checks.library import alerts
+from harness.platform.ports import free_port
+
+
+class CaptureServer:
+    def __init__(self, directory: Path) -> None:
+        self.store = Store(directory)
+        self.port = free_port()
+        config = uvicorn.Config(
+            build_app(self.store), host="127.0.0.1", port=self.port, log_level="error"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def notify(self, alertname: str, status: str, starts_at: float) -> None:
+        started = datetime.fromtimestamp(starts_at, UTC).isoformat().replace("+00:00", "Z")
+        alert = {"status": status, "labels": {"alertname": alertname}, "startsAt": started}
+        body: dict[str, Any] = {"status": status, "alerts": [alert]}
+        httpx.post(f"{self.url}/webhooks/alertmanager", json=body, timeout=5).raise_for_status()
+
+
+@pytest.fixture
+def capture(tmp_path: Path) -> Iterator[CaptureServer]:
+    server = CaptureServer(tmp_path)
+    server.thread.start()
+    deadline = time.monotonic() + 10
+    while not server.server.started and time.monotonic() < deadline:
+        threading.Event().wait(0.05)
+    yield server
+    server.server.should_exit = True
+    server.thread.join(timeout=10)
+
+
+def test_a_notification_that_started_before_the_fault_is_ignored(capture: CaptureServer) -> None:
+    fault_started = time.time()
+    capture.notify("RedisDegradedMode", "firing", fault_started - 60)
+    capture.notify("RedisDegradedMode", "resolved", fault_started + 1)
+    with pytest.raises(AssertionError, match="RedisDegradedMode did not reach"):
+        alerts.wait_for_alert(
+            capture.url, "RedisDegradedMode", 1.5, EvidenceLog(), since=fault_started
+        )
+
+
+def test_a_notification_that_started_after_the_fault_is_accepted(capture: CaptureServer) -> None:
+    fault_started = time.time()
+    capture.notify("RedisDegradedMode", "firing", fault_started - 60)
+    capture.notify("RedisDegradedMode", "firing", fault_started + 3)
+    alert = alerts.wait_for_alert(
+        capture.url, "RedisDegradedMode", 1.5, EvidenceLog(), since=fault_started
+    )
+    assert alerts._epoch(alert["startsAt"]) >= fault_started
+
+
+def test_old_and_resolved_alert_mails_are_ignored(capture: CaptureServer) -> None:
+    fault_started = time.time()
+    old = {"subject": "[FIRING:1] RedisDegradedMode", "text": "", "received_at": fault_started - 5}
+    resolved = {"subject": "[RESOLVED] RedisDegradedMode", "text": "", "received_at": time.time()}
+    capture.store.messages = [old, resolved]
+    assert alerts.mail_about(capture.url, "RedisDegradedMode", fault_started) == []
+    fresh = {**old, "received_at": time.time()}
+    capture.store.messages.append(fresh)
+    assert alerts.mail_about(capture.url, "RedisDegradedMode", fault_started) == [fresh]
