@@ -12,13 +12,16 @@ from pathlib import Path
 import pytest
 
 from harness import EvidenceLog, check
-from harness.checks.library import compose_rendered, config_audit
+from harness.checks.library import alert_routing, alert_selectors, compose_rendered, config_audit
 from harness.checks.library.config_audit import ComposeFile
 
 COMPOSE_DIR = Path(__file__).resolve().parents[2] / "compose"
 APP_FILE = COMPOSE_DIR / "docker-compose.yml"
 MONITORING_FILE = COMPOSE_DIR / "docker-compose.monitoring.yml"
 CHAOS_OVERLAY = COMPOSE_DIR / "docker-compose.chaos.yml"
+ALERTMANAGER_CONFIG = COMPOSE_DIR / "alertmanager" / "alertmanager.yml"
+PROMETHEUS_CONFIG = COMPOSE_DIR / "prometheus" / "prometheus.yml"
+ALERT_RULES = COMPOSE_DIR / "prometheus" / "rules"
 #: Written by compose/offline/build; the deployment passes it as --env-file (compose/README.md).
 OFFLINE_IMAGES = COMPOSE_DIR / "offline" / "images.env"
 
@@ -210,4 +213,22 @@ def test_rendered_configuration(evidence: EvidenceLog) -> None:
     evidence.note("environments", ", ".join(str(f or "registry images") for f in env_files))
     stacks = [[APP_FILE], [MONITORING_FILE], [APP_FILE, CHAOS_OVERLAY]]
     defects = compose_rendered.rendered_defects(stacks, env_files, evidence)
+    assert not defects, "; ".join(defects)
+
+
+@check(
+    "CFG-014",
+    "Alertmanager's routing tree sends every alert to e-mail and to the incident webhook",
+    category="config",
+    severity="HIGH",
+    finding="HIGH-5: Alertmanager e-mail not configured (alerts that no one is mailed)",
+    fix="Route every alert (critical ones included) to a receiver with email_configs and "
+    "webhook_configs, or add `continue: true` routes that reach both.",
+)
+def test_alert_routing(evidence: EvidenceLog) -> None:
+    rules = alert_selectors.alert_rules(ALERT_RULES)
+    services = alert_routing.scraped_services(PROMETHEUS_CONFIG)
+    evidence.note("services", ", ".join(services))
+    defects = alert_routing.routing_defects(ALERTMANAGER_CONFIG, rules, services, evidence)
+    assert rules, f"no alert rule in {ALERT_RULES}"
     assert not defects, "; ".join(defects)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -72,6 +72,7 @@ class AlertRule:
     name: str
     expr: str
     source: Path
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 def alert_rules(rules_dir: Path) -> list[AlertRule]:
@@ -81,7 +82,8 @@ def alert_rules(rules_dir: Path) -> list[AlertRule]:
         for group in (yaml.safe_load(path.read_text()) or {}).get("groups", []):
             for rule in group.get("rules", []):
                 if "alert" in rule:
-                    rules.append(AlertRule(rule["alert"], str(rule["expr"]), path))
+                    labels = rule.get("labels") or {}
+                    rules.append(AlertRule(rule["alert"], str(rule["expr"]), path, labels))
     return rules
 
 

@@ -103,7 +103,7 @@ def limit_defects(name: str, service: dict[str, Any]) -> list[str]:
     for where, value in limits.items():
         amount = memory_bytes(value) if "mem" in where else _cpus(value)
         if amount is None or amount <= 0:
-            defects.append(f"{name}: {where} renders to {value!r}: no limit (Docker reads 0 so)")
+            defects.append(f"{name}: {where} renders to {value!r}: Docker runs it unlimited")
     if not any("mem" in where for where in limits):
         defects.append(f"{name}: no memory limit in the rendered configuration")
     if not any("cpus" in where for where in limits):

@@ -57,7 +57,12 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory, exporter: Exporter) -> 
     platform.up()
     url = component.url()
     api = alert_selectors.SeriesApi(url)
-    eventually(lambda: api.count("redis_degraded_mode") > 0, 30, 0.5, what="the first scrape")
+    eventually(
+        lambda: api.count("redis_degraded_mode") > 0 and api.count('up{job="prometheus"}') > 0,
+        30,
+        0.5,
+        what="the first scrape of both jobs",
+    )
     yield url
     platform.down()
 

@@ -146,7 +146,7 @@ def test_a_limit_that_renders_to_zero_fails_naming_it(tmp_path: Path) -> None:
     app = _edited_app(tmp_path, "mem_limit: 1g", "mem_limit: ${POSTGRES_MEMORY:-0}")
     defects = compose_rendered.rendered_defects([app], [None], EvidenceLog())
     assert defects == [
-        "docker-compose.yml: postgres: mem_limit renders to '0': no limit (Docker reads 0 so)"
+        "docker-compose.yml: postgres: mem_limit renders to '0': Docker runs it unlimited"
     ], defects
 
 
@@ -183,8 +183,8 @@ def test_memory_sizes_are_read_in_bytes(value: object, size: int) -> None:
 def test_a_blank_or_junk_limit_is_no_limit() -> None:
     defects = compose_rendered.limit_defects("db", {"mem_limit": "", "cpus": 0.0})
     assert defects == [
-        "db: mem_limit renders to '': no limit (Docker reads 0 so)",
-        "db: cpus renders to 0.0: no limit (Docker reads 0 so)",
+        "db: mem_limit renders to '': Docker runs it unlimited",
+        "db: cpus renders to 0.0: Docker runs it unlimited",
     ]
     assert compose_rendered.limit_defects("db", {}) == [
         "db: no memory limit in the rendered configuration",
