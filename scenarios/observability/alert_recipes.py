@@ -1,9 +1,10 @@
 """How to make each alert of compose/prometheus/rules/ fire: one table, one incident a row.
 
 A new rule comes with a row here (or joins an incident that fires it), or OBS-004
-fails naming it. Incidents are ordered so that one's side effects (the 504s of a
-hung auth are 5xx for HighErrorRate too) never leave an alert that a later
-incident must start afresh still firing.
+fails naming it. Each row names the services whose alerts it must fire; incidents
+are ordered so that one's side effects (the 504s of a hung auth are 5xx for the
+gateway's HighErrorRate too) never leave an alert that a later incident must
+start afresh still firing.
 """
 
 from __future__ import annotations
@@ -113,17 +114,20 @@ RECIPES: list[Recipe[AlertContext]] = [
         ("MinIOCircuitBreakerOpen", "BackupStale", "HighErrorRate"),
         lambda f: f.cut("s3"),
         StorageCompletes,
+        services=("storage", "backup"),
     ),
     Recipe(
         "slow stores",
         ("HighDBLatency", "HighRedisLatency", "HighHTTPLatency"),
         _slow_stores,
         SignedInCalls,
+        services=("auth",),
     ),
     Recipe(
         "auth hung",
         ("ServiceDown", "HighRequestTimeoutRate"),
         lambda f: f.paused_process("auth"),
         HungCalls,
+        services=("auth", "gateway"),
     ),
 ]

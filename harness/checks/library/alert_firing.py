@@ -30,15 +30,17 @@ from harness.faults.injector import FaultInjector
 
 #: Requests in one round of a recipe's traffic.
 ROUND_REQUESTS = 40
-#: From the fault to every alert delivered: scrape, evaluation, the shortened `for:`,
-#: Alertmanager's group wait, and for ratio alerts enough bad traffic to outweigh the
-#: last five minutes of good traffic.
-FIRE_DEADLINE_S = 120.0
+#: The rules' longest window: 5 minutes. A ratio or quantile alert compares the fault's
+#: traffic with all of the window's; right after a load test that takes until the load
+#: has left the window. Within it, every rule's condition holds if the fault's traffic
+#: alone crosses its threshold, plus the shortened `for:`, evaluation and grouping.
+#: (On a quiet stack alerts arrive within 5-20 s.)
+RULE_WINDOW_S = 300.0
+FIRE_DEADLINE_S = RULE_WINDOW_S + 30.0
 #: The e-mail goes out with the webhook; SMTP delivery to the capture server is local.
 MAIL_DEADLINE_S = 20.0
-#: The rules look back 5 minutes at most: an alert left firing by an earlier check has
-#: ended after that window, the shortened `for:` and an evaluation.
-QUIET_DEADLINE_S = 330.0
+#: An alert left firing by an earlier check has ended once its cause left the window.
+QUIET_DEADLINE_S = RULE_WINDOW_S + 30.0
 POLL_S = 1.0
 
 C = TypeVar("C")
@@ -60,6 +62,15 @@ class Recipe(Generic[C]):
     alerts: tuple[str, ...]
     fault: Callable[[FaultInjector], contextlib.AbstractContextManager[Any]]
     traffic: Callable[[C], Traffic]
+    #: The services whose alerts the incident fires (the `service` label); None: any.
+    #: The same alert for another service (slow start-up requests, an earlier check)
+    #: neither counts nor has to end first.
+    services: tuple[str, ...] | None = None
+
+    def concerns(self, labels: dict[str, str]) -> bool:
+        return labels.get("alertname") in self.alerts and (
+            self.services is None or labels.get("service") in self.services
+        )
 
 
 def missing_recipes(alert_names: set[str], recipes: list[Recipe[C]]) -> list[str]:
@@ -71,23 +82,19 @@ def recipe_for(alert: str, recipes: list[Recipe[C]]) -> Recipe[C] | None:
     return next((r for r in recipes if alert in r.alerts), None)
 
 
-def active_alerts(prometheus_url: str, names: tuple[str, ...]) -> list[str]:
+def active_alerts(prometheus_url: str, recipe: Recipe[C]) -> list[str]:
     """The recipe's alerts Prometheus has pending or firing now, with their labels."""
     answer = httpx.get(f"{prometheus_url}/api/v1/alerts", timeout=5).json()
-    return [
-        str(alert["labels"])
-        for alert in answer["data"]["alerts"]
-        if alert["labels"].get("alertname") in names
-    ]
+    return [str(a["labels"]) for a in answer["data"]["alerts"] if recipe.concerns(a["labels"])]
 
 
 def wait_until_quiet(prometheus_url: str, recipe: Recipe[C], evidence: EvidenceLog) -> None:
     """Wait until none of the recipe's alerts is active; unknown if one never ends."""
     started = time.monotonic()
-    active = active_alerts(prometheus_url, recipe.alerts)
+    active = active_alerts(prometheus_url, recipe)
     while active and time.monotonic() - started < QUIET_DEADLINE_S:
         time.sleep(POLL_S)
-        active = active_alerts(prometheus_url, recipe.alerts)
+        active = active_alerts(prometheus_url, recipe)
     waited = time.monotonic() - started
     if waited >= POLL_S:
         evidence.number(f"{recipe.incident}: waited for earlier alerts to end", waited, "s")
@@ -130,7 +137,7 @@ def _deliver(
             for window in windows:
                 window.observe("requests touched", touched)
             for name in list(pending):
-                alert = alerts.delivered(capture_url, name, since)
+                alert = alerts.delivered(capture_url, name, since, recipe.services)
                 if alert is not None:
                     pending.remove(name)
                     evidence.number(f"{name} delivered after", time.monotonic() - started, "s")
@@ -145,26 +152,32 @@ def _deliver(
 
 
 def _mailed(capture_url: str, recipe: Recipe[C], since: float) -> list[str]:
-    return [name for name in recipe.alerts if not alerts.mail_about(capture_url, name, since)]
+    return [
+        name
+        for name in recipe.alerts
+        if not alerts.mail_about(capture_url, name, since, recipe.services)
+    ]
 
 
 def fire(
     recipe: Recipe[C],
     context: C,
     faults: FaultInjector,
-    urls: dict[str, str],
     evidence: EvidenceLog,
+    *,
+    prometheus_url: str,
+    capture_url: str,
 ) -> None:
-    """Make every alert of `recipe` reach the webhook and the mailbox; fail naming those
-    that did not. `urls` holds the prometheus and capture URLs."""
-    wait_until_quiet(urls["prometheus"], recipe, evidence)
+    """Make every alert of `recipe` reach the webhook and the mailbox, started after its
+    fault; fail naming those that did not."""
+    wait_until_quiet(prometheus_url, recipe, evidence)
     traffic = recipe.traffic(context)
     traffic.prepare()
-    since = _deliver(recipe, traffic, faults, urls["capture"], evidence)
+    since = _deliver(recipe, traffic, faults, capture_url, evidence)
     started = time.monotonic()
-    unmailed = _mailed(urls["capture"], recipe, since)
+    unmailed = _mailed(capture_url, recipe, since)
     while unmailed and time.monotonic() - started < MAIL_DEADLINE_S:
         time.sleep(POLL_S)
-        unmailed = _mailed(urls["capture"], recipe, since)
+        unmailed = _mailed(capture_url, recipe, since)
     evidence.number(f"{recipe.incident}: alert e-mails", len(recipe.alerts) - len(unmailed))
     assert not unmailed, f"{recipe.incident}: no alert e-mail for {', '.join(unmailed)}"

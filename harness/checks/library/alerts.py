@@ -89,10 +89,16 @@ def firing_alerts(capture_url: str, since: float) -> list[dict[str, Any]]:
     ]
 
 
-def delivered(capture_url: str, alertname: str, since: float) -> dict[str, Any] | None:
-    """The first firing notification of `alertname` that started after `since`, if any."""
+def delivered(
+    capture_url: str, alertname: str, since: float, services: tuple[str, ...] | None = None
+) -> dict[str, Any] | None:
+    """The first firing notification of `alertname` (for one of `services`, when given)
+    that started after `since`, if any."""
     for alert in firing_alerts(capture_url, since):
-        if alert["labels"].get("alertname") == alertname:
+        labels = alert["labels"]
+        if labels.get("alertname") == alertname and (
+            services is None or labels.get("service") in services
+        ):
             return alert
     return None
 
@@ -115,13 +121,20 @@ def wait_for_alert(
     raise AssertionError(f"{alertname} did not reach Alertmanager's receiver within {deadline_s}s")
 
 
-def mail_about(capture_url: str, alertname: str, since: float) -> list[dict[str, Any]]:
-    """Alert e-mails about `alertname` firing, received at or after `since`."""
+def mail_about(
+    capture_url: str, alertname: str, since: float, services: tuple[str, ...] | None = None
+) -> list[dict[str, Any]]:
+    """Alert e-mails about `alertname` firing (for one of `services`, when given: the
+    default subject names the group's and common labels), received at or after `since`."""
     messages = httpx.get(f"{capture_url}/messages", timeout=5).json()["messages"]
-    return [
-        m
-        for m in messages
-        if alertname in m["subject"]
-        and m["subject"].startswith("[FIRING")
-        and m.get("received_at", 0.0) >= since
-    ]
+    found = []
+    for message in messages:
+        words = set(message["subject"].replace("(", " ").replace(")", " ").split())
+        if (
+            message["subject"].startswith("[FIRING")
+            and alertname in words
+            and (services is None or not words.isdisjoint(services))
+            and message.get("received_at", 0.0) >= since
+        ):
+            found.append(message)
+    return found

@@ -82,3 +82,15 @@ def test_old_and_resolved_alert_mails_are_ignored(capture: CaptureServer) -> Non
     fresh = {**old, "received_at": time.time()}
     capture.store.messages.append(fresh)
     assert alerts.mail_about(capture.url, "RedisDegradedMode", fault_started) == [fresh]
+
+
+def test_an_alert_for_another_service_is_ignored(capture: CaptureServer) -> None:
+    """Slow start-up requests of video fire HighHTTPLatency for video, not for auth."""
+    fault_started = time.time()
+    capture.notify("HighHTTPLatency", "firing", fault_started + 1)
+    capture.store.messages = [
+        {"subject": "[FIRING:1] HighHTTPLatency video (http warning)", "received_at": time.time()}
+    ]
+    assert alerts.delivered(capture.url, "HighHTTPLatency", fault_started, ("auth",)) is None
+    assert alerts.mail_about(capture.url, "HighHTTPLatency", fault_started, ("auth",)) == []
+    assert alerts.mail_about(capture.url, "HighHTTPLatency", fault_started, ("video",))
