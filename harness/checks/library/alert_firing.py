@@ -25,7 +25,7 @@ import httpx
 
 from harness.checks.evidence import EvidenceLog
 from harness.checks.library import alerts
-from harness.errors import Inconclusive
+from harness.errors import Inconclusive, InertFault
 from harness.faults.injector import FaultInjector
 
 #: Requests in one round of a recipe's traffic.
@@ -117,7 +117,7 @@ def warm_up(recipe: Recipe[C], context: C, faults: FaultInjector) -> None:
             window.observe("requests touched", touched)
 
 
-def _deliver(
+def deliver(
     recipe: Recipe[C],
     traffic: Traffic,
     faults: FaultInjector,
@@ -144,6 +144,9 @@ def _deliver(
                     evidence.note(f"{name} labels", f"{alert['labels']} at {alert['startsAt']}")
     for window in windows:
         evidence.note(f"{recipe.incident}: fault", window.describe())
+    inert = [window.describe() for window in windows if not window.proven]
+    if pending and inert:
+        raise InertFault(f"{recipe.incident}: the fault touched no traffic: {'; '.join(inert)}")
     assert not pending, (
         f"{recipe.incident}: {', '.join(pending)} did not reach the webhook "
         f"within {FIRE_DEADLINE_S:.0f}s of the fault"
@@ -173,7 +176,7 @@ def fire(
     wait_until_quiet(prometheus_url, recipe, evidence)
     traffic = recipe.traffic(context)
     traffic.prepare()
-    since = _deliver(recipe, traffic, faults, capture_url, evidence)
+    since = deliver(recipe, traffic, faults, capture_url, evidence)
     started = time.monotonic()
     unmailed = _mailed(capture_url, recipe, since)
     while unmailed and time.monotonic() - started < MAIL_DEADLINE_S:

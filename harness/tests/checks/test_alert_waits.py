@@ -3,11 +3,13 @@ over from an earlier check, or a resolved one, never counts (the capture server 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -16,7 +18,10 @@ import uvicorn
 
 from harness.capture import Store, build_app
 from harness.checks.evidence import EvidenceLog
-from harness.checks.library import alerts
+from harness.checks.library import alert_firing, alerts
+from harness.checks.library.alert_firing import Recipe
+from harness.errors import InertFault
+from harness.faults.injector import FaultInjector, FaultWindow
 from harness.platform.ports import free_port
 
 
@@ -94,3 +99,77 @@ def test_an_alert_for_another_service_is_ignored(capture: CaptureServer) -> None
     assert alerts.delivered(capture.url, "HighHTTPLatency", fault_started, ("auth",)) is None
     assert alerts.mail_about(capture.url, "HighHTTPLatency", fault_started, ("auth",)) == []
     assert alerts.mail_about(capture.url, "HighHTTPLatency", fault_started, ("video",))
+
+
+class FixedTraffic:
+    """Traffic whose every round the fault touches `touched` requests of."""
+
+    def __init__(self, touched: int) -> None:
+        self.touched = touched
+
+    def prepare(self) -> None:
+        return None
+
+    def round(self, requests: int) -> int:
+        return self.touched
+
+
+def _recipe(touched: int) -> Recipe[None]:
+    def fault(faults: FaultInjector) -> contextlib.AbstractContextManager[None]:
+        faults.windows.append(FaultWindow("cut", "redis"))
+        return contextlib.nullcontext()
+
+    return Recipe("Redis down", ("RedisDegradedMode",), fault, lambda _: FixedTraffic(touched))
+
+
+@pytest.fixture
+def injector() -> FaultInjector:
+    """Only the windows of the injector are used: the recipe's fault records its own."""
+    return FaultInjector(SimpleNamespace(toxiproxy=None))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def short_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(alert_firing, "FIRE_DEADLINE_S", 1.0)
+
+
+@pytest.mark.usefixtures("short_deadline")
+def test_an_alert_that_never_comes_fails_the_recipe(
+    capture: CaptureServer, injector: FaultInjector
+) -> None:
+    capture.notify("RedisDegradedMode", "firing", time.time() - 60)
+    with pytest.raises(AssertionError, match="RedisDegradedMode did not reach the webhook"):
+        alert_firing.deliver(_recipe(5), FixedTraffic(5), injector, capture.url, EvidenceLog())
+
+
+@pytest.mark.usefixtures("short_deadline")
+def test_an_inert_fault_is_unknown_not_failed(
+    capture: CaptureServer, injector: FaultInjector
+) -> None:
+    with pytest.raises(InertFault, match="touched no traffic"):
+        alert_firing.deliver(_recipe(0), FixedTraffic(0), injector, capture.url, EvidenceLog())
+
+
+class AlertingTraffic(FixedTraffic):
+    """Traffic after which Alertmanager (played by the test) notifies a fresh alert."""
+
+    def __init__(self, capture: CaptureServer) -> None:
+        super().__init__(touched=3)
+        self.capture = capture
+
+    def round(self, requests: int) -> int:
+        self.capture.notify("RedisDegradedMode", "firing", time.time())
+        return self.touched
+
+
+@pytest.mark.usefixtures("short_deadline")
+def test_an_alert_started_by_the_fault_is_delivered(
+    capture: CaptureServer, injector: FaultInjector
+) -> None:
+    evidence = EvidenceLog()
+    since = alert_firing.deliver(
+        _recipe(3), AlertingTraffic(capture), injector, capture.url, evidence
+    )
+    assert since == injector.windows[0].started_at
+    assert injector.windows[0].hits["requests touched"] == 3
+    assert any(e.label == "RedisDegradedMode delivered after" for e in evidence.items)
