@@ -2,9 +2,9 @@
 
 A new rule comes with a row here (or joins an incident that fires it), or OBS-004
 fails naming it. Each row names the services whose alerts it must fire; incidents
-are ordered so that one's side effects (the 504s of a hung auth are 5xx for the
-gateway's HighErrorRate too) never leave an alert that a later incident must
-start afresh still firing.
+are ordered so that one's side effects never leave firing an alert that a later
+incident must start afresh: slow stores time some of auth's requests out, which
+fires auth's HighRequestTimeoutRate for five minutes, so it comes after auth hung.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from harness import ApiClient, FaultInjector, Platform, Session, metric_sample
+from harness import ApiClient, FaultInjector, Platform, Session, eventually, metric_sample
 from harness.api_realtime import Files
 from harness.checks.library.alert_firing import Recipe
 
@@ -30,6 +30,8 @@ REDIS_LATENCY_MS = 150
 SLOW_CALLERS = 8
 #: A request slower than this was slowed by the fault.
 SLOW_S = 0.5
+#: Services leave Redis degraded mode a few health checks (0.5 s apart) after it returns.
+REDIS_RECOVERY_S = 30.0
 
 
 @dataclass
@@ -88,6 +90,14 @@ class SignedInCalls:
         self.auth_url = context.stack.endpoint("auth").url or ""
 
     def prepare(self) -> None:
+        """Steady state first: Redis in use again after an earlier outage (a service
+        still degraded would serve from memory and time no Redis command)."""
+        urls = [self.auth_url, self.context.gateway_url]
+        eventually(
+            lambda: all(metric_sample(url, "redis_degraded_mode") == 0 for url in urls),
+            REDIS_RECOVERY_S,
+            what="auth and the gateway to leave Redis degraded mode",
+        )
         self.session: Session = self.context.api.new_session()
 
     def round(self, requests: int) -> int:
@@ -117,17 +127,17 @@ RECIPES: list[Recipe[AlertContext]] = [
         services=("storage", "backup"),
     ),
     Recipe(
-        "slow stores",
-        ("HighDBLatency", "HighRedisLatency", "HighHTTPLatency"),
-        _slow_stores,
-        SignedInCalls,
-        services=("auth",),
-    ),
-    Recipe(
         "auth hung",
         ("ServiceDown", "HighRequestTimeoutRate"),
         lambda f: f.paused_process("auth"),
         HungCalls,
         services=("auth", "gateway"),
+    ),
+    Recipe(
+        "slow stores",
+        ("HighDBLatency", "HighRedisLatency", "HighHTTPLatency"),
+        _slow_stores,
+        SignedInCalls,
+        services=("auth",),
     ),
 ]

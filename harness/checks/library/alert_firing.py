@@ -91,18 +91,24 @@ def active_alerts(prometheus_url: str, recipe: Recipe[C]) -> list[str]:
 def wait_until_quiet(prometheus_url: str, recipe: Recipe[C], evidence: EvidenceLog) -> None:
     """Wait until none of the recipe's alerts is active; unknown if one never ends."""
     started = time.monotonic()
-    active = active_alerts(prometheus_url, recipe)
+    active = first_seen = active_alerts(prometheus_url, recipe)
     while active and time.monotonic() - started < QUIET_DEADLINE_S:
         time.sleep(POLL_S)
         active = active_alerts(prometheus_url, recipe)
     waited = time.monotonic() - started
-    if waited >= POLL_S:
-        evidence.number(f"{recipe.incident}: waited for earlier alerts to end", waited, "s")
+    if first_seen:
+        evidence.note(f"{recipe.incident}: active before the fault", "; ".join(first_seen))
+        evidence.number(f"{recipe.incident}: waited for them to end", waited, "s")
     if active:
         raise Inconclusive(
             f"{recipe.incident}: still active from an earlier incident after "
             f"{QUIET_DEADLINE_S:.0f}s, a new one cannot start: {'; '.join(active)}"
         )
+
+
+def next_quiet(prometheus_url: str, recipes: list[Recipe[C]]) -> Recipe[C] | None:
+    """The first recipe none of whose alerts is still active from an earlier incident."""
+    return next((r for r in recipes if not active_alerts(prometheus_url, r)), None)
 
 
 def warm_up(recipe: Recipe[C], context: C, faults: FaultInjector) -> None:
@@ -184,3 +190,45 @@ def fire(
         unmailed = _mailed(capture_url, recipe, since)
     evidence.number(f"{recipe.incident}: alert e-mails", len(recipe.alerts) - len(unmailed))
     assert not unmailed, f"{recipe.incident}: no alert e-mail for {', '.join(unmailed)}"
+
+
+def fire_all(
+    recipes: list[Recipe[C]],
+    context: C,
+    faults: FaultInjector,
+    evidence: EvidenceLog,
+    *,
+    prometheus_url: str,
+    capture_url: str,
+) -> tuple[list[str], list[str]]:
+    """Fire every recipe, each as soon as its alerts are quiet (alerts left by a load
+    test end while other incidents run); return (failures, unknowns)."""
+    pending, failed, unknown = list(recipes), [], []
+    while pending:
+        started = time.monotonic()
+        recipe = next_quiet(prometheus_url, pending)
+        while recipe is None and time.monotonic() - started < QUIET_DEADLINE_S:
+            time.sleep(POLL_S)
+            recipe = next_quiet(prometheus_url, pending)
+        if time.monotonic() - started >= POLL_S:
+            blocked = ", ".join(r.incident for r in pending)
+            evidence.number(
+                f"waited for earlier alerts of {blocked}", time.monotonic() - started, "s"
+            )
+        recipe = recipe or pending[0]  # fire() waits once more, then says what is active
+        pending.remove(recipe)
+        try:
+            fire(
+                recipe,
+                context,
+                faults,
+                evidence,
+                prometheus_url=prometheus_url,
+                capture_url=capture_url,
+            )
+        except AssertionError as exc:
+            failed.append(str(exc))
+        except Inconclusive as exc:
+            unknown.append(str(exc))
+        unknown += [f"{recipe.incident}: {problem}" for problem in faults.restore()]
+    return failed, unknown
