@@ -51,6 +51,7 @@ def default_components(
     prometheus = Prometheus(alertmanager.address, targets)
     if source is not None:
         _run_from(source, services, prometheus)
+        alertmanager.config_file = source.alertmanager_config
     stores = [deps.postgres, deps.redis, deps.s3, Toxiproxy(), deps.capture, deps.coturn]
     return [*stores, alertmanager, prometheus, *services]
 

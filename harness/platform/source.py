@@ -1,7 +1,8 @@
 """Whose code and configuration the local stack runs.
 
 By default the stack runs this checkout: the services import the installed
-`secureconnect` and Prometheus loads `compose/prometheus/rules/`. The
+`secureconnect`, Prometheus loads `compose/prometheus/rules/` and Alertmanager
+`compose/alertmanager/alertmanager.yml`. The
 self-test (`readiness selftest`) points a stack at a patched copy of the tree
 instead, and can hand extra settings to named services: a `SourceTree`.
 """
@@ -24,6 +25,10 @@ def alert_rules_dir(root: Path) -> Path:
     return root / "compose" / "prometheus" / "rules"
 
 
+def alertmanager_config(root: Path) -> Path:
+    return root / "compose" / "alertmanager" / "alertmanager.yml"
+
+
 @dataclass(frozen=True)
 class SourceTree:
     """A tree laid out like this repository (`system/`, `compose/`) for the stack to run."""
@@ -43,6 +48,10 @@ class SourceTree:
     @property
     def alert_rules_dir(self) -> Path:
         return alert_rules_dir(self.root)
+
+    @property
+    def alertmanager_config(self) -> Path:
+        return alertmanager_config(self.root)
 
     def python_path(self) -> str:
         """PYTHONPATH that makes a child import `secureconnect` from this tree: entries of

@@ -14,12 +14,18 @@ from pathlib import Path
 import pytest
 
 from harness import EvidenceLog, check
-from harness.checks.library import config_audit
+from harness.checks.library import alert_routing, alert_selectors, compose_rendered, config_audit
 from harness.checks.library.config_audit import ComposeFile
 
+#: Paths inside the compose/ folder under audit (the `compose_dir` fixture).
 APP_FILE = "docker-compose.yml"
 MONITORING_FILE = "docker-compose.monitoring.yml"
 CHAOS_OVERLAY = "docker-compose.chaos.yml"
+ALERTMANAGER_CONFIG = "alertmanager/alertmanager.yml"
+PROMETHEUS_CONFIG = "prometheus/prometheus.yml"
+ALERT_RULES = "prometheus/rules"
+#: Written by compose/offline/build; the deployment passes it as --env-file (compose/README.md).
+OFFLINE_IMAGES = "offline/images.env"
 
 Audit = Callable[[ComposeFile, EvidenceLog], list[str]]
 
@@ -212,4 +218,48 @@ def test_compose_config_validates(compose_dir: Path, evidence: EvidenceLog) -> N
     app, monitoring = compose_dir / APP_FILE, compose_dir / MONITORING_FILE
     files: list[Path | list[Path]] = [app, monitoring, [app, compose_dir / CHAOS_OVERLAY]]
     defects = config_audit.compose_config_defects(files, evidence)
+    assert not defects, "; ".join(defects)
+
+
+@check(
+    "CFG-013",
+    "What Docker will run (the interpolated configuration) sets every variable and "
+    "positive memory and CPU limits on every container",
+    category="config",
+    severity="HIGH",
+    finding="HIGH-7 / MEDIUM-11: containers without limits (also when a limit renders to 0)",
+    fix="Give every limit a positive value or a positive default (${VAR:-512m}); "
+    "set every variable the files use, or give it a default.",
+    impact="A limit that renders to 0 or blank deploys an unlimited container: one leak or "
+    "burst takes the host's memory from every other service.",
+)
+def test_rendered_configuration(compose_dir: Path, evidence: EvidenceLog) -> None:
+    env_files: list[Path | None] = [None]
+    if (compose_dir / OFFLINE_IMAGES).is_file():
+        env_files.append(compose_dir / OFFLINE_IMAGES)
+    evidence.note("environments", ", ".join(str(f or "registry images") for f in env_files))
+    app, monitoring = compose_dir / APP_FILE, compose_dir / MONITORING_FILE
+    stacks = [[app], [monitoring], [app, compose_dir / CHAOS_OVERLAY]]
+    defects = compose_rendered.rendered_defects(stacks, env_files, evidence)
+    assert not defects, "; ".join(defects)
+
+
+@check(
+    "CFG-014",
+    "Alertmanager's routing tree sends every alert to e-mail and to the incident webhook",
+    category="config",
+    severity="HIGH",
+    finding="HIGH-5: Alertmanager e-mail not configured (alerts that no one is mailed)",
+    fix="Route every alert (critical ones included) to a receiver with email_configs and "
+    "webhook_configs, or add `continue: true` routes that reach both.",
+    impact="An alert that reaches no mailbox or incident hook pages no one: the outage is "
+    "found by users.",
+)
+def test_alert_routing(compose_dir: Path, evidence: EvidenceLog) -> None:
+    rules = alert_selectors.alert_rules(compose_dir / ALERT_RULES)
+    services = alert_routing.scraped_services(compose_dir / PROMETHEUS_CONFIG)
+    evidence.note("services", ", ".join(services))
+    routing = compose_dir / ALERTMANAGER_CONFIG
+    defects = alert_routing.routing_defects(routing, rules, services, evidence)
+    assert rules, f"no alert rule in {compose_dir / ALERT_RULES}"
     assert not defects, "; ".join(defects)

@@ -151,6 +151,12 @@ def test_s3_outage_is_fenced(
             f"storage answered {refused.status_code} after {elapsed:.2f}s"
         )
         assert api.me(session.access_token).status_code == 200, "auth broke with S3"
-        alerts.wait_for_alert(capture_url, "MinIOCircuitBreakerOpen", ALERT_DEADLINE_S, evidence)
+        alerts.wait_for_alert(
+            capture_url,
+            "MinIOCircuitBreakerOpen",
+            ALERT_DEADLINE_S,
+            evidence,
+            since=faults.windows[-1].started_at,
+        )
     eventually(lambda: _breaker(storage) == 0, BREAKER_DEADLINE_S, what="breaker closing")
     assert files.complete(last).status_code == 200, "completes fail after S3 returned"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,11 @@ from harness.errors import CheckError
 
 PROMTOOL_TIMEOUT_S = 60.0
 POLL_S = 0.5
+#: An alert's startsAt may precede its fault by up to one scrape and one rule evaluation
+#: interval (1 s each in the harness's stacks): a scrape that began just before a process
+#: was paused fails after it and is stamped with its start; evaluations are stamped with
+#: their slot, not their wall time.
+STARTS_AT_SLACK_S = 2.0
 
 
 def alert_names(rule_files: list[Path]) -> set[str]:
@@ -61,8 +67,17 @@ def rules_are_valid_and_tested(rules_dir: Path, tests_dir: Path, evidence: Evide
     assert result.returncode == 0, "promtool unit tests of the alert rules fail"
 
 
-def firing_alerts(capture_url: str) -> list[dict[str, Any]]:
-    """Every firing alert Alertmanager has delivered to the capture webhook so far."""
+def _epoch(timestamp: str) -> float:
+    return datetime.fromisoformat(timestamp).timestamp()
+
+
+def firing_alerts(capture_url: str, since: float) -> list[dict[str, Any]]:
+    """Firing alerts Alertmanager delivered to the capture webhook that started at or
+    after `since` (wall clock, seconds): what an incident that began then can have caused.
+
+    Resolved notifications never count, nor an alert whose `startsAt` precedes `since`
+    (left over from an earlier check), give or take STARTS_AT_SLACK_S.
+    """
     answer = httpx.get(f"{capture_url}/webhooks/alertmanager", timeout=5).json()
     return [
         alert
@@ -70,28 +85,56 @@ def firing_alerts(capture_url: str) -> list[dict[str, Any]]:
         if isinstance(notification, dict)
         for alert in notification.get("alerts", [])
         if alert.get("status") == "firing"
+        and _epoch(alert.get("startsAt", "1970-01-01T00:00:00Z")) >= since - STARTS_AT_SLACK_S
     ]
 
 
+def delivered(
+    capture_url: str, alertname: str, since: float, services: tuple[str, ...] | None = None
+) -> dict[str, Any] | None:
+    """The first firing notification of `alertname` (for one of `services`, when given)
+    that started after `since`, if any."""
+    for alert in firing_alerts(capture_url, since):
+        labels = alert["labels"]
+        if labels.get("alertname") == alertname and (
+            services is None or labels.get("service") in services
+        ):
+            return alert
+    return None
+
+
 def wait_for_alert(
-    capture_url: str, alertname: str, deadline_s: float, evidence: EvidenceLog
+    capture_url: str, alertname: str, deadline_s: float, evidence: EvidenceLog, *, since: float
 ) -> dict[str, Any]:
-    """Wait until Alertmanager delivers `alertname` firing; fail naming what did arrive."""
+    """Wait until Alertmanager delivers `alertname` firing, started after `since` (the
+    fault's FaultWindow.started_at); fail naming what did arrive."""
     started = time.monotonic()
-    seen: list[str] = []
     while time.monotonic() - started < deadline_s:
-        alerts = firing_alerts(capture_url)
-        seen = sorted({a["labels"].get("alertname", "?") for a in alerts})
-        for alert in alerts:
-            if alert["labels"].get("alertname") == alertname:
-                evidence.number(f"{alertname} delivered after", time.monotonic() - started, "s")
-                evidence.note(f"{alertname} labels", str(alert["labels"]))
-                return alert
+        alert = delivered(capture_url, alertname, since)
+        if alert is not None:
+            evidence.number(f"{alertname} delivered after", time.monotonic() - started, "s")
+            evidence.note(f"{alertname} labels", f"{alert['labels']} startsAt {alert['startsAt']}")
+            return alert
         time.sleep(POLL_S)
-    evidence.note("alerts delivered meanwhile", ", ".join(seen) or "none")
+    seen = sorted({a["labels"].get("alertname", "?") for a in firing_alerts(capture_url, since)})
+    evidence.note("alerts delivered since the fault", ", ".join(seen) or "none")
     raise AssertionError(f"{alertname} did not reach Alertmanager's receiver within {deadline_s}s")
 
 
-def mail_about(capture_url: str, alertname: str) -> list[dict[str, Any]]:
+def mail_about(
+    capture_url: str, alertname: str, since: float, services: tuple[str, ...] | None = None
+) -> list[dict[str, Any]]:
+    """Alert e-mails about `alertname` firing (for one of `services`, when given: the
+    default subject names the group's and common labels), received at or after `since`."""
     messages = httpx.get(f"{capture_url}/messages", timeout=5).json()["messages"]
-    return [m for m in messages if alertname in m["subject"] or alertname in m["text"]]
+    found = []
+    for message in messages:
+        words = set(message["subject"].replace("(", " ").replace(")", " ").split())
+        if (
+            message["subject"].startswith("[FIRING")
+            and alertname in words
+            and (services is None or not words.isdisjoint(services))
+            and message.get("received_at", 0.0) >= since
+        ):
+            found.append(message)
+    return found

@@ -1,14 +1,17 @@
 """Prometheus and Alertmanager with configs generated for this run.
 
-The alert rules come from compose/prometheus/rules/ (or another tree's, a
-setting of the component), so what runs locally is what production deploys.
-The `test` profile evaluates and scrapes fast so an alert can fire within a
+The alert rules come from compose/prometheus/ and Alertmanager's routing tree
+from compose/alertmanager/ (or another tree's: settings of the components), so
+what runs locally is what production deploys; only the receivers' endpoints
+(the capture server) and the timers differ. The local stack evaluates, scrapes
+and groups fast so an alert can fire within a
 check's deadline.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -16,13 +19,33 @@ from harness.platform import probes
 from harness.platform.binaries import find
 from harness.platform.components.base import LocalComponent
 from harness.platform.runtime import RunContext
-from harness.platform.source import REPO_ROOT, alert_rules_dir
+from harness.platform.source import REPO_ROOT, alert_rules_dir, alertmanager_config
 
 ALERT_RULES_DIR = alert_rules_dir(REPO_ROOT)
+ALERTMANAGER_CONFIG = alertmanager_config(REPO_ROOT)
 SCRAPE_INTERVAL = "1s"
 ALERT_GROUP_WAIT = "1s"
 #: Every rule's `for:` in the local stack, so an alert fires within a check's deadline.
 TEST_ALERT_FOR = "2s"
+#: Alertmanager's timers in the local stack, for the same reason.
+TEST_ROUTE_TIMERS = {
+    "group_wait": ALERT_GROUP_WAIT,
+    "group_interval": "2s",
+    "repeat_interval": "1h",
+}
+#: What a production receiver needs to reach the real relay and incident service.
+RELAY_SETTINGS = (
+    "smarthost",
+    "from",
+    "hello",
+    "auth_username",
+    "auth_password",
+    "auth_password_file",
+    "auth_identity",
+    "auth_secret",
+    "require_tls",
+    "tls_config",
+)
 
 
 def shorten_rules(source: Path, target: Path) -> None:
@@ -36,42 +59,54 @@ def shorten_rules(source: Path, target: Path) -> None:
     target.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
+def _shorten_timers(route: dict[str, Any], root: bool = True) -> None:
+    """Every timer of the root route; a child's only where it overrides its parent's."""
+    for timer, value in TEST_ROUTE_TIMERS.items():
+        if root or timer in route:
+            route[timer] = value
+    for child in route.get("routes") or []:
+        _shorten_timers(child, root=False)
+
+
+def local_alertmanager_config(source: Path, webhook_url: str, smtp_address: str) -> dict[str, Any]:
+    """The shipped routing tree (routes, matchers, grouping, inhibitions, which receiver
+    mails and which calls the webhook), every receiver pointed at the capture server,
+    the timers shortened: what the live checks see is how production routes."""
+    config = yaml.safe_load(source.read_text())
+    config["global"] = {
+        "smtp_smarthost": smtp_address,
+        "smtp_from": "alertmanager@secureconnect.local",
+        "smtp_require_tls": False,
+    }
+    for receiver in config.get("receivers", []):
+        for email in receiver.get("email_configs") or []:
+            for setting in RELAY_SETTINGS:
+                email.pop(setting, None)
+        for hook in receiver.get("webhook_configs") or []:
+            hook.pop("http_config", None)
+            hook["url"] = webhook_url
+    _shorten_timers(config["route"])
+    return config
+
+
 class Alertmanager(LocalComponent):
     name = "alertmanager"
     depends_on = ("capture",)
 
-    def __init__(self, capture_url: str, capture_smtp: str) -> None:
+    def __init__(
+        self, capture_url: str, capture_smtp: str, config_file: Path = ALERTMANAGER_CONFIG
+    ) -> None:
         super().__init__()
         self.capture_url = capture_url
         self.capture_smtp = capture_smtp
+        #: The shipped routing tree this instance runs (another tree's for the self-test).
+        self.config_file = config_file
 
     def prepare(self, run: RunContext) -> None:
         self.config = run.config_path("alertmanager.yml")
-        receiver = {
-            "name": "readiness",
-            "webhook_configs": [
-                {"url": f"{self.capture_url}/webhooks/alertmanager", "send_resolved": True}
-            ],
-            "email_configs": [
-                {
-                    "to": "oncall@secureconnect.local",
-                    "from": "alertmanager@secureconnect.local",
-                    "smarthost": self.capture_smtp,
-                    "require_tls": False,
-                    "send_resolved": True,
-                }
-            ],
-        }
-        config = {
-            "route": {
-                "receiver": "readiness",
-                "group_by": ["alertname"],
-                "group_wait": ALERT_GROUP_WAIT,
-                "group_interval": "2s",
-                "repeat_interval": "1h",
-            },
-            "receivers": [receiver],
-        }
+        config = local_alertmanager_config(
+            self.config_file, f"{self.capture_url}/webhooks/alertmanager", self.capture_smtp
+        )
         self.config.write_text(yaml.safe_dump(config, sort_keys=False))
 
     def argv(self, run: RunContext) -> list[str]:

@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from harness.checks.evidence import EvidenceLog
-from harness.checks.library import config_audit
+from harness.checks.library import compose_rendered, config_audit
 from harness.checks.library.config_audit import ComposeFile
+from harness.errors import Inconclusive
 
 REPO = Path(__file__).resolve().parents[3]
 APP = REPO / "compose" / "docker-compose.yml"
@@ -112,3 +113,80 @@ def test_docker_compose_config_rejects_a_broken_file(tmp_path: Path) -> None:
     broken = tmp_path / "docker-compose.yml"
     broken.write_text(APP.read_text().replace("restart: unless-stopped", "restart: [1, 2]", 1))
     assert config_audit.compose_config_defects([broken], EvidenceLog())
+
+
+# -- CFG-013: the interpolated configuration -------------------------------------------
+
+needs_compose = pytest.mark.skipif(
+    config_audit.compose_command() is None, reason="no docker compose tool"
+)
+
+
+def _edited_app(tmp_path: Path, written: str, rendered: str) -> list[Path]:
+    """compose/ copied, with one line of docker-compose.yml rewritten."""
+    copy = tmp_path / "compose"
+    shutil.copytree(REPO / "compose", copy, ignore=shutil.ignore_patterns("secrets", "offline"))
+    app = copy / "docker-compose.yml"
+    assert written in app.read_text()
+    app.write_text(app.read_text().replace(written, rendered, 1))
+    return [app]
+
+
+@needs_compose
+def test_rendered_production_files_have_positive_limits() -> None:
+    stacks = [[APP], [MONITORING], [APP, REPO / "compose" / "docker-compose.chaos.yml"]]
+    evidence = EvidenceLog()
+    assert compose_rendered.rendered_defects(stacks, [None], evidence) == []
+    assert any("postgres rendered limits" in e.label for e in evidence.items)
+
+
+@needs_compose
+def test_a_limit_that_renders_to_zero_fails_naming_it(tmp_path: Path) -> None:
+    """`${X:-0}` reads like a limit; Docker runs it as no limit at all."""
+    app = _edited_app(tmp_path, "mem_limit: 1g", "mem_limit: ${POSTGRES_MEMORY:-0}")
+    defects = compose_rendered.rendered_defects([app], [None], EvidenceLog())
+    assert defects == [
+        "docker-compose.yml: postgres: mem_limit renders to '0': Docker runs it unlimited"
+    ], defects
+
+
+@needs_compose
+def test_an_unset_variable_fails_naming_it(tmp_path: Path) -> None:
+    app = _edited_app(tmp_path, "mem_limit: 512m", "mem_limit: ${S3_MEMORY}")
+    defects = compose_rendered.rendered_defects([app], [None], EvidenceLog())
+    text = "; ".join(defects)
+    assert "variable S3_MEMORY is not set" in text
+    assert "s3: mem_limit renders to ''" in text
+
+
+@needs_compose
+def test_an_env_file_that_sets_the_variable_is_used(tmp_path: Path) -> None:
+    app = _edited_app(tmp_path, "mem_limit: 512m", "mem_limit: ${S3_MEMORY}")
+    env_file = tmp_path / "images.env"
+    env_file.write_text("S3_MEMORY=512m\n")
+    assert compose_rendered.rendered_defects([app], [env_file], EvidenceLog()) == []
+
+
+def test_without_a_compose_tool_the_audit_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compose_rendered, "compose_command", lambda: None)
+    with pytest.raises(Inconclusive, match="not judged"):
+        compose_rendered.rendered_defects([[APP]], [None], EvidenceLog())
+
+
+@pytest.mark.parametrize(
+    ("value", "size"), [("256m", 256 * 2**20), ("1g", 2**30), (268435456, 268435456), ("0", 0)]
+)
+def test_memory_sizes_are_read_in_bytes(value: object, size: int) -> None:
+    assert compose_rendered.memory_bytes(value) == size
+
+
+def test_a_blank_or_junk_limit_is_no_limit() -> None:
+    defects = compose_rendered.limit_defects("db", {"mem_limit": "", "cpus": 0.0})
+    assert defects == [
+        "db: mem_limit renders to '': Docker runs it unlimited",
+        "db: cpus renders to 0.0: Docker runs it unlimited",
+    ]
+    assert compose_rendered.limit_defects("db", {}) == [
+        "db: no memory limit in the rendered configuration",
+        "db: no CPU limit in the rendered configuration",
+    ]

@@ -1,0 +1,132 @@
+"""The configuration Docker will run: compose files as `docker compose config` renders them.
+
+The static audit reads the YAML as written, where `mem_limit: ${DB_MEMORY:-0}` looks
+like a limit. Docker runs the interpolated configuration: there an unset variable is
+a blank (compose only warns) and that limit is 0, which Docker reads as *unlimited*.
+This audit drives the compose tool that exists here (`docker compose` v2 or
+`docker-compose` v1) with the environment the deployment uses, compose/README.md:
+the images file of compose/offline/build when there is one (`--env-file`), on a
+clean environment so a variable that happens to be set on this host hides nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.checks.evidence import EvidenceLog
+from harness.checks.library.config_audit import COMPOSE_CONFIG_TIMEOUT_S, compose_command
+from harness.errors import Inconclusive
+
+#: v1: `The X variable is not set. Defaulting to a blank string.`; v2 quotes the name.
+UNSET_VARIABLE = re.compile(r'The "?([A-Za-z_][A-Za-z0-9_]*)"? variable is not set')
+MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)b?\s*$", re.IGNORECASE)
+UNIT_BYTES = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+#: What compose needs from the host's environment to find the engine; nothing else.
+HOST_VARIABLES = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One stack of compose files after interpolation, and what compose warned about."""
+
+    name: str
+    services: dict[str, dict[str, Any]]
+    unset: tuple[str, ...]
+    error: str
+
+
+def clean_environment() -> dict[str, str]:
+    """What compose needs of this host's environment to reach the engine; nothing else."""
+    return {k: os.environ[k] for k in HOST_VARIABLES if k in os.environ}
+
+
+def render(files: list[Path], env_file: Path | None) -> Rendered:
+    """`compose [--env-file F] -f FILE... config` on a clean environment, parsed."""
+    command = compose_command()
+    if command is None:
+        raise Inconclusive(
+            "neither `docker compose` nor `docker-compose` is installed: the interpolated "
+            "configuration cannot be rendered, so it is not judged"
+        )
+    options = ["--env-file", str(env_file)] if env_file is not None else []
+    options += [option for path in files for option in ("-f", str(path))]
+    result = subprocess.run(
+        [*command, *options, "config"],
+        capture_output=True,
+        text=True,
+        timeout=COMPOSE_CONFIG_TIMEOUT_S,
+        check=False,
+        env=clean_environment(),
+    )
+    name = " + ".join(path.name for path in files)
+    unset = tuple(dict.fromkeys(UNSET_VARIABLE.findall(result.stderr)))
+    if result.returncode != 0:
+        return Rendered(name, {}, unset, result.stderr.strip().splitlines()[-1:][0])
+    services = (yaml.safe_load(result.stdout) or {}).get("services") or {}
+    return Rendered(name, services, unset, "")
+
+
+def memory_bytes(value: Any) -> float | None:
+    """A compose memory size in bytes (`256m`, `1g`, 268435456); None when unreadable."""
+    match = MEMORY.match(str(value))
+    if match is None:
+        return None
+    return float(match.group(1)) * UNIT_BYTES[match.group(2).lower()]
+
+
+def _cpus(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _limits(service: dict[str, Any]) -> dict[str, Any]:
+    """Every limit the service sets, by where it is set."""
+    deploy = ((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}
+    found = {"mem_limit": service.get("mem_limit"), "cpus": service.get("cpus")}
+    found |= {"deploy memory": deploy.get("memory"), "deploy cpus": deploy.get("cpus")}
+    return {where: value for where, value in found.items() if value is not None}
+
+
+def limit_defects(name: str, service: dict[str, Any]) -> list[str]:
+    """A positive memory and CPU limit; no limit that renders to 0, blank or junk."""
+    defects = []
+    limits = _limits(service)
+    for where, value in limits.items():
+        amount = memory_bytes(value) if "mem" in where else _cpus(value)
+        if amount is None or amount <= 0:
+            defects.append(f"{name}: {where} renders to {value!r}: Docker runs it unlimited")
+    if not any("mem" in where for where in limits):
+        defects.append(f"{name}: no memory limit in the rendered configuration")
+    if not any("cpus" in where for where in limits):
+        defects.append(f"{name}: no CPU limit in the rendered configuration")
+    return defects
+
+
+def rendered_defects(
+    stacks: list[list[Path]], env_files: list[Path | None], evidence: EvidenceLog
+) -> list[str]:
+    """Every stack, with each environment the deployment may use (None: the registry
+    images, no --env-file), renders with every variable set and positive limits."""
+    defects = []
+    for env_file in env_files:
+        with_env = f" with {env_file.name}" if env_file is not None else ""
+        for files in stacks:
+            rendered = render(files, env_file)
+            label = rendered.name + with_env
+            if rendered.error:
+                defects.append(f"{label}: compose refuses it: {rendered.error}")
+            for variable in rendered.unset:
+                defects.append(f"{label}: variable {variable} is not set (rendered blank)")
+            for name, service in rendered.services.items():
+                evidence.note(f"{label} {name} rendered limits", str(_limits(service)))
+                defects += [f"{label}: {d}" for d in limit_defects(name, service)]
+    return list(dict.fromkeys(defects))
