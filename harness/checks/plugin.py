@@ -131,7 +131,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError(f"no collected check has the id {', '.join(sorted(unnamed))}")
     if drop:
         config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+    # Load checks leave the stack hot (queues, rate windows, alerts firing for minutes):
+    # they run last, so no other check measures their aftermath. sorted() is stable.
+    items[:] = sorted(keep, key=_runs_last)
+
+
+#: Categories whose checks run after every other check.
+LAST_CATEGORIES = ("load",)
+
+
+def _runs_last(item: pytest.Item) -> bool:
+    check = check_of(item)
+    return check is not None and check.category in LAST_CATEGORIES
 
 
 @pytest.fixture
