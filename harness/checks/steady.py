@@ -94,11 +94,20 @@ def _repair(platform: Platform, component: str, problem: str) -> str:
 
 
 def _ready_state(url: str) -> str:
+    """`ok`, or what is not: "degraded (turn: down)", "HTTP 503", "ConnectError"."""
     try:
         answer = httpx.get(f"{url}/ready", timeout=READY_TIMEOUT_S)
-        return str(answer.json().get("status", f"HTTP {answer.status_code}"))
+        body = answer.json()
     except (httpx.HTTPError, ValueError) as exc:
         return type(exc).__name__
+    status = str(body.get("status", f"HTTP {answer.status_code}"))
+    dependencies = body.get("dependencies") or {}
+    sick = [
+        f"{name}: {state.get('state')}"
+        for name, state in dependencies.items()
+        if isinstance(state, dict) and state.get("state") != "ok"
+    ]
+    return f"{status} ({', '.join(sick)})" if status != "ok" and sick else status
 
 
 def _settle_services(platform: Platform) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import gc
 import hashlib
 import hmac
@@ -105,17 +106,34 @@ def turn_credentials(
     return username, base64.b64encode(digest).decode()
 
 
+class _TurnReleased(asyncio.DatagramProtocol):
+    """Learns when a TURN allocation is deleted (connection_lost after its release)."""
+
+    def __init__(self) -> None:
+        self.released = asyncio.get_running_loop().create_future()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.released.done():
+            self.released.set_result(None)
+
+
 def turn_allocate(host: str, port: int, username: str, password: str) -> tuple[str, int]:
-    """A real TURN Allocate with long-term credentials; returns the relayed address."""
+    """A real TURN Allocate with long-term credentials, released again; the relayed address.
+
+    The release is awaited before the loop ends: asyncio.run would cancel it, and every
+    probe (one per check, from the steady-state guard) would hold a relay port of coturn
+    for the allocation's 10 minutes until none is left."""
 
     async def allocate() -> tuple[str, int]:
-        transport, _ = await asyncio.wait_for(
-            create_turn_endpoint(asyncio.DatagramProtocol, (host, port), username, password),
+        transport, protocol = await asyncio.wait_for(
+            create_turn_endpoint(_TurnReleased, (host, port), username, password),
             timeout=PROBE_TIMEOUT_S * 2,
         )
         try:
             return tuple(transport.get_extra_info("sockname"))  # type: ignore[return-value]
         finally:
             transport.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(protocol.released, PROBE_TIMEOUT_S)
 
     return _run_probe(allocate())

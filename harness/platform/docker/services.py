@@ -88,6 +88,10 @@ def container_run_view(run: RunContext) -> RunContext:
     )
 
 
+#: coturn as the containers reach it (the public URL is the host's published port).
+TURN_IN_NETWORK = "turn:coturn:3478?transport=udp"
+
+
 def network_dependencies(turn_address: str) -> Dependencies:
     """The stores as the services see them: through `toxiproxy`; TURN as clients do."""
     return Dependencies(
@@ -172,6 +176,8 @@ def service_specs(
         if backend.name == "video":
             backend.env |= video_environment(network_dependencies(public.turn), chats)
             backend.env["SC_RECORDING_DIR"] = "/tmp/recordings"  # the writable tmpfs
+            # Clients get the host's published TURN port; video checks coturn in-network.
+            backend.env["SC_TURN_PROBE_URL"] = TURN_IN_NETWORK
     gateway = _gateway_spec(image, base, backends, chats)
     gateway.ports = [gateway_port]
     return [migrations(image, base), *backends, gateway]

@@ -181,7 +181,12 @@ class S3Settings(SecureConnectSettings):
 class TurnSettings(SecureConnectSettings):
     required_secrets: ClassVar[tuple[str, ...]] = ("turn_secret",)
 
+    #: What clients are given (public addresses).
     turn_urls: CommaList = []
+    #: Where the service itself checks TURN from, when the public address is not reachable
+    #: from inside its network (a container behind NAT): e.g. turn:coturn:3478. Default:
+    #: the first of turn_urls.
+    turn_probe_url: str | None = None
     turn_secret: SecretStr | None = None
     turn_secret_file: Path | None = None
 

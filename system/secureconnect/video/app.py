@@ -104,7 +104,7 @@ def create_video_app(settings: VideoSettings, clock: Clock = SYSTEM_CLOCK) -> Fa
         app.state.dependencies += [
             database_dependency(db),
             redis_dependency(redis),
-            turn_dependency(state.turn),
+            turn_dependency(state.turn, settings.turn_probe_url),
             s3_dependency(s3, bucket),
         ]
         tasks = [

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -83,19 +84,35 @@ def udp_server(urls: list[str]) -> tuple[str, int] | None:
     return None
 
 
+class _Released(asyncio.DatagramProtocol):
+    """Learns when the allocation is deleted (connection_lost after the Refresh, lifetime 0)."""
+
+    def __init__(self) -> None:
+        self.released = asyncio.get_running_loop().create_future()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.released.done():
+            self.released.set_result(None)
+
+
 async def allocate(server: tuple[str, int], username: str, password: str) -> None:
-    """One real TURN Allocate; raises when coturn does not answer or refuses."""
+    """One real TURN Allocate, deleted again; raises when coturn does not answer or refuses.
+
+    The delete is awaited: an allocation left to expire holds one of coturn's relay ports
+    for its whole lifetime (10 minutes), and probes every few seconds would exhaust them."""
     async with asyncio.timeout(TURN_PROBE_TIMEOUT_S):
-        transport, _ = await create_turn_endpoint(
-            asyncio.DatagramProtocol, server, username, password
-        )
+        transport, protocol = await create_turn_endpoint(_Released, server, username, password)
     transport.close()
+    with contextlib.suppress(TimeoutError):  # coturn frees it at expiry anyway
+        async with asyncio.timeout(TURN_PROBE_TIMEOUT_S):
+            await protocol.released
 
 
-def turn_dependency(credentials: TurnCredentials) -> Dependency:
+def turn_dependency(credentials: TurnCredentials, probe_url: str | None = None) -> Dependency:
     """Down when no TURN URL is configured or coturn refuses our credentials.
-    Not required: calls still connect directly (or through the SFU) without TURN."""
-    server = udp_server(credentials.urls)
+    Not required: calls still connect directly (or through the SFU) without TURN.
+    `probe_url`: where to check from, when clients' URLs are not reachable from here."""
+    server = udp_server([probe_url] if probe_url else credentials.urls)
     cache: list[tuple[float, DependencyState]] = []  # (when, state) of the last probe
 
     async def check() -> DependencyState:

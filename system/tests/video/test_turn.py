@@ -3,39 +3,36 @@ only while they are valid (expiry moved by the clock, not by waiting)."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
 from aioice.stun import TransactionFailed
-from aioice.turn import create_turn_endpoint
 from secureconnect.common.clock import ManualClock
-from secureconnect.video.turn import TURN_CREDENTIAL_TTL_S, TurnCredentials
+from secureconnect.video.turn import TURN_CREDENTIAL_TTL_S, TurnCredentials, allocate
 
 from harness.platform.base import Platform
+from harness.platform.components.edge import Coturn
+from harness.platform.local import LocalPlatform
+from harness.platform.runtime import RunContext
 from tests.chat.support import User
+from tests.helpers import eventually
 from tests.video.support import place_call
 
-ALLOCATE_DEADLINE_S = 5.0
 SHORT_TTL_S = 60
+PROBES = 3
+#: coturn frees a deleted allocation's quota a second or two after the delete; a leaked
+#: one holds it for the allocation's lifetime (600 s).
+QUOTA_FREED_WITHIN_S = 8.0
 
 
 def coturn_address(stack: Platform) -> tuple[str, int]:
     host, port = stack.endpoint("coturn").address.rsplit(":", 1)
     return host, int(port)
-
-
-async def allocate(server: tuple[str, int], username: str, password: str) -> None:
-    """A real TURN Allocate; raises TransactionFailed when coturn refuses."""
-    transport, _ = await asyncio.wait_for(
-        create_turn_endpoint(asyncio.DatagramProtocol, server, username, password),
-        ALLOCATE_DEADLINE_S,
-    )
-    transport.close()
 
 
 async def test_turn_credentials_follow_the_rest_secret_scheme_and_work(
@@ -89,3 +86,36 @@ async def test_readiness_checks_turn_with_a_real_allocation(video: httpx.AsyncCl
     dependencies = response.json()["dependencies"]
     assert dependencies["turn"]["state"] == "ok"
     assert {"postgres", "redis", "s3", "turn"} <= set(dependencies)
+
+
+class OneAllocationPerUser(Coturn):
+    """coturn that lets a user hold a single allocation: a leaked one blocks the next."""
+
+    def prepare(self, run: RunContext) -> None:
+        super().prepare(run)
+        self.config.write_text(self.config.read_text() + "user-quota=1\n")
+
+
+@pytest.fixture(scope="module")
+def strict_coturn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
+    platform = LocalPlatform(tmp_path_factory.mktemp("coturn"), [OneAllocationPerUser()])
+    with platform:
+        yield platform
+
+
+async def test_probe_allocations_are_released(strict_coturn: LocalPlatform) -> None:
+    """/ready probes TURN every few seconds: each allocation must be deleted, not left to
+    hold one of coturn's relay ports for its ten-minute lifetime."""
+    credentials = TurnCredentials(strict_coturn.secret("turn_secret"), [], ManualClock(time.time()))
+    probe = credentials.issue("video-readiness-probe")
+
+    async def allocated() -> bool:
+        try:
+            await allocate(coturn_address(strict_coturn), probe.username, probe.credential)
+        except TransactionFailed as exc:
+            assert "486" in str(exc), exc  # only "quota reached" is worth waiting out
+            return False
+        return True
+
+    for number in range(PROBES):
+        await eventually(allocated, QUOTA_FREED_WITHIN_S, f"allocation {number + 1}", 0.25)
