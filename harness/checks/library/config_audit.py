@@ -239,9 +239,15 @@ def database_tls_defects(compose: ComposeFile, evidence: EvidenceLog) -> list[st
 # -- CFG-007..008: the TURN and backup health checks ---------------------------------
 
 
+def _runs_coturn(service: dict[str, Any]) -> bool:
+    """Its image or its command is coturn's (a service merely pointing at TURN is not)."""
+    started = [service.get(key, "") for key in ("image", "entrypoint", "command")]
+    return any(word in str(started) for word in ("coturn", "turnserver"))
+
+
 def turn_healthcheck_defects(compose: ComposeFile, evidence: EvidenceLog) -> list[str]:
     """The TURN health check authenticates with credentials derived from the secret."""
-    turns = [n for n, s in compose.services.items() if "turn" in n or "coturn" in str(s)]
+    turns = [n for n, s in compose.services.items() if "turn" in n or _runs_coturn(s)]
     if not turns:
         return ["no TURN service found"]
     defects = []
