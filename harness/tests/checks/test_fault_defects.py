@@ -28,7 +28,8 @@ STORAGE = "gateway,auth,storage"
 
 #: defect -> (the scenario to run, the services it needs, what the check's message says)
 CASES = {
-    "DEF-DEG-AUTH-REDIS-HARDCODED": (REDIS_OUTAGE, AUTH, "auth before the cut: already degraded"),
+    # The steady-state guard sees auth degraded before the check starts: unknown.
+    "DEF-DEG-AUTH-REDIS-HARDCODED": (REDIS_OUTAGE, AUTH, "auth: degraded (redis: degraded)"),
     "DEF-DEG-REVOCATION-FAIL-OPEN": (REDIS_OUTAGE, AUTH, "'me after logout': 200"),
     "DEF-DEG-S3-RESETS-NOT-RETRIED": (S3_FLAKY, STORAGE, "completes failed"),
     "DEF-DEG-S3-BREAKER-GAUGE-NEVER-SET": (S3_DOWN, STORAGE, "the breaker never opened"),
