@@ -10,13 +10,24 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from harness.chaos import HELD, INERT, REFUTED
 from harness.checks.scoring import DEFAULT_POLICY, Policy
+from harness.cli_options import (
+    Backend,
+    Categories,
+    ChaosDuration,
+    PolicyFile,
+    Profile,
+    ReportRoot,
+    Scenario,
+    Services,
+    StateFile,
+    ip_address,
+)
 from harness.console import (
     ComponentTable,
     RunProgress,
@@ -26,7 +37,7 @@ from harness.console import (
 )
 from harness.errors import ConfigError, HarnessError, StartupError
 from harness.load.cli import load as load_command
-from harness.platform.backends import BACKENDS, create_platform
+from harness.platform.backends import create_platform
 from harness.platform.base import StackInfo
 from harness.platform.supervisor import hold, serve_foreground, start_detached, take_down
 from harness.report.pdf import print_pdf
@@ -50,13 +61,11 @@ app = typer.Typer(
     help="Production-readiness harness for SecureConnect.",
 )
 console = Console(stderr=True, soft_wrap=True)
-Services = Annotated[list[str] | None, typer.Option(help="Start only this backend (repeatable).")]
-StateFile = Annotated[Path, typer.Option(help="Where the running stack is described.")]
 
 
 @app.command()
 def up(
-    backend: Annotated[str, typer.Option(help="local (processes) or docker")] = "local",
+    backend: Backend = "local",
     detach: Annotated[
         bool, typer.Option(help="Leave the stack running in the background.")
     ] = False,
@@ -65,8 +74,6 @@ def up(
     service: Services = None,
 ) -> None:
     """Start the stack and keep it up until Ctrl-C (or `readiness down` with --detach)."""
-    if backend not in BACKENDS:
-        raise HarnessError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
     if backend == "docker" and (detach or supervised):
         raise ConfigError(
             "--detach is for the local backend; run the docker stack in the foreground"
@@ -106,14 +113,12 @@ def down(state_file: StateFile = DEFAULT_STATE_FILE) -> None:
 
 @app.command()
 def run(
-    backend: Annotated[str, typer.Option(help="local (processes) or docker")] = "local",
-    profile: Annotated[str, typer.Option(help="smoke (quick) or full")] = "smoke",
-    category: Annotated[
-        list[str] | None, typer.Option(help="Only this category (repeatable).")
-    ] = None,
+    backend: Backend = "local",
+    profile: Profile = "smoke",
+    category: Categories = None,
     gate: Annotated[bool, typer.Option(help="Exit 1 when the verdict fails the gate.")] = False,
-    policy: Annotated[Path, typer.Option(help="Verdict policy file.")] = DEFAULT_POLICY,
-    report_root: Annotated[Path, typer.Option(help="Where run folders go.")] = Path("reports"),
+    policy: PolicyFile = DEFAULT_POLICY,
+    report_root: ReportRoot = Path("reports"),
     service: Services = None,
     pdf: Annotated[bool, typer.Option(help="Also print the report to report.pdf.")] = False,
 ) -> None:
@@ -142,8 +147,8 @@ def report(
         str, typer.Option("--run", help="Run id or folder; default: latest.")
     ] = "latest",
     diff: Annotated[str | None, typer.Option(help="Compare with this run id or folder.")] = None,
-    policy: Annotated[Path, typer.Option(help="Verdict policy file.")] = DEFAULT_POLICY,
-    report_root: Annotated[Path, typer.Option(help="Where run folders are.")] = Path("reports"),
+    policy: PolicyFile = DEFAULT_POLICY,
+    report_root: ReportRoot = Path("reports"),
     pdf: Annotated[
         bool, typer.Option(help="Also print report.html to report.pdf with headless Chromium.")
     ] = False,
@@ -158,18 +163,16 @@ def report(
 
 @app.command()
 def chaos(
-    scenario: Annotated[str, typer.Argument(help="e.g. redis-down, s3-slow, auth-paused")],
-    duration: Annotated[float, typer.Option(help="Seconds the fault lasts.")] = 30.0,
+    scenario: Scenario,
+    duration: ChaosDuration = 30.0,
     service: Services = None,
-    backend: Annotated[str, typer.Option(help="local (processes) or docker")] = "local",
+    backend: Backend = "local",
 ) -> None:
     """Start the stack, apply one fault, and watch the steady state before, during, after.
 
     Exit 0 when the hypothesis held, 1 when it was refuted, 2 when the fault
     touched no traffic (nothing was tested) or the harness failed.
     """
-    if duration <= 0:
-        raise ConfigError(f"--duration must be positive, got {duration}")
     platform = create_platform(backend, service)
     validate_scenario(scenario, platform)
     with console.status("starting the stack..."):
@@ -189,10 +192,12 @@ def selftest(
     ] = None,
     fast: Annotated[bool, typer.Option(help="Only the fast subset (what make test runs).")] = False,
     list_only: Annotated[bool, typer.Option("--list", help="List the catalogue and exit.")] = False,
-    report_root: Annotated[Path, typer.Option(help="Where the self-test folder goes.")] = Path(
-        "reports"
-    ),
-    catalogue: Annotated[Path, typer.Option(help="The defect catalogue folder.")] = DEFECTS_DIR,
+    report_root: Annotated[
+        Path, typer.Option(help="Where the self-test folder goes.", file_okay=False)
+    ] = Path("reports"),
+    catalogue: Annotated[
+        Path, typer.Option(help="The defect catalogue folder.", exists=True, file_okay=False)
+    ] = DEFECTS_DIR,
 ) -> None:
     """Apply each seeded defect to a copy of the system and show the checks catch it."""
     chosen = select(load_catalogue(catalogue), defect or [], fast)
@@ -213,8 +218,10 @@ app.command(name="load")(load_command)
 
 @app.command()
 def toxiproxy(
-    host: Annotated[str, typer.Option(help="Address for the API.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port for the API.")] = 8474,
+    host: Annotated[str, typer.Option(help="Address for the API.", callback=ip_address)] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port for the API.", min=1, max=65535)] = 8474,
 ) -> None:
     """Run the embedded toxiproxy-compatible server in the foreground."""
     from harness.faults.server.__main__ import main as serve
@@ -234,8 +241,9 @@ def main() -> None:
         sys.exit(EXIT_HARNESS_ERROR)
     except (typer.Abort, KeyboardInterrupt):
         sys.exit(130)
-    except click.ClickException as exc:  # usage errors: unknown option, bad value
-        exc.show()
+    except typer.TyperException as exc:  # usage errors: unknown option, bad value
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        console.print(f"[red]error:[/] {escape(message)}", highlight=False)
         sys.exit(EXIT_HARNESS_ERROR)
     if isinstance(code, int) and code:
         sys.exit(code)

@@ -90,12 +90,14 @@ class RunProgress:
 
 
 def stack_summary(info: StackInfo) -> Table:
+    """Every component where a user reaches it: whole URLs, folded rather than cut in a
+    narrow terminal (`reports/stack.json` has the same as JSON)."""
     table = Table(title=f"stack up ({info.backend})")
-    for column in ("component", "address", "url", "pid", "toxiproxy proxy"):
-        table.add_column(column)
+    for column in ("component", "url or address", "pid", "toxiproxy proxy"):
+        table.add_column(column, overflow="fold")
     for c in info.components.values():
         proxy = f"{c.proxy_name} @ {c.proxy_listen}" if c.proxy_name else ""
-        table.add_row(c.name, c.address, c.url or "", str(c.pid or ""), proxy)
+        table.add_row(c.name, c.url or c.address, str(c.pid or ""), proxy)
     return table
 
 

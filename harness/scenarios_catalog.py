@@ -20,7 +20,7 @@ from harness.api import ApiClient
 from harness.chaos import Probe
 from harness.errors import ConfigError
 from harness.faults.injector import FaultInjector
-from harness.platform.base import Platform, services_of
+from harness.platform.base import SERVICE_NAMES, Platform, services_of
 
 PROXIES = ("postgres", "redis", "s3")
 SLOW_MS, JITTER_MS = 1000, 200
@@ -43,6 +43,20 @@ PROCESS_FAULTS = ("paused", "killed")
 DATABASE_FAULTS: dict[str, Callable[[FaultInjector], contextlib.AbstractContextManager[Any]]] = {
     "postgres-terminated": lambda f: f.terminate_backends(),
 }
+
+
+def check_scenario_form(name: str) -> str:
+    """Refuse, before any stack starts, a name no stack can know (`validate_scenario`
+    then checks it against the stack that runs)."""
+    network = {f"{p}-{f}" for p in PROXIES for f in NETWORK_FAULTS}
+    target, _, kind = name.rpartition("-")
+    process = target.split("-")[0] in SERVICE_NAMES and kind in PROCESS_FAULTS
+    if name not in network and name not in DATABASE_FAULTS and not process:
+        raise ConfigError(
+            f"unknown scenario {name!r}; known: {', '.join(sorted(network))}, "
+            f"{', '.join(DATABASE_FAULTS)}, <service>-{'|'.join(PROCESS_FAULTS)}"
+        )
+    return name
 
 
 def scenario_names(stack: Platform) -> list[str]:

@@ -16,12 +16,27 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.checks.scoring import DEFAULT_POLICY, Policy
+from harness.cli_options import (
+    FaultDuration,
+    FaultScenario,
+    LoadDuration,
+    PolicyFile,
+    ReportRoot,
+    StateFile,
+    refusing,
+)
 from harness.console import ComponentTable
 from harness.load.evaluate import SloReport
 from harness.load.report import publish_load, utc_now
-from harness.load.session import DEFAULT_FAULT_S, LoadOptions, LoadOutcome, run_load
+from harness.load.session import (
+    DEFAULT_FAULT_S,
+    MAX_WORKERS,
+    LoadOptions,
+    LoadOutcome,
+    run_load,
+)
 from harness.load.slo import DEFAULT_SLO_FILE
-from harness.load.target import Target
+from harness.load.target import Target, check_loopback
 from harness.runner import new_run_id
 
 console = Console(stderr=True, soft_wrap=True)
@@ -64,25 +79,27 @@ def print_outcome(outcome: LoadOutcome, run_dir: Path) -> None:
 
 
 def load(
-    users: Annotated[int, typer.Option(help="Simulated users.")] = 20,
-    spawn_rate: Annotated[float, typer.Option(help="Users started per second.")] = 10.0,
-    duration: Annotated[float, typer.Option(help="Seconds of load.")] = 30.0,
-    workers: Annotated[int, typer.Option(help="Locust workers (0: one process).")] = 0,
-    fault: Annotated[
-        str | None, typer.Option(help="Chaos scenario mid-run, e.g. redis-down.")
-    ] = None,
-    fault_duration: Annotated[float, typer.Option(help="Seconds the fault lasts.")] = (
-        DEFAULT_FAULT_S
-    ),
-    slo: Annotated[Path, typer.Option(help="SLO thresholds (YAML).")] = DEFAULT_SLO_FILE,
+    users: Annotated[int, typer.Option(help="Simulated users.", min=1)] = 20,
+    spawn_rate: Annotated[float, typer.Option(help="Users started per second.", min=0.01)] = 10.0,
+    duration: LoadDuration = 30.0,
+    workers: Annotated[
+        int, typer.Option(help="Locust workers (0: one process).", min=0, max=MAX_WORKERS)
+    ] = 0,
+    fault: FaultScenario = None,
+    fault_duration: FaultDuration = DEFAULT_FAULT_S,
+    slo: Annotated[
+        Path, typer.Option(help="SLO thresholds (YAML).", exists=True, dir_okay=False)
+    ] = DEFAULT_SLO_FILE,
     target: Annotated[
-        str | None, typer.Option(help="Gateway URL on 127.0.0.1 (default: the running stack).")
+        str | None,
+        typer.Option(
+            help="Gateway URL on 127.0.0.1 (default: the running stack).",
+            callback=refusing(check_loopback),
+        ),
     ] = None,
-    state_file: Annotated[Path, typer.Option(help="Where the running stack is described.")] = (
-        Path("reports") / "stack.json"
-    ),
-    policy: Annotated[Path, typer.Option(help="Verdict policy file.")] = DEFAULT_POLICY,
-    report_root: Annotated[Path, typer.Option(help="Where run folders go.")] = Path("reports"),
+    state_file: StateFile = Path("reports") / "stack.json",
+    policy: PolicyFile = DEFAULT_POLICY,
+    report_root: ReportRoot = Path("reports"),
 ) -> None:
     """Run Locust's journeys against the stack and judge them against the SLOs."""
     options = LoadOptions(

@@ -38,9 +38,9 @@ class Target:
 def check_loopback(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"target {url!r} is not an http(s) URL")
+        raise ConfigError(f"{url!r} is not an http(s) URL")
     if parts.hostname not in LOOPBACK_HOSTS:
-        raise ConfigError(f"target {url!r} is not on 127.0.0.1: load only goes to the local stack")
+        raise ConfigError(f"{url!r} is not on 127.0.0.1: load only goes to the local stack")
     return url.rstrip("/")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from harness.checks.model import CheckResult
 from harness.checks.scoring import Policy, Scorecard
+from harness.errors import ConfigError
 from harness.report.archive import RESULTS, past_runs, previous_of_same_scope
 from harness.report.compose_inventory import read_compose
 from harness.report.diff import RunDiff, diff_runs
@@ -95,15 +96,23 @@ def _resolve(report_root: Path, run: str) -> Path:
     return candidate if candidate.is_dir() else report_root / run
 
 
+def _stored(report_root: Path, run: str, named_by: str) -> RunRecord:
+    """The run `run` names; a ConfigError says which option named a missing one."""
+    try:
+        return RunRecord.read(_resolve(report_root, run).resolve() / RESULTS)
+    except ConfigError as exc:
+        raise ConfigError(f"{named_by} {run}: {exc}") from exc
+
+
 def rerender(report_root: Path, run: str, against: str | None, policy: Policy) -> PublishedRun:
     """Render a stored run again (under another policy, or against another run than the
     newest earlier one of the same scope)."""
     run_dir = _resolve(report_root, run).resolve()
-    record = RunRecord.read(run_dir / RESULTS)
+    record = _stored(report_root, run, "--run")
     card = record.scorecard(policy)
     history = past_runs(run_dir.parent)
     if against is not None:
-        previous: RunRecord | None = RunRecord.read(_resolve(report_root, against) / RESULTS)
+        previous: RunRecord | None = _stored(report_root, against, "--diff")
     else:
         previous = previous_of_same_scope(record, history)
     diff = diff_runs(previous, record, policy) if previous is not None else None

@@ -205,7 +205,9 @@ def select(defects: list[Defect], ids: list[str], fast: bool) -> list[Defect]:
     known = {d.id for d in defects}
     unknown = [i for i in ids if i not in known]
     if unknown:
-        raise ConfigError(f"unknown defect {unknown[0]!r}; see `readiness selftest --list`")
+        raise ConfigError(
+            f"--defect {unknown[0]!r} is not in the catalogue; see `readiness selftest --list`"
+        )
     chosen = [d for d in defects if (not ids or d.id in ids) and (d.fast or not fast)]
     if not chosen:
         raise ConfigError("no defect matches the selection")

@@ -76,7 +76,7 @@ def test_unreadable_yaml_names_the_file(tmp_path: Path) -> None:
 
 def test_selection_refuses_unknown_ids(tmp_path: Path) -> None:
     defects = [load_defect(write(tmp_path, "DEF-TEST-GOOD.yaml", GOOD))]
-    with pytest.raises(ConfigError, match="unknown defect 'DEF-NOPE-X'"):
+    with pytest.raises(ConfigError, match="--defect 'DEF-NOPE-X' is not in the catalogue"):
         select(defects, ["DEF-NOPE-X"], fast=False)
     with pytest.raises(ConfigError, match="no defect matches"):
         select(defects, [], fast=True)
