@@ -14,6 +14,7 @@ and `drain` lets a shutdown wait for them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -29,10 +30,17 @@ class DeadlineExceeded(TimeoutError):
     """The deadline of `run_within` passed (the work's own timeouts stay TimeoutError)."""
 
 
-async def run_within(seconds: float, work: Coroutine[Any, Any, T]) -> T:
-    """Await `work`, but give up on it after `seconds` without waiting for it to unwind."""
+async def run_within(
+    seconds: float, work: Coroutine[Any, Any, T], lifted: asyncio.Event | None = None
+) -> T:
+    """Await `work`, but give up on it after `seconds` without waiting for it to unwind.
+
+    Once `lifted` is set the deadline no longer applies (a response that started
+    streaming is bounded by its reads' own timeouts, not by the request's budget).
+    """
     task = asyncio.ensure_future(work)
     deadline = asyncio.timeout(seconds)
+    lifting = asyncio.ensure_future(_lift(deadline, lifted)) if lifted is not None else None
     try:
         async with deadline:
             return await asyncio.shield(task)
@@ -44,6 +52,16 @@ async def run_within(seconds: float, work: Coroutine[Any, Any, T]) -> T:
     except asyncio.CancelledError:
         abandon(task)
         raise
+    finally:
+        if lifting is not None:
+            lifting.cancel()
+
+
+async def _lift(deadline: asyncio.Timeout, lifted: asyncio.Event) -> None:
+    await lifted.wait()
+    if not deadline.expired():
+        with contextlib.suppress(RuntimeError):  # the deadline's block has just ended
+            deadline.reschedule(None)
 
 
 def abandon(task: asyncio.Task[Any]) -> None:

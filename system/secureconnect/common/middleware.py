@@ -13,6 +13,7 @@ and they ignore non-HTTP scopes except for the request id.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -148,11 +149,13 @@ class SecurityHeadersMiddleware:
 
 
 class TimeBudgetMiddleware:
-    """Answers 504 when a request outlives its budget, whatever the route.
+    """Answers 504 when a request outlives its budget before its response starts.
 
     The budget wins even over an app slow to unwind: the app runs under
     `run_within`, and once the budget is spent it is abandoned (cancelled,
     left to finish its cleanup in the background, its late writes dropped).
+    A response that has started (a streamed download) is no longer under the
+    budget: each of its reads has its own timeout.
     """
 
     def __init__(self, app: ASGIApp, service: str, budget_s: float) -> None:
@@ -163,23 +166,24 @@ class TimeBudgetMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        response_started = False
+        response_started = asyncio.Event()
         abandoned = False
 
         async def send_until_abandoned(message: Message) -> None:
-            nonlocal response_started
             if abandoned:
                 return
-            response_started = response_started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                response_started.set()
             await send(message)
 
+        work = self.app(scope, receive, send_until_abandoned)
         try:
-            await run_within(self.budget_s, self.app(scope, receive, send_until_abandoned))
+            await run_within(self.budget_s, work, lifted=response_started)
         except DeadlineExceeded:
             abandoned = True
             REQUEST_TIMEOUTS.labels(self.service, route_of(scope)).inc()
             log.warning("request exceeded its time budget", extra={"budget_s": self.budget_s})
-            if not response_started:
+            if not response_started.is_set():
                 message = f"request exceeded its time budget of {self.budget_s:g}s"
                 await error_response(504, "request_timeout", message)(scope, receive, send)
 

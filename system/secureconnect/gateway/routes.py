@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import APIRouter, Request, Response, WebSocket
+from starlette.responses import StreamingResponse
 
 from secureconnect.common.errors import DomainError
 from secureconnect.common.middleware import route_of
 from secureconnect.gateway.deps import ClientAddress, GatewayServiceDep
-from secureconnect.gateway.service import Outgoing
+from secureconnect.gateway.service import BUFFERED_BODY_BYTES, Outgoing
 from secureconnect.gateway.upstreams import API_PREFIXES
 from secureconnect.gateway.websocket import CLOSE_POLICY_VIOLATION, relay, upstream_ws_url
 
@@ -29,17 +30,26 @@ def _proxy_to(upstream: str) -> Callable[..., Awaitable[Response]]:
             method=request.method,
             path_and_query=(path + (b"?" + query if query else b"")).decode("latin-1"),
             headers=request.headers.items(),
-            body=await request.body(),
+            body=await _body(request),
             client=client,
         )
         answer = await service.forward(upstream, route_of(request.scope), outgoing)
-        response = Response(content=answer.body, status_code=answer.status)
+        response = StreamingResponse(answer.body, status_code=answer.status)
         response.raw_headers.extend(
             (k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers
         )
         return response
 
     return proxy
+
+
+async def _body(request: Request) -> bytes | AsyncIterator[bytes]:
+    """A small body whole, a large one (or one of unknown length) as it arrives."""
+    length = request.headers.get("content-length")
+    chunked = "transfer-encoding" in request.headers
+    if not chunked and (length is None or int(length) <= BUFFERED_BODY_BYTES):
+        return await request.body()
+    return request.stream()
 
 
 for prefix, upstream_name in API_PREFIXES.items():

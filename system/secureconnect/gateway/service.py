@@ -3,11 +3,18 @@
 A hung upstream is cut at the read timeout (504 upstream_timeout, counted
 in request_timeout_total); a refused connection is a 502; a service
 without a configured URL is a 503. Errors use the API error body.
+
+Bodies stream: a request body larger than BUFFERED_BODY_BYTES (or of unknown
+length) goes upstream as the client sends it, and every response body goes
+back as the upstream sends it, so the gateway holds a few chunks, never a
+whole body. An upstream that stops mid-body is cut at the read timeout, the
+client's response ending short (its status was already sent).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 
 import httpx
@@ -34,11 +41,13 @@ HOP_BY_HOP = frozenset(
         "transfer-encoding",
         "upgrade",
         "host",
-        "content-length",
     }
 )
 #: Response headers the gateway sets itself.
 OWN_RESPONSE_HEADERS = HOP_BY_HOP | {"date", "server", "x-request-id"}
+#: Request bodies up to this size are read whole (a replayable request can retry a
+#: stale keep-alive connection); larger ones stream.
+BUFFERED_BODY_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,8 @@ class Outgoing:
     method: str
     path_and_query: str
     headers: list[tuple[str, str]]
-    body: bytes
+    #: The whole body, or its chunks as the client sends them (Content-Length kept).
+    body: bytes | AsyncIterable[bytes]
     client: str
 
 
@@ -54,7 +64,9 @@ class Outgoing:
 class Answer:
     status: int
     headers: list[tuple[str, str]]
-    body: bytes
+    #: The body as the upstream sends it (the upstream connection is handed back when
+    #: the iteration ends, however it ends).
+    body: AsyncIterator[bytes]
 
 
 def upstream_timeout(settings: GatewaySettings) -> httpx.Timeout:
@@ -66,11 +78,14 @@ def upstream_timeout(settings: GatewaySettings) -> httpx.Timeout:
     )
 
 
-def forwarded_headers(incoming: list[tuple[str, str]], client: str) -> list[tuple[str, str]]:
+def forwarded_headers(
+    incoming: list[tuple[str, str]], client: str, streamed: bool
+) -> list[tuple[str, str]]:
+    """The client's headers for the upstream: a buffered body's length is httpx's to set,
+    a streamed body keeps the client's."""
+    dropped = {"x-forwarded-for", "x-request-id"} | (set() if streamed else {"content-length"})
     headers = [
-        (k, v)
-        for k, v in incoming
-        if k.lower() not in HOP_BY_HOP and k.lower() not in ("x-forwarded-for", "x-request-id")
+        (k, v) for k, v in incoming if k.lower() not in HOP_BY_HOP and k.lower() not in dropped
     ]
     headers += [("x-forwarded-for", client), ("x-request-id", request_id_var.get())]
     return headers
@@ -111,16 +126,16 @@ class GatewayService:
         url = upstream.pick() + outgoing.path_and_query
         # A plain httpx.Request, not client.build_request: the shared client's
         # cookie jar must never leak one user's cookies into another's request.
+        streamed = not isinstance(outgoing.body, bytes)
         request = httpx.Request(
             outgoing.method,
             url,
-            headers=forwarded_headers(outgoing.headers, outgoing.client),
+            headers=forwarded_headers(outgoing.headers, outgoing.client, streamed),
             content=outgoing.body,
             extensions={"timeout": self.timeouts},
         )
         try:
             response = await self.client.send(request, stream=True)
-            body = b"".join([chunk async for chunk in response.aiter_raw()])
         except httpx.TimeoutException as exc:
             raise self._timed_out(upstream, route, exc) from exc
         except httpx.TransportError as exc:
@@ -135,7 +150,20 @@ class GatewayService:
             for k, v in response.headers.multi_items()
             if k.lower() not in OWN_RESPONSE_HEADERS
         ]
-        return Answer(response.status_code, headers, body)
+        return Answer(response.status_code, headers, self._relayed(upstream, response))
+
+    async def _relayed(self, upstream: Upstream, response: httpx.Response) -> AsyncIterator[bytes]:
+        """The upstream's body chunk by chunk; the connection goes back however it ends."""
+        try:
+            async for chunk in response.aiter_raw():
+                yield chunk
+        except httpx.HTTPError as exc:
+            log.warning(
+                "upstream body cut short", extra={"upstream": upstream.name, "error": repr(exc)}
+            )
+            raise
+        finally:
+            await response.aclose()
 
     def _timed_out(self, upstream: Upstream, route: str, exc: Exception) -> DomainError:
         REQUEST_TIMEOUTS.labels(self.service, route).inc()

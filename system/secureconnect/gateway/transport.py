@@ -7,10 +7,19 @@ streams + the httptools C parser that uvicorn already uses) costs ~190 us.
 The client stays `httpx.AsyncClient`, so timeouts, exceptions and request
 building are httpx's; swapping back is one argument.
 
-It honours the four httpx timeouts (pool, connect, write, read) and raises
-the matching httpx exceptions. Idle connections are kept per origin and
-dropped after `keepalive_expiry_s`; a reused connection that the server
-closed before answering is retried once on a fresh one.
+Bodies stream in both directions: a request body given as an async iterator
+is written chunk by chunk (each write drained before the next is read: the
+client's pace is the upstream's), and the response body is read from the
+socket only as the caller iterates it, so memory stays at a few chunks
+whatever the size. The connection (and its pool slot) is held until the
+response body is read to the end or closed.
+
+It honours the four httpx timeouts (pool, connect, write, read: the read
+timeout bounds the wait for the response head, then each read of the body)
+and raises the matching httpx exceptions. Idle connections are kept per origin
+and dropped after `keepalive_expiry_s`; a reused connection that the server
+closed before answering is retried once on a fresh one, so a request whose
+body cannot be replayed (streamed) always gets a fresh connection.
 """
 
 from __future__ import annotations
@@ -19,17 +28,21 @@ import asyncio
 import ssl
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httptools
 import httpx
 
 Origin = tuple[str, str, int]
 READ_CHUNK_BYTES = 64 * 1024
+Timeouts = dict[str, float | None]
 
 
 class _Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, origin: Origin, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.origin = origin
         self.reader = reader
         self.writer = writer
         self.idle_since = time.monotonic()
@@ -39,12 +52,13 @@ class _Connection:
 
 
 class _ResponseReader:
-    """httptools callbacks collecting one response."""
+    """httptools callbacks collecting one response; body pieces are taken as they come."""
 
     def __init__(self, head_only: bool) -> None:
         self.head_only = head_only
         self.headers: list[tuple[bytes, bytes]] = []
-        self.body: list[bytes] = []
+        self.pieces: list[bytes] = []
+        self.head_complete = False
         self.complete = False
         self.keep_alive = False
         self.parser = httptools.HttpResponseParser(self)
@@ -55,14 +69,19 @@ class _ResponseReader:
     def on_headers_complete(self) -> None:
         # Only meaningful while parsing: llhttp resets its state at message end.
         self.keep_alive = self.parser.should_keep_alive()
+        self.head_complete = True
         if self.head_only:
             self.complete = True
 
     def on_body(self, body: bytes) -> None:
-        self.body.append(body)
+        self.pieces.append(body)
 
     def on_message_complete(self) -> None:
         self.complete = True
+
+    def take(self) -> list[bytes]:
+        pieces, self.pieces = self.pieces, []
+        return pieces
 
 
 class _ClosedBeforeAnswer(Exception):
@@ -76,31 +95,17 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
         self._keepalive_expiry_s = keepalive_expiry_s
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        timeouts = request.extensions.get("timeout", {})
-        await request.aread()
+        timeouts: Timeouts = request.extensions.get("timeout", {})
         try:
             async with asyncio.timeout(timeouts.get("pool")):
                 await self._slots.acquire()
         except TimeoutError as exc:
             raise httpx.PoolTimeout("no free upstream connection", request=request) from exc
         try:
-            connection, reused = await self._checkout(request, timeouts.get("connect"))
-            try:
-                return await self._exchange(connection, request, timeouts)
-            except _ClosedBeforeAnswer:
-                if not reused:
-                    raise httpx.RemoteProtocolError(
-                        "server closed the connection", request=request
-                    ) from None
-            connection = await self._connect(request, timeouts.get("connect"))
-            try:
-                return await self._exchange(connection, request, timeouts)
-            except _ClosedBeforeAnswer as exc:
-                raise httpx.RemoteProtocolError(
-                    "server closed the connection", request=request
-                ) from exc
-        finally:
+            return await self._answer(request, timeouts)
+        except BaseException:
             self._slots.release()
+            raise
 
     async def aclose(self) -> None:
         for connections in self._idle.values():
@@ -108,15 +113,33 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
                 connection.close()
         self._idle.clear()
 
+    async def _answer(self, request: httpx.Request, timeouts: Timeouts) -> httpx.Response:
+        replayable = isinstance(request.stream, httpx.ByteStream)
+        connection, reused = await self._checkout(request, timeouts.get("connect"), replayable)
+        try:
+            return await self._exchange(connection, request, timeouts)
+        except _ClosedBeforeAnswer:
+            if not reused:
+                raise httpx.RemoteProtocolError(
+                    "server closed the connection", request=request
+                ) from None
+        connection = await self._connect(request, timeouts.get("connect"))
+        try:
+            return await self._exchange(connection, request, timeouts)
+        except _ClosedBeforeAnswer as exc:
+            raise httpx.RemoteProtocolError(
+                "server closed the connection", request=request
+            ) from exc
+
     def _origin(self, request: httpx.Request) -> Origin:
         url = request.url
         return url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80)
 
     async def _checkout(
-        self, request: httpx.Request, connect_timeout_s: float | None
+        self, request: httpx.Request, connect_timeout_s: float | None, reuse: bool
     ) -> tuple[_Connection, bool]:
         idle = self._idle[self._origin(request)]
-        while idle:
+        while reuse and idle:
             connection = idle.pop()
             fresh = time.monotonic() - connection.idle_since < self._keepalive_expiry_s
             if fresh and not connection.reader.at_eof():
@@ -140,84 +163,142 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             raise httpx.ConnectError(
                 f"connect to {host}:{port}: {exc.strerror}", request=request
             ) from exc
-        return _Connection(reader, writer)
+        return _Connection((scheme, host, port), reader, writer)
 
     async def _exchange(
-        self, connection: _Connection, request: httpx.Request, timeouts: dict[str, float | None]
+        self, connection: _Connection, request: httpx.Request, timeouts: Timeouts
     ) -> httpx.Response:
         try:
-            response = await self._send_and_read(connection, request, timeouts)
+            await _send(connection, request, timeouts.get("write"))
+            reader = await _read_head(connection, request, timeouts.get("read"))
         except BaseException:
             connection.close()
             raise
-        if response.keep_alive:
-            connection.idle_since = time.monotonic()
-            self._idle[self._origin(request)].append(connection)
-        else:
-            connection.close()
-        return response.to_httpx(request)
-
-    async def _send_and_read(
-        self, connection: _Connection, request: httpx.Request, timeouts: dict[str, float | None]
-    ) -> _Parsed:
-        head = [b"%s %s HTTP/1.1\r\n" % (request.method.encode(), request.url.raw_path)]
-        head += [name + b": " + value + b"\r\n" for name, value in request.headers.raw]
-        connection.writer.write(b"".join(head) + b"\r\n" + request.content)
-        try:
-            async with asyncio.timeout(timeouts.get("write")):
-                await connection.writer.drain()
-        except TimeoutError as exc:
-            raise httpx.WriteTimeout("upstream write timed out", request=request) from exc
-        except OSError as exc:
-            raise _ClosedBeforeAnswer from exc
-        reader = _ResponseReader(head_only=request.method == "HEAD")
-        received = 0
-        try:
-            async with asyncio.timeout(timeouts.get("read")):
-                while not reader.complete:
-                    data = await connection.reader.read(READ_CHUNK_BYTES)
-                    if not data:
-                        break
-                    received += len(data)
-                    reader.parser.feed_data(data)
-        except TimeoutError as exc:
-            raise httpx.ReadTimeout("upstream read timed out", request=request) from exc
-        except (OSError, httptools.HttpParserError) as exc:
-            if received == 0 and isinstance(exc, ConnectionResetError):
-                raise _ClosedBeforeAnswer from exc
-            raise httpx.ReadError(f"upstream read failed: {exc!r}", request=request) from exc
-        if not reader.complete:
-            if received == 0:
-                raise _ClosedBeforeAnswer
-            raise httpx.RemoteProtocolError("upstream closed mid-response", request=request)
-        return _Parsed(reader)
-
-
-class _RawBody(httpx.AsyncByteStream):
-    """The body exactly as received (still content-encoded): a proxy passes it on."""
-
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        yield self.body
-
-
-class _Parsed:
-    def __init__(self, reader: _ResponseReader) -> None:
-        self.status = reader.parser.get_status_code()
-        self.keep_alive = reader.keep_alive
-        self.headers = reader.headers
-        self.body = b"".join(reader.body)
-
-    def to_httpx(self, request: httpx.Request) -> httpx.Response:
+        body = _UpstreamBody(connection, reader, request, timeouts.get("read"), self._done)
+        if reader.complete:
+            self._done(connection, reader.keep_alive)
         return httpx.Response(
-            self.status,
-            headers=self.headers,
-            stream=_RawBody(self.body),
+            reader.parser.get_status_code(),
+            headers=reader.headers,
+            stream=body,
             request=request,
             extensions={"http_version": b"HTTP/1.1"},
         )
+
+    def _done(self, connection: _Connection, reusable: bool) -> None:
+        """The exchange on `connection` is over: keep it for the next one, or close it."""
+        if reusable:
+            connection.idle_since = time.monotonic()
+            self._idle[connection.origin].append(connection)
+        else:
+            connection.close()
+        self._slots.release()
+
+
+async def _send(connection: _Connection, request: httpx.Request, write_s: float | None) -> None:
+    """The head, then the body as the request's stream yields it, each write drained."""
+    head = [b"%s %s HTTP/1.1\r\n" % (request.method.encode(), request.url.raw_path)]
+    head += [name + b": " + value + b"\r\n" for name, value in request.headers.raw]
+    chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
+    writer = connection.writer
+    try:
+        writer.write(b"".join(head) + b"\r\n")
+        async for chunk in request.stream:  # type: ignore[union-attr]
+            if chunk:
+                writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk) if chunked else chunk)
+                async with asyncio.timeout(write_s):
+                    await writer.drain()
+        writer.write(b"0\r\n\r\n" if chunked else b"")
+        async with asyncio.timeout(write_s):
+            await writer.drain()
+    except TimeoutError as exc:
+        raise httpx.WriteTimeout("upstream write timed out", request=request) from exc
+    except OSError as exc:
+        raise _ClosedBeforeAnswer from exc
+
+
+async def _read_head(
+    connection: _Connection, request: httpx.Request, read_s: float | None
+) -> _ResponseReader:
+    """Read until the response head is parsed (and what body came with it)."""
+    reader = _ResponseReader(head_only=request.method == "HEAD")
+    received = 0
+    try:
+        async with asyncio.timeout(read_s):
+            while not reader.head_complete:
+                data = await connection.reader.read(READ_CHUNK_BYTES)
+                if not data:
+                    break
+                received += len(data)
+                reader.parser.feed_data(data)
+    except TimeoutError as exc:
+        raise httpx.ReadTimeout("upstream read timed out", request=request) from exc
+    except (OSError, httptools.HttpParserError) as exc:
+        if received == 0 and isinstance(exc, ConnectionResetError):
+            raise _ClosedBeforeAnswer from exc
+        raise httpx.ReadError(f"upstream read failed: {exc!r}", request=request) from exc
+    if not reader.head_complete:
+        if received == 0:
+            raise _ClosedBeforeAnswer
+        raise httpx.RemoteProtocolError("upstream closed mid-response", request=request)
+    return reader
+
+
+class _UpstreamBody(httpx.AsyncByteStream):
+    """The body exactly as received (still content-encoded, a proxy passes it on), read
+    from the socket as it is iterated; the connection is handed back once, at the end
+    of the body (reusable) or on close before it (not reusable)."""
+
+    def __init__(
+        self,
+        connection: _Connection,
+        reader: _ResponseReader,
+        request: httpx.Request,
+        read_s: float | None,
+        done: Callable[[_Connection, bool], None],
+    ) -> None:
+        self.connection = connection
+        self.reader = reader
+        self.request = request
+        self.read_s = read_s
+        self.done: Callable[[_Connection, bool], None] | None = None if reader.complete else done
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for piece in self.reader.take():
+            yield piece
+        while not self.reader.complete:
+            for piece in await self._read():
+                yield piece
+        self._finish(self.reader.keep_alive)
+
+    async def _read(self) -> list[bytes]:
+        try:
+            async with asyncio.timeout(self.read_s):
+                data = await self.connection.reader.read(READ_CHUNK_BYTES)
+        except TimeoutError as exc:
+            self._finish(False)
+            raise httpx.ReadTimeout("upstream read timed out", request=self.request) from exc
+        except OSError as exc:
+            self._finish(False)
+            raise httpx.ReadError(f"upstream read failed: {exc!r}", request=self.request) from exc
+        if not data:
+            self._finish(False)
+            raise httpx.RemoteProtocolError("upstream closed mid-response", request=self.request)
+        try:
+            self.reader.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._finish(False)
+            message = f"bad upstream body: {exc!r}"
+            raise httpx.RemoteProtocolError(message, request=self.request) from exc
+        return self.reader.take()
+
+    async def aclose(self) -> None:
+        self._finish(False)
+
+    def _finish(self, reusable: bool) -> None:
+        if self.done is not None:
+            done, self.done = self.done, None
+            done(self.connection, reusable)
 
 
 __all__ = ["KeepAliveTransport"]

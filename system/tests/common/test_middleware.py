@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 from secureconnect.common.app import create_app, no_resources
 from secureconnect.common.errors import DomainError
@@ -41,6 +42,17 @@ async def slow_to_unwind() -> None:
         await never.wait()
     finally:
         await asyncio.shield(asyncio.sleep(UNWIND_S))
+
+
+@router.get("/stream")
+async def stream() -> StreamingResponse:
+    # A download whose body takes longer than the budget: started, it is not cut.
+    async def pieces() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            await asyncio.sleep(BUDGET_S)
+            yield b"piece;"
+
+    return StreamingResponse(pieces())
 
 
 @router.post("/items")
@@ -90,6 +102,11 @@ async def test_budget_wins_over_an_app_slow_to_unwind(client: httpx.AsyncClient)
     response = await client.get("/slow-to-unwind")
     assert_error(response, 504, "request_timeout")
     assert loop.time() - started < BUDGET_S + UNWIND_S / 2
+
+
+async def test_a_started_response_streams_past_the_budget(client: httpx.AsyncClient):
+    response = await client.get("/stream")
+    assert response.status_code == 200 and response.content == b"piece;" * 3
 
 
 async def test_exactly_the_seven_security_headers(client: httpx.AsyncClient):

@@ -111,3 +111,84 @@ async def test_read_timeout_and_pool_timeout(client: httpx.AsyncClient):
 async def test_refused_connection(client: httpx.AsyncClient):
     with pytest.raises(httpx.ConnectError):
         await client.get(f"http://127.0.0.1:{free_port()}/")
+
+
+class StreamingServer:
+    """Answers one request per connection with `head`, then body pieces as `more` allows;
+    keeps what each request's body was."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self.pieces = pieces
+        self.more = asyncio.Event()
+        self.bodies: list[bytes] = []
+        self.connections = 0
+        self.port = free_port()
+
+    async def __aenter__(self) -> StreamingServer:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.more.set()
+        self.server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                self.bodies.append(await _dechunk(reader) if b"chunked" in head.lower() else b"")
+                length = sum(len(p) for p in self.pieces)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % length)
+                writer.write(self.pieces[0])
+                await writer.drain()
+                await self.more.wait()
+                writer.writelines(self.pieces[1:])
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+async def _dechunk(reader: asyncio.StreamReader) -> bytes:
+    body = b""
+    while size := int((await reader.readuntil(b"\r\n")).strip(), 16):
+        body += (await reader.readexactly(size + 2))[:-2]
+    await reader.readexactly(2)
+    return body
+
+
+async def test_a_response_body_streams_as_the_upstream_sends_it(client: httpx.AsyncClient):
+    async with StreamingServer([b"first;", b"second;", b"third"]) as server:
+        request = client.build_request("GET", f"http://127.0.0.1:{server.port}/big")
+        response = await client.send(request, stream=True)
+        chunks = response.aiter_raw()
+        assert await anext(chunks) == b"first;"  # before the upstream sent the rest
+        server.more.set()
+        assert b"".join([c async for c in chunks]) == b"second;third"
+        server.more.clear()
+        again = await client.send(request, stream=True)  # the connection went back
+        await again.aclose()
+        assert server.connections == 1
+
+
+async def test_a_response_closed_early_frees_its_connection_slot(client: httpx.AsyncClient):
+    async with StreamingServer([b"first;", b"never read"]) as server:
+        url = f"http://127.0.0.1:{server.port}/big"
+        response = await client.send(client.build_request("GET", url), stream=True)
+        await response.aclose()  # mid-body: the connection cannot be reused
+        late = await client.send(client.build_request("GET", url), stream=True)
+        await late.aclose()
+        assert server.connections == 2
+
+
+async def test_a_request_body_streams_chunked(client: httpx.AsyncClient):
+    async def body() -> AsyncIterator[bytes]:
+        for piece in (b"one;", b"", b"two;", b"three"):
+            yield piece
+
+    async with StreamingServer([b"ok"]) as server:
+        server.more.set()
+        response = await client.post(f"http://127.0.0.1:{server.port}/upload", content=body())
+        assert response.content == b"ok"
+        assert server.bodies == [b"one;two;three"]
