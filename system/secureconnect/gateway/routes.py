@@ -10,7 +10,7 @@ from starlette.responses import StreamingResponse
 from secureconnect.common.errors import DomainError
 from secureconnect.common.middleware import route_of
 from secureconnect.gateway.deps import ClientAddress, GatewayServiceDep
-from secureconnect.gateway.service import BUFFERED_BODY_BYTES, Outgoing
+from secureconnect.gateway.service import BUFFERED_BODY_BYTES, Answer, Outgoing
 from secureconnect.gateway.upstreams import API_PREFIXES
 from secureconnect.gateway.websocket import CLOSE_POLICY_VIOLATION, relay, upstream_ws_url
 
@@ -34,13 +34,25 @@ def _proxy_to(upstream: str) -> Callable[..., Awaitable[Response]]:
             client=client,
         )
         answer = await service.forward(upstream, route_of(request.scope), outgoing)
-        response = StreamingResponse(answer.body, status_code=answer.status)
-        response.raw_headers.extend(
-            (k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers
-        )
-        return response
+        return _response(answer)
 
     return proxy
+
+
+def _response(answer: Answer) -> Response:
+    """A whole body in one piece (its length Starlette's to set), else streamed with the
+    upstream's length."""
+    whole = isinstance(answer.body, bytes)
+    if isinstance(answer.body, bytes):
+        response: Response = Response(content=answer.body, status_code=answer.status)
+    else:
+        response = StreamingResponse(answer.body, status_code=answer.status)
+    response.raw_headers.extend(
+        (k.encode("latin-1"), v.encode("latin-1"))
+        for k, v in answer.headers
+        if not (whole and k.lower() == "content-length")
+    )
+    return response
 
 
 async def _body(request: Request) -> bytes | AsyncIterator[bytes]:

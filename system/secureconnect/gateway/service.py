@@ -25,6 +25,7 @@ from secureconnect.common.metrics import REQUEST_TIMEOUTS
 from secureconnect.common.ratelimit import RateLimit, RateLimiter
 from secureconnect.common.tokens import TokenCodec
 from secureconnect.gateway.settings import RATE_LIMIT_WINDOW_S, GatewaySettings
+from secureconnect.gateway.transport import BODY_COMPLETE
 from secureconnect.gateway.upstreams import Upstream
 
 log = logging.getLogger(__name__)
@@ -64,9 +65,10 @@ class Outgoing:
 class Answer:
     status: int
     headers: list[tuple[str, str]]
-    #: The body as the upstream sends it (the upstream connection is handed back when
-    #: the iteration ends, however it ends).
-    body: AsyncIterator[bytes]
+    #: The whole body when it came with the head (most API answers: sent in one piece),
+    #: else the body as the upstream sends it (the upstream connection is handed back
+    #: when the iteration ends, however it ends).
+    body: bytes | AsyncIterator[bytes]
 
 
 def upstream_timeout(settings: GatewaySettings) -> httpx.Timeout:
@@ -150,6 +152,8 @@ class GatewayService:
             for k, v in response.headers.multi_items()
             if k.lower() not in OWN_RESPONSE_HEADERS
         ]
+        if response.extensions.get(BODY_COMPLETE):
+            return Answer(response.status_code, headers, await response.aread())
         return Answer(response.status_code, headers, self._relayed(upstream, response))
 
     async def _relayed(self, upstream: Upstream, response: httpx.Response) -> AsyncIterator[bytes]:

@@ -36,6 +36,8 @@ import httpx
 Origin = tuple[str, str, int]
 READ_CHUNK_BYTES = 64 * 1024
 Timeouts = dict[str, float | None]
+#: Response extension: True when the whole body was read with the head.
+BODY_COMPLETE = "secureconnect.body_complete"
 
 
 class _Connection:
@@ -182,7 +184,9 @@ class KeepAliveTransport(httpx.AsyncBaseTransport):
             headers=reader.headers,
             stream=body,
             request=request,
-            extensions={"http_version": b"HTTP/1.1"},
+            # BODY_COMPLETE: the whole body came with the head (most API answers), so
+            # the caller can send it in one piece rather than stream it.
+            extensions={"http_version": b"HTTP/1.1", BODY_COMPLETE: reader.complete},
         )
 
     def _done(self, connection: _Connection, reusable: bool) -> None:
@@ -301,4 +305,4 @@ class _UpstreamBody(httpx.AsyncByteStream):
             done(self.connection, reusable)
 
 
-__all__ = ["KeepAliveTransport"]
+__all__ = ["BODY_COMPLETE", "KeepAliveTransport"]
