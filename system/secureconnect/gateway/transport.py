@@ -35,6 +35,8 @@ import httpx
 
 Origin = tuple[str, str, int]
 READ_CHUNK_BYTES = 64 * 1024
+#: A response body up to this size (by its Content-Length) is read with the head.
+WHOLE_BODY_BYTES = 64 * 1024
 Timeouts = dict[str, float | None]
 #: Response extension: True when the whole body was read with the head.
 BODY_COMPLETE = "secureconnect.body_complete"
@@ -62,11 +64,20 @@ class _ResponseReader:
         self.pieces: list[bytes] = []
         self.head_complete = False
         self.complete = False
+        self.length: int | None = None
         self.keep_alive = False
         self.parser = httptools.HttpResponseParser(self)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers.append((name, value))
+        if name.lower() == b"content-length" and value.strip().isdigit():
+            self.length = int(value)
+
+    @property
+    def answered(self) -> bool:
+        """The head is in, and so is the body when it is small (it is read whole)."""
+        small = self.length is not None and self.length <= WHOLE_BODY_BYTES
+        return self.complete or (self.head_complete and not small)
 
     def on_headers_complete(self) -> None:
         # Only meaningful while parsing: llhttp resets its state at message end.
@@ -224,12 +235,12 @@ async def _send(connection: _Connection, request: httpx.Request, write_s: float 
 async def _read_head(
     connection: _Connection, request: httpx.Request, read_s: float | None
 ) -> _ResponseReader:
-    """Read until the response head is parsed (and what body came with it)."""
+    """Read until the response head is parsed, and a small body with it."""
     reader = _ResponseReader(head_only=request.method == "HEAD")
     received = 0
     try:
         async with asyncio.timeout(read_s):
-            while not reader.head_complete:
+            while not reader.answered:
                 data = await connection.reader.read(READ_CHUNK_BYTES)
                 if not data:
                     break
@@ -241,7 +252,7 @@ async def _read_head(
         if received == 0 and isinstance(exc, ConnectionResetError):
             raise _ClosedBeforeAnswer from exc
         raise httpx.ReadError(f"upstream read failed: {exc!r}", request=request) from exc
-    if not reader.head_complete:
+    if not reader.answered:
         if received == 0:
             raise _ClosedBeforeAnswer
         raise httpx.RemoteProtocolError("upstream closed mid-response", request=request)

@@ -8,7 +8,11 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
-from secureconnect.gateway.transport import KeepAliveTransport
+from secureconnect.gateway.transport import (
+    BODY_COMPLETE,
+    WHOLE_BODY_BYTES,
+    KeepAliveTransport,
+)
 
 from harness.platform.ports import free_port
 
@@ -113,6 +117,10 @@ async def test_refused_connection(client: httpx.AsyncClient):
         await client.get(f"http://127.0.0.1:{free_port()}/")
 
 
+#: Over the size the transport reads with the head: such a body streams.
+BIG = b"x" * (WHOLE_BODY_BYTES + 1)
+
+
 class StreamingServer:
     """Answers one request per connection with `head`, then body pieces as `more` allows;
     keeps what each request's body was."""
@@ -159,13 +167,13 @@ async def _dechunk(reader: asyncio.StreamReader) -> bytes:
 
 
 async def test_a_response_body_streams_as_the_upstream_sends_it(client: httpx.AsyncClient):
-    async with StreamingServer([b"first;", b"second;", b"third"]) as server:
+    async with StreamingServer([b"first;", BIG, b"third"]) as server:
         request = client.build_request("GET", f"http://127.0.0.1:{server.port}/big")
         response = await client.send(request, stream=True)
         chunks = response.aiter_raw()
         assert await anext(chunks) == b"first;"  # before the upstream sent the rest
         server.more.set()
-        assert b"".join([c async for c in chunks]) == b"second;third"
+        assert b"".join([c async for c in chunks]) == BIG + b"third"
         server.more.clear()
         again = await client.send(request, stream=True)  # the connection went back
         await again.aclose()
@@ -173,7 +181,7 @@ async def test_a_response_body_streams_as_the_upstream_sends_it(client: httpx.As
 
 
 async def test_a_response_closed_early_frees_its_connection_slot(client: httpx.AsyncClient):
-    async with StreamingServer([b"first;", b"never read"]) as server:
+    async with StreamingServer([b"first;", BIG]) as server:
         url = f"http://127.0.0.1:{server.port}/big"
         response = await client.send(client.build_request("GET", url), stream=True)
         await response.aclose()  # mid-body: the connection cannot be reused
@@ -192,3 +200,12 @@ async def test_a_request_body_streams_chunked(client: httpx.AsyncClient):
         response = await client.post(f"http://127.0.0.1:{server.port}/upload", content=body())
         assert response.content == b"ok"
         assert server.bodies == [b"one;two;three"]
+
+
+async def test_a_small_body_split_from_its_head_is_read_whole(client: httpx.AsyncClient):
+    async with StreamingServer([b"{", b'"ok":1}']) as server:
+        server.more.set()  # head and first piece, then the rest in another write
+        url = f"http://127.0.0.1:{server.port}/small"
+        response = await client.send(client.build_request("GET", url), stream=True)
+        assert response.extensions[BODY_COMPLETE] is True
+        assert await response.aread() == b'{"ok":1}'
