@@ -33,6 +33,12 @@ class Postgres(LocalComponent):
     user = POSTGRES_USER
     proxied = True
     startup_deadline_s = 60.0
+    #: pg_hba.conf: TCP clients must use TLS; plain TCP is refused outright.
+    hba_rules = (
+        "local   all all                 trust\n"
+        "hostssl all all 127.0.0.1/32    scram-sha-256\n"
+        "hostnossl all all 0.0.0.0/0     reject\n"
+    )
 
     def prepare(self, run: RunContext) -> None:
         base = run.private_dir(self.name)
@@ -89,12 +95,7 @@ class Postgres(LocalComponent):
         with (self.pgdata / "postgresql.conf").open("a") as conf:
             conf.write("\n# readiness harness\n")
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
-        # TCP clients must use TLS; plain TCP is refused outright.
-        (self.pgdata / "pg_hba.conf").write_text(
-            "local   all all                 trust\n"
-            "hostssl all all 127.0.0.1/32    scram-sha-256\n"
-            "hostnossl all all 0.0.0.0/0     reject\n"
-        )
+        (self.pgdata / "pg_hba.conf").write_text(self.hba_rules)
 
     def argv(self, run: RunContext) -> list[str]:
         return [find("postgres", self.name), "-D", str(self.pgdata)]

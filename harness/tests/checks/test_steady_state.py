@@ -72,3 +72,49 @@ def test_damage_is_repaired_before_the_next_check_and_unrepairable_is_unknown(
     assert "toxiproxy reset" in repaired and "auth resumed" in repaired, repaired
     assert "capture" in repaired, repaired
     assert "capture" in recorded["T-004"]["message"], recorded["T-004"]["message"]
+
+
+COMPONENT_SCENARIO = """
+import pytest
+from harness import check
+
+
+def marked(check_id):
+    return check(check_id, "t", category="security", severity="HIGH")
+
+
+def refuse(run):
+    raise ConnectionError("refused for good")
+
+
+@marked("T-011")
+def test_breaks_a_service_beyond_repair(stack):
+    auth = stack.components["auth"]
+    auth.probe, auth.startup_deadline_s = refuse, 1.0
+
+
+@marked("T-012")
+@pytest.mark.steady_state(services=False)
+def test_judges_a_data_store_alone(stack):
+    stack.probe("redis")
+
+
+@marked("T-013")
+def test_needs_the_services(stack):
+    pass
+"""
+
+
+def test_a_check_of_a_component_alone_runs_whatever_state_the_services_are_in(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makeconftest('pytest_plugins = ["harness.checks.plugin"]')
+    pytester.makepyfile(test_scenario=COMPONENT_SCENARIO)
+    results = Path(pytester.path) / "results.json"
+    pytester.runpytest_subprocess(
+        f"--readiness-results={results}", "--readiness-services=auth", "-p", "no:cacheprovider"
+    )
+    recorded = {r["check"]["id"]: r for r in json.loads(results.read_text())["results"]}
+    statuses = {check_id: r["status"] for check_id, r in recorded.items()}
+    assert statuses == {"T-011": "pass", "T-012": "pass", "T-013": "unknown"}
+    assert "auth" in recorded["T-013"]["message"], recorded["T-013"]["message"]
