@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import redis
 
 from harness.platform import probes
-from harness.platform.binaries import find
 from harness.platform.components.base import LocalComponent
 from harness.platform.components.datastores import S3, Postgres, Redis
 from harness.platform.components.edge import Coturn
@@ -47,15 +46,8 @@ class RedisWithoutPassword(Redis):
 class S3WithoutAuth(S3):
     """The S3 server started without its access and secret keys: it serves anyone."""
 
-    def argv(self, run: RunContext) -> list[str]:
-        return [
-            find("s3s-fs", self.name),
-            "--host",
-            self.host,
-            "--port",
-            str(self.port),
-            str(run.data_dir(self.name)),
-        ]
+    def credential_options(self, run: RunContext) -> list[str]:
+        return []
 
     def probe(self, run: RunContext) -> None:
         probes.tcp(self.host, self.port)

@@ -164,10 +164,16 @@ class S3(LocalComponent):
             self.host,
             "--port",
             str(self.port),
-            # name=value: a generated secret may begin with "-", like an option
+            *self.credential_options(run),
+            str(run.data_dir(self.name)),
+        ]
+
+    def credential_options(self, run: RunContext) -> list[str]:
+        """The keys every request must be signed with."""
+        # name=value: a generated secret may begin with "-", like an option
+        return [
             f"--access-key={run.secret('s3_access_key')}",
             f"--secret-key={run.secret('s3_secret_key')}",
-            str(run.data_dir(self.name)),
         ]
 
     def url(self) -> str:
