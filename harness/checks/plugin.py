@@ -91,6 +91,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "check(check): a readiness check (see harness.checks)")
+    config.addinivalue_line(
+        "markers",
+        "steady_state(services=False): before this check, verify Toxiproxy and the "
+        "components but not the services (see harness.checks.steady)",
+    )
     config.stash[RESULTS_KEY] = {}
     config.stash[CLOCK_KEY] = FixtureClock()
 
@@ -188,7 +193,9 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
         ACTIVE_PLATFORM_KEY, None
     )
     if platform is not None and check_of(item) is not None and "stack" in item.fixturenames:
-        item.stash[REPAIRS_KEY] = restore_steady_state(platform)
+        scope = item.get_closest_marker("steady_state")
+        services = scope is None or bool(scope.kwargs.get("services", True))
+        item.stash[REPAIRS_KEY] = restore_steady_state(platform, services=services)
     return (yield)
 
 

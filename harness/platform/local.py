@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 from harness.errors import ComponentError, StartupError
 from harness.faults.toxiproxy import ToxiproxyClient
@@ -34,17 +35,29 @@ from harness.platform.watchdog import Watchdog
 HEALTH_POLL_S = 0.1
 PROXIED_DEPENDENCIES = ("postgres", "redis", "s3")
 
+C = TypeVar("C", bound=LocalComponent)
+
 #: Called with (component, state) as the stack comes up: starting, healthy, failed.
 ProgressCallback = Callable[[str, str], None]
 
 
 def default_components(
-    only: Collection[str] | None = None, source: SourceTree | None = None
+    only: Collection[str] | None = None,
+    source: SourceTree | None = None,
+    stand_ins: Collection[LocalComponent] = (),
 ) -> list[LocalComponent]:
     """The data stores, Toxiproxy, monitoring, TURN, mail capture and the services
     (all that exist, or the backends named in `only`; an empty `only` means none).
-    `source`: run another tree's code and alert rules (and its service settings)."""
-    deps = Dependencies(Postgres(), Redis(), S3(), Capture(), Coturn())
+    `source`: run another tree's code and alert rules (and its service settings).
+    `stand_ins`: run these instead of the stock data store, capture or TURN server
+    they subclass (the self-test's defective components)."""
+    deps = Dependencies(
+        _stock_or_stand_in(Postgres, stand_ins),
+        _stock_or_stand_in(Redis, stand_ins),
+        _stock_or_stand_in(S3, stand_ins),
+        _stock_or_stand_in(Capture, stand_ins),
+        _stock_or_stand_in(Coturn, stand_ins),
+    )
     services = service_components(deps, only)
     targets = {c.name: [c.address] for c in services if isinstance(c, Service)}
     alertmanager = Alertmanager(deps.capture.url(), deps.capture.smtp_address)
@@ -54,6 +67,10 @@ def default_components(
         alertmanager.config_file = source.alertmanager_config
     stores = [deps.postgres, deps.redis, deps.s3, Toxiproxy(), deps.capture, deps.coturn]
     return [*stores, alertmanager, prometheus, *services]
+
+
+def _stock_or_stand_in(stock: type[C], stand_ins: Collection[LocalComponent]) -> C:
+    return next((c for c in stand_ins if isinstance(c, stock)), None) or stock()
 
 
 def _run_from(source: SourceTree, services: list[LocalComponent], prometheus: Prometheus) -> None:

@@ -40,8 +40,14 @@ class ResourceSample:
     #: PostgreSQL's shared buffers appear in every backend's RSS, not in the sum of PSS.
     rss_bytes: int
     cpu_seconds: float
+    #: CPU it got since the previous sample, percent of one core.
     cpu_percent: float
     processes: int
+    #: CPU it wanted since the previous sample: what it got plus the time its threads
+    #: were runnable but waited for a core (the scheduler's run-queue wait). On a busy
+    #: machine a spinning process gets only its share, yet wants a whole core. Equal to
+    #: cpu_percent where the run queue cannot be seen.
+    cpu_wanted_percent: float
 
 
 class _Spawner:
@@ -110,7 +116,7 @@ class ManagedProcess:
         self.cwd = cwd
         self.user = user if user is not None and os.geteuid() == 0 else None
         self._popen: subprocess.Popen[bytes] | None = None
-        self._last_cpu: tuple[float, float] | None = None
+        self._last_cpu: _CpuReading | None = None
 
     @property
     def pid(self) -> int | None:
@@ -205,12 +211,10 @@ class ManagedProcess:
                 cpu += times.user + times.system
             except psutil.Error:
                 continue
-        now = time.monotonic()
-        percent = 0.0
-        if self._last_cpu is not None and now > self._last_cpu[0]:
-            percent = 100.0 * (cpu - self._last_cpu[1]) / (now - self._last_cpu[0])
-        self._last_cpu = (now, cpu)
-        return ResourceSample(int(rss), cpu, max(percent, 0.0), len(procs))
+        reading = _CpuReading(time.monotonic(), cpu, _run_queue_waits(procs))
+        got, wanted = reading.percents_since(self._last_cpu)
+        self._last_cpu = reading
+        return ResourceSample(int(rss), cpu, got, len(procs), wanted)
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
         try:
@@ -218,6 +222,44 @@ class ManagedProcess:
         except FileNotFoundError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass(frozen=True)
+class _CpuReading:
+    """CPU seconds a component got, and each thread's run-queue wait, at one moment."""
+
+    at: float
+    cpu_seconds: float
+    #: thread id → nanoseconds it spent runnable but waiting for a core (schedstat)
+    waits_ns: dict[int, int]
+
+    def percents_since(self, last: _CpuReading | None) -> tuple[float, float]:
+        """(got, wanted) percent of one core since `last`; zeros without one."""
+        if last is None or self.at <= last.at:
+            return 0.0, 0.0
+        elapsed = self.at - last.at
+        got = max(100.0 * (self.cpu_seconds - last.cpu_seconds) / elapsed, 0.0)
+        # Threads born since `last` waited within the window; threads gone since are lost.
+        waited_ns = sum(max(ns - last.waits_ns.get(tid, 0), 0) for tid, ns in self.waits_ns.items())
+        return got, got + 100.0 * waited_ns / 1e9 / elapsed
+
+
+def _run_queue_waits(procs: list[psutil.Process]) -> dict[int, int]:
+    """Run-queue wait (ns) of every thread of `procs`, from /proc/<pid>/task/<tid>/schedstat
+    ("<ran ns> <waited ns> <timeslices>"); empty where the kernel does not show it."""
+    waits = {}
+    for proc in procs:
+        try:
+            tids = os.listdir(f"/proc/{proc.pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                fields = Path(f"/proc/{proc.pid}/task/{tid}/schedstat").read_text().split()
+                waits[int(tid)] = int(fields[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return waits
 
 
 def _resident_bytes(proc: psutil.Process) -> int:

@@ -20,16 +20,17 @@ from harness.checks.registry import CHECK_ID
 from harness.errors import ConfigError
 from harness.platform.components.services import BACKENDS
 from harness.platform.source import EVERY_SERVICE, INSTANCE
+from harness.selftest.standins import STAND_INS
 
 DEFECTS_DIR = Path(__file__).resolve().parent / "defects"
 DEFECT_ID = re.compile(r"^DEF(-[A-Z0-9]+){2,}$")
-KINDS = ("patch", "env")
+KINDS = ("patch", "env", "component")
 #: What a check must end as: a failure, or unknown when the defect makes its fault inert.
 EXPECTED_STATUSES = ("fail", "unknown")
 SERVICES = (*BACKENDS, "gateway")
 #: The parts of the tree a patch may change: the product and its deployment, not the harness.
 PATCHABLE = ("system/", "compose/")
-FIELDS = {"id", "title", "category", "kind", "patch", "env", "caught_by", "fast"}
+FIELDS = {"id", "title", "category", "kind", "patch", "env", "component", "caught_by", "fast"}
 EXPECTATION_FIELDS = {"check", "severity", "expect"}
 _DIFF_HEADER = re.compile(r"^diff --git a/(\S+) b/(\S+)$", re.MULTILINE)
 
@@ -53,6 +54,8 @@ class Defect:
     source: Path
     patch: Path | None = None
     env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: The stand-in (harness.selftest.standins) run in place of a stock component.
+    component: str = ""
     fast: bool = False
 
     @property
@@ -115,15 +118,16 @@ def load_defect(path: Path) -> Defect:
         source=path,
         patch=_patch(reader, kind),
         env=_env(reader, kind),
+        component=_component(reader, kind),
         fast=fast,
     )
 
 
 def _patch(reader: _Reader, kind: str) -> Path | None:
     name = reader.text("patch", required=kind == "patch")
-    if kind == "env":
+    if kind != "patch":
         if name:
-            raise reader.fail("patch", "an env defect has no patch (kind: patch)")
+            raise reader.fail("patch", f"a {kind} defect has no patch (kind: patch)")
         return None
     patch = reader.path.parent / name
     if Path(name).name != name or not patch.is_file():
@@ -140,6 +144,17 @@ def _patch(reader: _Reader, kind: str) -> Path | None:
 def patched_paths(patch: Path) -> set[str]:
     """The repository paths a diff in `git diff` format changes (renames: both names)."""
     return {path for pair in _DIFF_HEADER.findall(patch.read_text()) for path in pair}
+
+
+def _component(reader: _Reader, kind: str) -> str:
+    name = reader.text("component", required=kind == "component")
+    if kind != "component":
+        if name:
+            raise reader.fail("component", f"a {kind} defect has no stand-in (kind: component)")
+        return ""
+    if name not in STAND_INS:
+        raise reader.fail("component", f"{name!r} is not one of {', '.join(STAND_INS)}")
+    return name
 
 
 def _env(reader: _Reader, kind: str) -> dict[str, dict[str, str]]:

@@ -4,7 +4,8 @@
    each must pass there, or the defect it should catch counts as missed
    ("check not passing on the healthy system").
 2. For each defect: a fresh copy of the tree, its patch applied, a new local
-   stack running the copy's code and alert rules with the defect's settings,
+   stack running the copy's code and alert rules with the defect's settings
+   (and its stand-in in place of a stock data store or TURN server),
    and only its checks, run by the same machinery as `readiness run`, judged
    at the policy's severities. Caught when every check ends as expected.
 Config-only checks (no `stack` fixture) run without starting a stack.
@@ -21,12 +22,14 @@ from pathlib import Path
 from harness.checks.model import CheckResult, Status
 from harness.checks.scoring import Policy
 from harness.errors import ConfigError, PatchError, StartupError
+from harness.platform.components.base import LocalComponent
 from harness.platform.local import LocalPlatform, default_components
 from harness.platform.source import SourceTree
 from harness.runner import collect_logs, run_checks
 from harness.selftest.catalogue import Defect
 from harness.selftest.inventory import CheckEntry, collect_checks
 from harness.selftest.outcome import DefectOutcome, SelftestOutcome, judge
+from harness.selftest.standins import STAND_INS
 from harness.selftest.tree import apply_patch, copy_tree
 
 #: The profile the checks run with: a check named by id runs whatever its own profile,
@@ -98,7 +101,10 @@ class Selftest:
             try:
                 if defect.patch is not None:
                     apply_patch(tree.root, defect.patch)
-                results = self._run(tree, defect.checks, self.run_dir / defect.id, defect.id)
+                stand_ins = [STAND_INS[defect.component].build()] if defect.component else []
+                results = self._run(
+                    tree, defect.checks, self.run_dir / defect.id, defect.id, stand_ins
+                )
             except (PatchError, StartupError) as exc:
                 return self._missed(defect, str(exc).splitlines()[0], started)
         verdicts = [judge(e, results.get(e.check), self.policy) for e in defect.caught_by]
@@ -109,9 +115,15 @@ class Selftest:
         return DefectOutcome(defect, verdicts, reason, time.monotonic() - started)
 
     def _run(
-        self, tree: SourceTree, check_ids: Collection[str], run_dir: Path, label: str
+        self,
+        tree: SourceTree,
+        check_ids: Collection[str],
+        run_dir: Path,
+        label: str,
+        stand_ins: Collection[LocalComponent] = (),
     ) -> dict[str, CheckResult]:
-        """Run the checks against a stack of `tree` (none when no check needs one)."""
+        """Run the checks against a stack of `tree` (none when no check needs one),
+        with `stand_ins` in place of the stock components they subclass."""
         run_dir.mkdir(parents=True, exist_ok=True)
         args = [
             f"--readiness-compose-dir={tree.compose_dir}",
@@ -125,7 +137,7 @@ class Selftest:
 
         if not any(self.inventory[c].needs_stack for c in check_ids):
             return run_checks(None, run_dir, PROFILE, args, on_check)
-        components = default_components(source=tree)
+        components = default_components(source=tree, stand_ins=stand_ins)
         platform = LocalPlatform(components=components, progress=self.progress.component)
         try:
             self.progress.phase(f"{label}: starting a stack from the copy")

@@ -45,8 +45,11 @@ def test_idle_cpu(stack: Platform, evidence: EvidenceLog) -> None:
     time.sleep(SAMPLE_WINDOW_S)  # CPU percent needs a window between two samples
     busy = {}
     for name in stack.names():
-        percent = stack.stats(name).cpu_percent
-        evidence.number(f"{name} CPU", percent, "%")
-        if percent > IDLE_CPU_PERCENT:
-            busy[name] = f"{percent:.0f}%"
+        sample = stack.stats(name)
+        # What it wanted, not only what it got: on a machine busy with other work a
+        # spinning process gets its share of the cores, yet is runnable all the time.
+        evidence.number(f"{name} CPU", sample.cpu_percent, "%")
+        evidence.number(f"{name} CPU wanted", sample.cpu_wanted_percent, "%")
+        if sample.cpu_wanted_percent > IDLE_CPU_PERCENT:
+            busy[name] = f"wanted {sample.cpu_wanted_percent:.0f}%, got {sample.cpu_percent:.0f}%"
     assert not busy, f"busy while idle: {busy}"

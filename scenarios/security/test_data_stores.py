@@ -1,9 +1,18 @@
-"""The data stores demand credentials, and PostgreSQL demands verified TLS."""
+"""The data stores demand credentials, and PostgreSQL demands verified TLS.
+
+Each check judges a data store (or the TURN server) on its own, so its steady
+state leaves the services out: a store that refuses the services' credentials or
+TLS degrades them, and that must not make the check that finds it unknown.
+"""
 
 from __future__ import annotations
 
+import pytest
+
 from harness import AddressOf, EvidenceLog, Platform, check
 from harness.checks.library import transport
+
+pytestmark = pytest.mark.steady_state(services=False)
 
 
 @check(

@@ -33,6 +33,12 @@ class Postgres(LocalComponent):
     user = POSTGRES_USER
     proxied = True
     startup_deadline_s = 60.0
+    #: pg_hba.conf: TCP clients must use TLS; plain TCP is refused outright.
+    hba_rules = (
+        "local   all all                 trust\n"
+        "hostssl all all 127.0.0.1/32    scram-sha-256\n"
+        "hostnossl all all 0.0.0.0/0     reject\n"
+    )
 
     def prepare(self, run: RunContext) -> None:
         base = run.private_dir(self.name)
@@ -89,12 +95,7 @@ class Postgres(LocalComponent):
         with (self.pgdata / "postgresql.conf").open("a") as conf:
             conf.write("\n# readiness harness\n")
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
-        # TCP clients must use TLS; plain TCP is refused outright.
-        (self.pgdata / "pg_hba.conf").write_text(
-            "local   all all                 trust\n"
-            "hostssl all all 127.0.0.1/32    scram-sha-256\n"
-            "hostnossl all all 0.0.0.0/0     reject\n"
-        )
+        (self.pgdata / "pg_hba.conf").write_text(self.hba_rules)
 
     def argv(self, run: RunContext) -> list[str]:
         return [find("postgres", self.name), "-D", str(self.pgdata)]
@@ -163,10 +164,16 @@ class S3(LocalComponent):
             self.host,
             "--port",
             str(self.port),
-            # name=value: a generated secret may begin with "-", like an option
+            *self.credential_options(run),
+            str(run.data_dir(self.name)),
+        ]
+
+    def credential_options(self, run: RunContext) -> list[str]:
+        """The keys every request must be signed with."""
+        # name=value: a generated secret may begin with "-", like an option
+        return [
             f"--access-key={run.secret('s3_access_key')}",
             f"--secret-key={run.secret('s3_secret_key')}",
-            str(run.data_dir(self.name)),
         ]
 
     def url(self) -> str:

@@ -57,6 +57,7 @@ class SampleTracker:
             cpu_seconds=cpu_s,
             cpu_percent=percent,
             processes=int((raw.get("pids_stats") or {}).get("current", 0)),
+            cpu_wanted_percent=percent,  # the container's run-queue wait is not in its stats
             memory_limit_bytes=int(container.attrs["HostConfig"].get("Memory") or 0),
             oom_killed=bool(state.get("OOMKilled")),
             restarts=int(container.attrs.get("RestartCount", 0)),

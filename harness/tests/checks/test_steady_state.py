@@ -1,9 +1,11 @@
-"""No cascades: a check starts from a repaired stack, or is unknown when none can be had."""
+"""No cascades: a check starts from a repaired stack, or is unknown when none can be had;
+a check that judges a component alone starts whatever state the services are in."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,8 +13,9 @@ pytest_plugins = ["pytester"]
 
 pytestmark = pytest.mark.stack
 
-SCENARIO = """
+PREAMBLE = """
 import httpx
+import pytest
 from harness import check, services_of
 
 
@@ -20,6 +23,13 @@ def marked(check_id):
     return check(check_id, "t", category="container", severity="BLOCKER")
 
 
+def refuse(run):
+    raise ConnectionError("refused for good")
+"""
+
+SCENARIO = (
+    PREAMBLE
+    + """
 @marked("T-001")
 def test_leaves_damage_behind(stack):
     stack.toxiproxy.add_toxic("redis", "latency", latency=3000)
@@ -38,10 +48,6 @@ def test_starts_from_the_steady_state(stack):
     stack.probe("capture")
 
 
-def refuse(run):
-    raise ConnectionError("refused for good")
-
-
 @marked("T-003")
 def test_breaks_the_stack_beyond_repair(stack):
     capture = stack.components["capture"]
@@ -52,18 +58,24 @@ def test_breaks_the_stack_beyond_repair(stack):
 def test_after_an_unrepairable_stack(stack):
     pass
 """
+)
+
+
+def _run(pytester: pytest.Pytester, scenario: str) -> dict[str, dict[str, Any]]:
+    """Run `scenario` against a stack of auth alone; each check's recorded result, by id."""
+    pytester.makeconftest('pytest_plugins = ["harness.checks.plugin"]')
+    pytester.makepyfile(test_scenario=scenario)
+    results = Path(pytester.path) / "results.json"
+    pytester.runpytest_subprocess(
+        f"--readiness-results={results}", "--readiness-services=auth", "-p", "no:cacheprovider"
+    )
+    return {r["check"]["id"]: r for r in json.loads(results.read_text())["results"]}
 
 
 def test_damage_is_repaired_before_the_next_check_and_unrepairable_is_unknown(
     pytester: pytest.Pytester,
 ) -> None:
-    pytester.makeconftest('pytest_plugins = ["harness.checks.plugin"]')
-    pytester.makepyfile(test_scenario=SCENARIO)
-    results = Path(pytester.path) / "results.json"
-    pytester.runpytest_subprocess(
-        f"--readiness-results={results}", "--readiness-services=auth", "-p", "no:cacheprovider"
-    )
-    recorded = {r["check"]["id"]: r for r in json.loads(results.read_text())["results"]}
+    recorded = _run(pytester, SCENARIO)
     statuses = {check_id: r["status"] for check_id, r in recorded.items()}
     assert statuses == {"T-001": "pass", "T-002": "pass", "T-003": "pass", "T-004": "unknown"}
     repairs = recorded["T-002"]["evidence"][0]
@@ -72,3 +84,34 @@ def test_damage_is_repaired_before_the_next_check_and_unrepairable_is_unknown(
     assert "toxiproxy reset" in repaired and "auth resumed" in repaired, repaired
     assert "capture" in repaired, repaired
     assert "capture" in recorded["T-004"]["message"], recorded["T-004"]["message"]
+
+
+COMPONENT_SCENARIO = (
+    PREAMBLE
+    + """
+@marked("T-011")
+def test_breaks_a_service_beyond_repair(stack):
+    auth = stack.components["auth"]
+    auth.probe, auth.startup_deadline_s = refuse, 1.0
+
+
+@marked("T-012")
+@pytest.mark.steady_state(services=False)
+def test_judges_a_data_store_alone(stack):
+    stack.probe("redis")
+
+
+@marked("T-013")
+def test_needs_the_services(stack):
+    pass
+"""
+)
+
+
+def test_a_check_of_a_component_alone_runs_whatever_state_the_services_are_in(
+    pytester: pytest.Pytester,
+) -> None:
+    recorded = _run(pytester, COMPONENT_SCENARIO)
+    statuses = {check_id: r["status"] for check_id, r in recorded.items()}
+    assert statuses == {"T-011": "pass", "T-012": "pass", "T-013": "unknown"}
+    assert "auth" in recorded["T-013"]["message"], recorded["T-013"]["message"]

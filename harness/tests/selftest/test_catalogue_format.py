@@ -48,6 +48,9 @@ def test_a_good_file_loads(tmp_path: Path) -> None:
         (('{auth: {SC_LOG_LEVEL: "DEBUG"}}', "{mailer: {X: y}}"), "env.mailer"),
         (('{auth: {SC_LOG_LEVEL: "DEBUG"}}', "{auth: {X: true}}"), "env.auth"),
         (("kind: env", "kind: patch"), "patch"),
+        (("kind: env", "kind: component"), "component"),
+        (("kind: env", "kind: component\ncomponent: redis-typo"), "component"),
+        (("kind: env", "kind: env\ncomponent: redis-no-password"), "component"),
         (("title: A defect for the tests", "titel: typo"), "titel"),
     ],
 )
@@ -57,6 +60,12 @@ def test_a_bad_field_is_named(tmp_path: Path, change: tuple[str, str], field: st
         load_defect(path)
     message = str(raised.value)
     assert message.startswith(f"{path}: {field}:") and "\n" not in message, message
+
+
+def test_a_component_defect_names_its_stand_in(tmp_path: Path) -> None:
+    text = GOOD.replace("kind: env", "kind: component\ncomponent: redis-no-password")
+    defect = load_defect(write(tmp_path, "DEF-TEST-GOOD.yaml", text))
+    assert defect.component == "redis-no-password" and defect.patch is None
 
 
 def test_a_patch_outside_the_product_is_refused(tmp_path: Path) -> None:
