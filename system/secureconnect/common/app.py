@@ -1,8 +1,8 @@
 """`create_app`: what every service wires the same way, once.
 
 Error handlers, probes (/health, /ready, /metrics) and the middleware stack
-(request id, metrics + access log, security headers, time budget, body
-limit, error boundary). A service passes its settings, its routers, its
+(the edge: request id, security headers, metrics + access log, time budget;
+the boundary: body limit, unexpected errors). A service passes its settings, its routers, its
 lifespan (which opens resources and appends to `app.state.dependencies`)
 and any extra middleware (e.g. CORS on the gateway).
 """
@@ -20,14 +20,7 @@ from starlette.routing import WebSocketRoute
 from secureconnect.common.errors import install_error_handlers
 from secureconnect.common.health import probes
 from secureconnect.common.metrics import REQUEST_TIMEOUTS, publish_periods
-from secureconnect.common.middleware import (
-    BodyLimitMiddleware,
-    ErrorBoundaryMiddleware,
-    ObservabilityMiddleware,
-    RequestIdMiddleware,
-    SecurityHeadersMiddleware,
-    TimeBudgetMiddleware,
-)
+from secureconnect.common.middleware import BoundaryMiddleware, EdgeMiddleware
 from secureconnect.common.settings import ServiceSettings
 
 #: Probe routes never run long enough to time out; no series for them.
@@ -64,16 +57,12 @@ def create_app(
     )
     _publish_websockets(app, routers)
     # add_middleware puts each new one outermost: innermost first here.
-    app.add_middleware(ErrorBoundaryMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BoundaryMiddleware, max_bytes=settings.max_body_bytes)
     for middleware in extra_middleware:
         app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.add_middleware(
-        TimeBudgetMiddleware, service=settings.service_name, budget_s=settings.request_timeout_s
+        EdgeMiddleware, service=settings.service_name, budget_s=settings.request_timeout_s
     )
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
-    app.add_middleware(RequestIdMiddleware)
     return app
 
 

@@ -1,14 +1,16 @@
-"""ASGI middleware every service runs, outermost first:
+"""The two ASGI middlewares every service runs, outermost first:
 
-RequestIdMiddleware      X-Request-ID in/out, bound to the log context
-ObservabilityMiddleware  http_requests_total, duration histogram, access log
-SecurityHeadersMiddleware  the seven headers of SECURITY_HEADERS, exactly
-TimeBudgetMiddleware     whole-request budget → 504 + request_timeout_total
-BodyLimitMiddleware      413 once the body streamed so far exceeds the limit
-ErrorBoundaryMiddleware  unexpected exceptions → 500 with the API error body
+EdgeMiddleware      X-Request-ID in/out (bound to the log context), the seven
+                    security headers exactly, http_requests_total, the duration
+                    histogram and the access log, and the whole-request time
+                    budget (504 + request_timeout_total before the response starts)
+BoundaryMiddleware  413 once the body streamed so far exceeds the limit, and
+                    unexpected exceptions → 500 with the API error body
 
-They are plain ASGI (no BaseHTTPMiddleware) to keep per-request cost low,
-and they ignore non-HTTP scopes except for the request id.
+A service's own middleware (CORS on the gateway) goes between them. They are
+plain ASGI (no BaseHTTPMiddleware), and each is one layer with one `send`
+wrapper: every layer costs a coroutine call per message of every request.
+Non-HTTP scopes get the request id only.
 """
 
 from __future__ import annotations
@@ -58,53 +60,62 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+class EdgeMiddleware:
+    """Outermost: request id, security headers, metrics and access log, time budget.
+
+    The budget wins even over an app slow to unwind: the app runs under
+    `run_within`, and once the budget is spent it is abandoned (cancelled,
+    left to finish its cleanup in the background, its late writes dropped).
+    A response that has started (a streamed download) is no longer under the
+    budget: each of its reads has its own timeout.
+    """
+
+    def __init__(self, app: ASGIApp, service: str, budget_s: float) -> None:
         self.app = app
+        self.service = service
+        self.budget_s = budget_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
-        incoming = header(scope, REQUEST_ID_HEADER)
-        if incoming is not None and _REQUEST_ID_RE.match(incoming):
-            request_id = incoming.decode()
-        else:
-            request_id = uuid.uuid4().hex
+        request_id = _request_id(scope)
         token = request_id_var.set(request_id)
-        encoded = request_id.encode()
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [h for h in message.get("headers", []) if h[0] != REQUEST_ID_HEADER]
-                headers.append((REQUEST_ID_HEADER, encoded))
-                message["headers"] = headers
-            await send(message)
-
         try:
-            await self.app(scope, receive, send_with_id)
+            if scope["type"] == "http":
+                await self._http(scope, receive, send, request_id.encode())
+            else:
+                await self.app(scope, receive, send)
         finally:
             request_id_var.reset(token)
 
-
-class ObservabilityMiddleware:
-    def __init__(self, app: ASGIApp, service: str) -> None:
-        self.app = app
-        self.service = service
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
+    async def _http(self, scope: Scope, receive: Receive, send: Send, request_id: bytes) -> None:
         started = time.perf_counter()
         status = 500
+        response_started = asyncio.Event()
+        abandoned = False
 
-        async def send_capturing_status(message: Message) -> None:
+        async def send_edge(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message["headers"] = _edge_headers(message.get("headers", []), request_id)
+                response_started.set()
             await send(message)
 
+        async def send_unless_abandoned(message: Message) -> None:
+            if not abandoned:
+                await send_edge(message)
+
         try:
-            await self.app(scope, receive, send_capturing_status)
+            work = self.app(scope, receive, send_unless_abandoned)
+            await run_within(self.budget_s, work, lifted=response_started)
+        except DeadlineExceeded:
+            abandoned = True
+            REQUEST_TIMEOUTS.labels(self.service, route_of(scope)).inc()
+            log.warning("request exceeded its time budget", extra={"budget_s": self.budget_s})
+            if not response_started.is_set():
+                message = f"request exceeded its time budget of {self.budget_s:g}s"
+                await error_response(504, "request_timeout", message)(scope, receive, send_edge)
         finally:
             self._record(scope, status, time.perf_counter() - started)
 
@@ -126,74 +137,33 @@ class ObservabilityMiddleware:
             )
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [
-                    h
-                    for h in message.get("headers", [])
-                    if h[0].lower() not in _SECURITY_HEADER_NAMES
-                ]
-                headers.extend(SECURITY_HEADERS)
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def _request_id(scope: Scope) -> str:
+    incoming = header(scope, REQUEST_ID_HEADER)
+    if incoming is not None and _REQUEST_ID_RE.match(incoming):
+        return incoming.decode()
+    return uuid.uuid4().hex
 
 
-class TimeBudgetMiddleware:
-    """Answers 504 when a request outlives its budget before its response starts.
-
-    The budget wins even over an app slow to unwind: the app runs under
-    `run_within`, and once the budget is spent it is abandoned (cancelled,
-    left to finish its cleanup in the background, its late writes dropped).
-    A response that has started (a streamed download) is no longer under the
-    budget: each of its reads has its own timeout.
-    """
-
-    def __init__(self, app: ASGIApp, service: str, budget_s: float) -> None:
-        self.app = app
-        self.service = service
-        self.budget_s = budget_s
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        response_started = asyncio.Event()
-        abandoned = False
-
-        async def send_until_abandoned(message: Message) -> None:
-            if abandoned:
-                return
-            if message["type"] == "http.response.start":
-                response_started.set()
-            await send(message)
-
-        work = self.app(scope, receive, send_until_abandoned)
-        try:
-            await run_within(self.budget_s, work, lifted=response_started)
-        except DeadlineExceeded:
-            abandoned = True
-            REQUEST_TIMEOUTS.labels(self.service, route_of(scope)).inc()
-            log.warning("request exceeded its time budget", extra={"budget_s": self.budget_s})
-            if not response_started.is_set():
-                message = f"request exceeded its time budget of {self.budget_s:g}s"
-                await error_response(504, "request_timeout", message)(scope, receive, send)
+def _edge_headers(
+    headers: list[tuple[bytes, bytes]], request_id: bytes
+) -> list[tuple[bytes, bytes]]:
+    """The app's headers without its own request id or security headers, then ours."""
+    kept = [
+        h
+        for h in headers
+        if h[0] != REQUEST_ID_HEADER and h[0].lower() not in _SECURITY_HEADER_NAMES
+    ]
+    return [*kept, *SECURITY_HEADERS, (REQUEST_ID_HEADER, request_id)]
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
-class BodyLimitMiddleware:
-    """Counts body bytes as they stream in; Content-Length is only a shortcut."""
+class BoundaryMiddleware:
+    """Innermost: the body limit, counted as the body streams in (Content-Length is only
+    a shortcut), and unexpected exceptions → 500 with the API body (the edge adds the
+    headers)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -219,7 +189,7 @@ class BodyLimitMiddleware:
                     raise _BodyTooLarge
             return message
 
-        async def send_unless_exceeded(message: Message) -> None:
+        async def send_tracking(message: Message) -> None:
             # The app may turn the failed read into its own 400; ours wins.
             nonlocal response_started
             if exceeded:
@@ -228,38 +198,18 @@ class BodyLimitMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive_counting, send_unless_exceeded)
+            await self.app(scope, receive_counting, send_tracking)
         except _BodyTooLarge:
             if not response_started:
                 await self._refuse(scope, receive, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = f"request body exceeds the limit of {self.max_bytes} bytes"
-        await error_response(413, "payload_too_large", message)(scope, receive, send)
-
-
-class ErrorBoundaryMiddleware:
-    """Innermost: an unexpected exception still gets the API body and headers."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        response_started = False
-
-        async def send_tracking(message: Message) -> None:
-            nonlocal response_started
-            response_started = response_started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_tracking)
         except Exception as exc:
-            if isinstance(exc, _BodyTooLarge) or response_started:
+            if response_started:
                 raise
             log.error("unhandled error", exc_info=exc)
             await error_response(500, "internal_error", "internal server error")(
                 scope, receive, send
             )
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = f"request body exceeds the limit of {self.max_bytes} bytes"
+        await error_response(413, "payload_too_large", message)(scope, receive, send)
