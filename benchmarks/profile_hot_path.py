@@ -1,0 +1,97 @@
+"""Where a service's CPU goes on the `GET /api/v1/auth/me` hot path, by py-spy.
+
+    .venv/bin/python benchmarks/profile_hot_path.py [--service gateway|auth] [--seconds 15]
+
+Starts the stack of gateway_overhead.py, drives 10 closed-loop clients through
+the gateway while py-spy samples the chosen service (idle frames left out),
+and prints the frames that hold the most samples: by self time (the frame is
+running) and inclusive (the frame is on the stack). The collapsed stacks are
+kept in reports/profiles/ for a flame graph (speedscope.app reads them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).parent))
+from gateway_overhead import benchmark_stack, closed_loop, get_request, sign_up  # noqa: E402
+
+CLIENTS = 10
+TOP = 25
+PY_SPY = Path(sys.executable).parent / "py-spy"
+PROFILES = Path("reports") / "profiles"
+
+
+def record(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes]:
+    argv = [str(PY_SPY), "record", "--pid", str(pid), "--duration", str(int(seconds))]
+    argv += ["--format", "raw", "--output", str(out), "--rate", "200", "--nonblocking"]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def top_frames(collapsed: Path) -> tuple[collections.Counter[str], collections.Counter[str], int]:
+    """Samples per frame: self (innermost), inclusive (anywhere on the stack), and total."""
+    own: collections.Counter[str] = collections.Counter()
+    inclusive: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        samples = int(count)
+        total += samples
+        own[frames[-1]] += samples
+        for frame in set(frames):
+            inclusive[frame] += samples
+    return own, inclusive, total
+
+
+def show(title: str, counts: collections.Counter[str], total: int) -> None:
+    print(title)
+    for frame, samples in counts.most_common(TOP):
+        print(f"  {100 * samples / total:5.1f}%  {frame[:150]}")
+
+
+async def drive(stack, seconds: float) -> tuple[int, float]:
+    gateway = stack.endpoint("gateway").url or ""
+    _, tokens = await sign_up(gateway, CLIENTS)
+    me = [get_request("/api/v1/auth/me", token) for token in tokens]
+    await closed_loop(gateway, me, 1.0, {})
+    sample = await closed_loop(gateway, me, seconds, {})
+    return len(sample.latencies_ms), sample.elapsed_s
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--service", default="gateway", choices=["gateway", "auth"])
+    parser.add_argument("--seconds", type=float, default=15.0)
+    args = parser.parse_args()
+    PROFILES.mkdir(parents=True, exist_ok=True)
+    out = PROFILES / f"{args.service}-{time.strftime('%Y%m%dT%H%M%S')}.txt"
+    with benchmark_stack() as stack:
+        pid = stack.endpoint(args.service).pid
+        assert pid is not None
+        cpu_before = sum(psutil.Process(pid).cpu_times()[:2])
+        spy = record(pid, args.seconds + 2, out)
+        requests, elapsed = asyncio.run(drive(stack, args.seconds))
+        cpu = sum(psutil.Process(pid).cpu_times()[:2]) - cpu_before
+        _, err = spy.communicate(timeout=60)
+    if not out.exists():
+        print(f"py-spy recorded nothing: {err.decode(errors='replace')[-500:]}")
+        return 2
+    print(f"{args.service}: {requests} requests in {elapsed:.1f} s, "
+          f"{cpu / max(1, requests) * 1e6:.0f} us CPU per request; stacks in {out}")  # fmt: skip
+    own, inclusive, total = top_frames(out)
+    show("self time (the frame was running)", own, total)
+    show("inclusive (the frame was on the stack)", inclusive, total)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
