@@ -117,7 +117,9 @@ class DatabaseSettings(SecureConnectSettings):
     db_password_file: Path | None = None
     #: PEM CA bundle; when set the connection is TLS with verify-full.
     db_ssl_ca_file: Path | None = None
-    db_pool_size: int = 5
+    #: Connections kept open: at least the concurrency a service sees, since an overflow
+    #: connection costs a TLS handshake and is closed again when it is returned.
+    db_pool_size: int = 10
     db_max_overflow: int = 5
     db_pool_timeout_s: float = 2.0
     db_connect_timeout_s: float = 3.0
