@@ -25,7 +25,20 @@ sys.path.insert(0, str(Path(__file__).parent))
 from gateway_overhead import benchmark_stack, closed_loop, get_request, sign_up  # noqa: E402
 
 CLIENTS = 10
-TOP = 25
+TOP = 15
+#: Where the time goes, by a frame on the stack (shares overlap: a frame inside another).
+SHARES = {
+    "event loop internals (uvloop: epoll, socket I/O)": ("Runner.run (",),
+    "FastAPI routing and dependencies": ("solve_dependencies", "Router.__call__"),
+    "rate limit (a Redis round trip)": ("RateLimiter.hit",),
+    "upstream exchange (the gateway's transport)": ("KeepAliveTransport",),
+    "token check (JWT and revocation list)": ("TokenVerifier.verify",),
+    "database (SQLAlchemy and asyncpg)": ("greenlet_spawn",),
+    "database pool pre-ping": ("_async_ping",),
+    "TLS handshakes of new database connections": ("do_handshake", "_create_ssl_connection"),
+    "metrics": ("EdgeMiddleware._record",),
+    "access log": ("Logger.info",),
+}
 PY_SPY = Path(sys.executable).parent / "py-spy"
 PROFILES = Path("reports") / "profiles"
 
@@ -50,6 +63,22 @@ def top_frames(collapsed: Path) -> tuple[collections.Counter[str], collections.C
         for frame in set(frames):
             inclusive[frame] += samples
     return own, inclusive, total
+
+
+def shares(collapsed: Path) -> dict[str, float]:
+    """Per SHARES entry, the fraction of samples with a matching frame (innermost only for
+    the event loop, whose own frame is on every stack)."""
+    counts = dict.fromkeys(SHARES, 0)
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        total += int(count)
+        for name, marks in SHARES.items():
+            looked_at = frames[-1:] if name.startswith("event loop") else frames
+            if any(mark in frame for mark in marks for frame in looked_at):
+                counts[name] += int(count)
+    return {name: n / max(1, total) for name, n in counts.items()}
 
 
 def show(title: str, counts: collections.Counter[str], total: int) -> None:
@@ -87,6 +116,10 @@ def main() -> int:
         return 2
     print(f"{args.service}: {requests} requests in {elapsed:.1f} s, "
           f"{cpu / max(1, requests) * 1e6:.0f} us CPU per request; stacks in {out}")  # fmt: skip
+    print("where the time goes")
+    for name, share in shares(out).items():
+        if share >= 0.001:
+            print(f"  {100 * share:5.1f}%  {name}")
     own, inclusive, total = top_frames(out)
     show("self time (the frame was running)", own, total)
     show("inclusive (the frame was on the stack)", inclusive, total)
