@@ -35,9 +35,12 @@ def create_app(
     lifespan: Lifespan,
     routers: Sequence[APIRouter] = (),
     extra_middleware: Sequence[Middleware] = (),
+    inner_middleware: Sequence[Middleware] = (),
     periods: Mapping[str, float] | None = None,
 ) -> FastAPI:
-    """`periods`: the service's own policy periods, exposed as policy_period_seconds."""
+    """`extra_middleware` goes between the edge and the boundary (CORS), `inner_middleware`
+    inside the boundary (an app of its own in front of the router: the gateway's proxy);
+    `periods`: the service's own policy periods, exposed as policy_period_seconds."""
     app = FastAPI(
         title=f"SecureConnect {settings.service_name}",
         lifespan=lifespan,
@@ -57,6 +60,8 @@ def create_app(
     )
     _publish_websockets(app, routers)
     # add_middleware puts each new one outermost: innermost first here.
+    for middleware in inner_middleware:
+        app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.add_middleware(BoundaryMiddleware, max_bytes=settings.max_body_bytes)
     for middleware in extra_middleware:
         app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)

@@ -13,10 +13,12 @@ from starlette.middleware.cors import CORSMiddleware
 from secureconnect.common.app import create_app
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
 from secureconnect.common.health import Dependency
+from secureconnect.common.metrics import REQUEST_TIMEOUTS
 from secureconnect.common.probes import http_dependency, redis_dependency
 from secureconnect.common.ratelimit import RateLimiter
 from secureconnect.common.resilient_redis import ResilientRedis
 from secureconnect.common.tokens import TokenCodec
+from secureconnect.gateway.proxy import ROUTES, ProxyMiddleware
 from secureconnect.gateway.routes import router
 from secureconnect.gateway.service import GatewayService, upstream_timeout
 from secureconnect.gateway.settings import GatewaySettings
@@ -87,6 +89,13 @@ def create_gateway_app(settings: GatewaySettings, clock: Clock = SYSTEM_CLOCK) -
             await client.aclose()
             await redis.stop()
 
+    for routes in ROUTES.values():  # start request_timeout_total at 0 for each
+        for route in routes:
+            REQUEST_TIMEOUTS.labels(settings.service_name, route.path)
     return create_app(
-        settings, lifespan=lifespan, routers=[router], extra_middleware=cors(settings)
+        settings,
+        lifespan=lifespan,
+        routers=[router],
+        extra_middleware=cors(settings),
+        inner_middleware=[Middleware(ProxyMiddleware)],
     )

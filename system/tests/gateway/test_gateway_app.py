@@ -19,7 +19,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from harness.platform.ports import free_port
-from tests.helpers import assert_error, eventually
+from tests.helpers import assert_error, eventually, metric
 
 PER_ADDRESS = 3
 PER_USER = 2
@@ -45,6 +45,26 @@ async def gateway() -> AsyncIterator[httpx.AsyncClient]:
 async def test_unconfigured_service_is_503(gateway: httpx.AsyncClient):
     error = assert_error(await gateway.get("/api/v1/conversations"), 503, "service_unavailable")
     assert "chat" in error["message"]
+
+
+async def test_a_method_the_proxy_does_not_carry_is_405(gateway: httpx.AsyncClient):
+    refused = await gateway.request("TRACE", "/api/v1/auth/me")
+    assert_error(refused, 405, "method_not_allowed")
+    assert "GET" in refused.headers["allow"]
+    assert refused.headers["x-frame-options"] == "DENY"
+
+
+async def test_proxied_requests_are_labelled_by_route_template(gateway: httpx.AsyncClient):
+    await gateway.get("/api/v1/conversations/some-id/messages")
+    await gateway.get("/api/v1/conversations")
+    text = (await gateway.get("/metrics")).text
+    for route in ("/api/v1/conversations/{rest:path}", "/api/v1/conversations"):
+        labels = {"service": "gateway", "method": "GET", "route": route, "status": "503"}
+        assert metric(text, "http_requests_total", **labels), route
+
+
+async def test_an_unknown_api_prefix_is_a_plain_404(gateway: httpx.AsyncClient):
+    assert_error(await gateway.get("/api/v1/nothing-here"), 404, "not_found")
 
 
 async def test_rate_limit_per_address_is_429_with_retry_after(gateway: httpx.AsyncClient):
