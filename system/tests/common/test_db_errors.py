@@ -91,6 +91,27 @@ async def test_a_backend_terminated_mid_write_is_connection_lost(
     assert window.proven, window.describe()
 
 
+async def test_connections_closed_while_idle_are_replaced_on_checkout(
+    database: Database, stack: Platform
+) -> None:
+    await asyncio.gather(*(database.run("warm", _select_one) for _ in range(3)))
+    terminator = Database(DatabaseSettings(**database_settings(stack)), "db-terminator")
+
+    async def terminate(session: AsyncSession) -> None:
+        query = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = :a"
+        await session.execute(text(query), {"a": database.service})
+
+    try:
+        await terminator.run("terminate", terminate)
+    finally:
+        await terminator.close()
+    await asyncio.sleep(0.2)  # the sockets' close reaches the event loop
+    before = errors_counted(database.service, CONNECTION_LOST)
+    for _ in range(4):
+        await database.run("after", _select_one)
+    assert errors_counted(database.service, CONNECTION_LOST) == before
+
+
 def _run_slow(db: Database) -> Awaitable[object]:
     return db.run("slow_write", _slow_write)
 
