@@ -57,6 +57,11 @@ class ComponentInfo(BaseModel):
         None, description="the Toxiproxy proxy the services reach it through"
     )
     proxy_listen: Address | None = Field(None, description="where that proxy listens")
+    proxy_upstream: str | None = Field(
+        None,
+        description="where the proxy reaches the component, when not at `address` (compose: "
+        "postgres:5432 on the deployment's network)",
+    )
     log_file: str | None = Field(None, description="grants its log: a file the harness can read")
     restarts: int = Field(0, ge=0, description="how often its supervisor restarted it")
     extra: dict[str, str] = Field(

@@ -52,6 +52,15 @@ def _unusable(component: ComponentInfo, info: StackInfo) -> str | None:
     return None
 
 
+def _toxiproxy_client(api: str, upstreams: dict[str, str]) -> ToxiproxyClient:
+    if not upstreams:
+        return ToxiproxyClient(api)
+    # Imported here: the docker package, only for a stack whose Toxiproxy sees other names.
+    from harness.platform.docker.toxiproxy import HostViewToxiproxy
+
+    return HostViewToxiproxy(api, upstreams, listens={})
+
+
 class AttachPlatform:
     """Judges a running stack through what its stack file grants."""
 
@@ -125,8 +134,16 @@ class AttachPlatform:
 
     @property
     def toxiproxy(self) -> ToxiproxyClient:
+        """The stack's Toxiproxy; proxies' upstreams as the harness reaches them (a compose
+        network's postgres:5432 is the file's `address` of postgres)."""
         if self._toxiproxy is None:
-            self._toxiproxy = ToxiproxyClient(self._granted().require_toxiproxy())
+            api = self._granted().require_toxiproxy()
+            upstreams = {
+                c.proxy_upstream: c.address
+                for c in self.info.components.values()
+                if c.proxy_upstream is not None
+            }
+            self._toxiproxy = _toxiproxy_client(api, upstreams)
         return self._toxiproxy
 
     def secret(self, name: str) -> str:

@@ -4,6 +4,7 @@ one is short, and a bad one is one line naming the field."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,22 @@ def test_the_documented_schema_is_the_models() -> None:
         'print(schema_text(), end="")\' > docs/stack-file.schema.json'
     )
     assert (DOCS / "stack-file.schema.json").read_text() == schema_text(), regenerate
+
+
+def _fenced(text: str, language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
+
+
+def test_the_documented_example_is_a_valid_stack_file_and_every_field_is_explained(
+    tmp_path: Path,
+) -> None:
+    guide = (DOCS / "attach.md").read_text()
+    example = _fenced(guide, "yaml")[0]
+    info = load_stack_file(_write(tmp_path, example))
+    assert info.components["postgres"].proxy_upstream == "postgres:5432"
+    assert info.secrets_dir == str(tmp_path / "compose/secrets")
+    fields = {*StackInfo.model_fields, *ComponentInfo.model_fields}
+    unexplained = sorted(f for f in fields if f"`{f}`" not in guide)
+    assert not unexplained, f"docs/attach.md does not explain {unexplained}"
+    written = json.loads(_fenced(guide, "json")[0])
+    assert StackInfo.model_validate(written).backend == "local"
