@@ -348,8 +348,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         return report
     evidence = _evidence_of(item)
     message = ""
-    if isinstance(call.excinfo and call.excinfo.value, NotGranted):
-        message = str(call.excinfo.value)[:500]  # says itself what it is: "not granted: ..."
+    error = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(error, NotGranted):
+        message = str(error)[:500]  # it says what it is: "not granted: ..."
     elif call.excinfo is not None and not report.skipped:
         message = call.excinfo.exconly().strip().splitlines()[0][:500]
     elif report.skipped and isinstance(report.longrepr, tuple):

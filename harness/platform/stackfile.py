@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from harness.errors import ConfigError
 
-FORMAT = 1
+FORMAT: Literal[1] = 1
 #: Fields holding a path, resolved against the stack file's folder.
 PATH_FIELDS = ("secrets_dir", "ca_certificate")
 

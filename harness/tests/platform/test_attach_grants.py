@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from harness.checks.evidence import EvidenceLog
 from harness.errors import NotGranted
-from harness.platform.attach import Control, Grants
+from harness.platform.attach import AttachPlatform, Control, Grants
 from harness.platform.stackfile import ComponentInfo, StackInfo
 
 
@@ -78,3 +80,22 @@ def test_a_log_is_its_file_or_its_containers() -> None:
     assert grants.require_log("chat-1") is None  # read through the Docker engine
     with pytest.raises(NotGranted, match="components.auth.log_file or components.auth.container"):
         grants.require_log("auth")
+
+
+def test_a_log_not_granted_leaves_a_note_in_the_evidence_and_takes_no_verdict(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "video.log").write_text("started\nready\n")
+    components = {
+        "auth": {"address": "127.0.0.1:1"},
+        "video": {"address": "127.0.0.1:2", "log_file": "video.log"},
+    }
+    path = tmp_path / "stack.json"
+    path.write_text(json.dumps({"components": components}))
+    evidence = EvidenceLog()
+    with AttachPlatform(path) as stack:
+        evidence.component_log(stack, "video")
+        evidence.component_log(stack, "auth")
+    video, auth = evidence.items
+    assert (video.kind, video.value) == ("log", "started\nready")
+    assert auth.kind == "text" and "components.auth.log_file" in auth.value

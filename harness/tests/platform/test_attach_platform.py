@@ -18,6 +18,7 @@ from harness.platform.attach import AttachPlatform
 from harness.platform.components.datastores import Redis
 from harness.platform.components.edge import Toxiproxy
 from harness.platform.local import LocalPlatform
+from harness.tests.checks.scenario_runs import run_checks
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.stack
@@ -156,17 +157,9 @@ def test_after_damage_nothing_may_repair(stack):
 
 
 def _run_attached(pytester: pytest.Pytester, stack_file: Path) -> dict[str, dict[str, Any]]:
-    pytester.makeconftest('pytest_plugins = ["harness.checks.plugin"]')
-    pytester.makepyfile(test_scenario=SCENARIO)
-    results = Path(pytester.path) / "results.json"
-    pytester.runpytest_subprocess(
-        f"--readiness-results={results}",
-        "--readiness-backend=attach",
-        f"--readiness-stack={stack_file}",
-        "-p",
-        "no:cacheprovider",
+    return run_checks(
+        pytester, SCENARIO, "--readiness-backend=attach", f"--readiness-stack={stack_file}"
     )
-    return {r["check"]["id"]: r for r in json.loads(results.read_text())["results"]}
 
 
 def test_a_check_needing_a_missing_grant_is_not_run_with_the_reason(
