@@ -10,7 +10,6 @@ also be stopped and started, as `docker stop` / `docker start` would.
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
 from typing import Protocol
 
 import psutil
@@ -19,6 +18,11 @@ from harness.errors import ComponentError
 from harness.platform.attach.grants import not_granted
 from harness.platform.process import CpuReading, ResourceSample, sample_tree, signal_group
 from harness.platform.process import wait_stopped as wait_pid_stopped
+from harness.platform.stackfile import ComponentInfo
+
+#: Process start times are kept in clock ticks: a process started just before its stack
+#: file was written may seem a little younger.
+CLOCK_SLACK_S = 1.0
 
 
 class ProcessControl(Protocol):
@@ -47,20 +51,40 @@ class ProcessControl(Protocol):
     def logs(self) -> str: ...
 
 
+class StackView(Protocol):
+    """The stack file as it is now (AttachPlatform)."""
+
+    def endpoint(self, component: str) -> ComponentInfo: ...
+
+    def written_at(self) -> float:
+        """When the stack file in use was written, seconds since the epoch."""
+
+
 class PidControl:
     """A process on this host, by the pid the stack file gives now: a supervisor that
-    rewrites the file (readiness up --detach does) keeps it current across restarts."""
+    rewrites the file (readiness up --detach does) keeps it current across restarts.
 
-    def __init__(self, name: str, pid_of: Callable[[], int | None], restarts_of: Callable[[], int]):
+    A process newer than the file is not the one it names (the pid was reused after the
+    component died and nobody rewrote the file): it is never signalled."""
+
+    def __init__(self, name: str, stack: StackView) -> None:
         self.name = name
-        self._pid_of = pid_of
-        self._restarts_of = restarts_of
+        self._stack = stack
         self._last_cpu: CpuReading | None = None
 
     def _pid(self) -> int:
-        pid = self._pid_of()
+        pid = self._stack.endpoint(self.name).pid
         if pid is None:
             raise ComponentError(f"{self.name} has no pid in the stack file")
+        try:
+            created = psutil.Process(pid).create_time()
+        except psutil.NoSuchProcess:
+            return pid  # gone: problem() says so, a signal finds nobody
+        if created > self._stack.written_at() + CLOCK_SLACK_S:
+            raise ComponentError(
+                f"{self.name}: pid {pid} is a process newer than the stack file (the pid was "
+                "reused), not the component: not touched"
+            )
         return pid
 
     def problem(self) -> str | None:
@@ -105,7 +129,7 @@ class PidControl:
         return sample
 
     def restarts(self) -> int:
-        return self._restarts_of()
+        return self._stack.endpoint(self.name).restarts
 
     def logs(self) -> str:
         raise not_granted(f"the log of {self.name}", f"components.{self.name}.log_file")

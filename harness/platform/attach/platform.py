@@ -85,6 +85,11 @@ class AttachPlatform:
             self._read_at = mtime
         return self.grants.info
 
+    def written_at(self) -> float:
+        """When the stack file in use was written, seconds since the epoch."""
+        _ = self.info
+        return (self._read_at or 0) / 1e9
+
     def _mtime(self) -> int | None:
         try:
             return self.stack_file.stat().st_mtime_ns
@@ -171,11 +176,7 @@ class AttachPlatform:
 
     def _new_control(self, component: str, how: Control) -> ProcessControl:
         if how is Control.PID:
-            return PidControl(
-                component,
-                lambda: self.endpoint(component).pid,
-                lambda: self.endpoint(component).restarts,
-            )
+            return PidControl(component, self)
         # Imported here: the docker SDK only for a stack file that names containers.
         from harness.platform.attach.containers import ContainerControl, engine_is_local
 

@@ -1,14 +1,19 @@
-"""What a stack file grants, and the reason given when it does not: the field it would need."""
+"""What a stack file grants, and the reason given when it does not: the field it would need;
+that a pid is only signalled while it is the process the file names."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from harness.checks.evidence import EvidenceLog
-from harness.errors import NotGranted
+from harness.errors import ComponentError, NotGranted
 from harness.platform.attach import AttachPlatform, Control, Grants
 from harness.platform.stackfile import ComponentInfo, StackInfo
 
@@ -99,3 +104,26 @@ def test_a_log_not_granted_leaves_a_note_in_the_evidence_and_takes_no_verdict(
     video, auth = evidence.items
     assert (video.kind, video.value) == ("log", "started\nready")
     assert auth.kind == "text" and "components.auth.log_file" in auth.value
+
+
+def test_a_pid_newer_than_the_stack_file_is_never_signalled(tmp_path: Path) -> None:
+    """The component died, its pid went to another process, nobody rewrote the file."""
+    process = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        path = tmp_path / "stack.json"
+        redis = {"address": "127.0.0.1:1", "pid": process.pid}
+        path.write_text(json.dumps({"components": {"redis": redis}}))
+        an_hour_ago = time.time() - 3600
+        os.utime(path, (an_hour_ago, an_hour_ago))
+        with AttachPlatform(path) as stack, pytest.raises(ComponentError, match="pid was reused"):
+            stack.kill("redis")
+        assert process.poll() is None
+        path.touch()  # a file written after the process started names it
+        with AttachPlatform(path) as stack:
+            stack.pause("redis")
+            stack.resume("redis")
+            stack.kill("redis")
+        assert process.wait(timeout=5) == -signal.SIGKILL
+    finally:
+        process.kill()
+        process.wait()
