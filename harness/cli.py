@@ -25,6 +25,7 @@ from harness.cli_options import (
     ReportRoot,
     Scenario,
     Services,
+    StackFile,
     StateFile,
     ip_address,
 )
@@ -74,6 +75,11 @@ def up(
     service: Services = None,
 ) -> None:
     """Start the stack and keep it up until Ctrl-C (or `readiness down` with --detach)."""
+    if backend == "attach":
+        raise ConfigError(
+            "--backend attach judges a stack that is already up (readiness run --backend "
+            "attach --stack FILE); readiness up starts one"
+        )
     if backend == "docker" and (detach or supervised):
         raise ConfigError(
             "--detach is for the local backend; run the docker stack in the foreground"
@@ -121,10 +127,13 @@ def run(
     report_root: ReportRoot = Path("reports"),
     service: Services = None,
     pdf: Annotated[bool, typer.Option(help="Also print the report to report.pdf.")] = False,
+    stack: StackFile = None,
 ) -> None:
-    """Start the stack, run the scenario suites, and write the scored readiness report."""
+    """Start the stack (or attach to a running one: --backend attach --stack FILE), run the
+    scenario suites, and write the scored readiness report."""
     options = RunOptions(backend, profile, category or [], gate, report_root, policy)
     options.services = service
+    options.stack_file = stack
     options.validate()
     progress = RunProgress(console)
     with progress:
@@ -167,20 +176,23 @@ def chaos(
     duration: ChaosDuration = 30.0,
     service: Services = None,
     backend: Backend = "local",
+    stack: StackFile = None,
 ) -> None:
-    """Start the stack, apply one fault, and watch the steady state before, during, after.
+    """Start the stack (or attach to one), apply one fault, and watch the steady state before,
+    during, after.
 
     Exit 0 when the hypothesis held, 1 when it was refuted, 2 when the fault
     touched no traffic (nothing was tested) or the harness failed.
     """
-    platform = create_platform(backend, service)
+    platform = create_platform(backend, service, stack_file=stack)
     validate_scenario(scenario, platform)
-    with console.status("starting the stack..."):
+    attached = backend == "attach"
+    with console.status("checking the stack..." if attached else "starting the stack..."):
         platform.up()
     try:
         outcome = run_experiment(platform, scenario, duration, console)
     finally:
-        with console.status("stopping the stack..."):
+        with console.status("letting go..." if attached else "stopping the stack..."):
             platform.down()
     raise typer.Exit(CHAOS_EXIT[outcome.verdict])
 

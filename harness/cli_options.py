@@ -90,7 +90,20 @@ def _duration(help_text: str) -> typer.models.OptionInfo:
 
 
 Backend = Annotated[
-    str, typer.Option(help="local (processes) or docker", callback=one_of(BACKENDS))
+    str,
+    typer.Option(
+        help="local (processes), docker, or attach (a running deployment: --stack)",
+        callback=one_of(BACKENDS),
+    ),
+]
+StackFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--stack",
+        help="The stack file of the deployment --backend attach judges (docs/attach.md).",
+        exists=True,
+        dir_okay=False,
+    ),
 ]
 Profile = Annotated[str, typer.Option(help="smoke (quick) or full", callback=one_of(PROFILES))]
 Categories = Annotated[

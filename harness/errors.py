@@ -11,7 +11,8 @@
     ├── ReportError               a report could not be printed (no Chromium, a failed print)
     └── Inconclusive              a check ran but its result cannot be trusted (unknown)
         ├── InertFault            the fault never touched the traffic it was meant to
-        └── UnhealthyStack        the steady state could not be restored before a check
+        ├── UnhealthyStack        the steady state could not be restored before a check
+        └── NotGranted            a stack the harness did not start grants no such control
 
 Every CLI error is one of these and prints as a single line; anything else
 is a bug in the harness.
@@ -72,3 +73,8 @@ class InertFault(Inconclusive):
 
 class UnhealthyStack(Inconclusive):
     """Before a check, the stack could not be brought back to its steady state."""
+
+
+class NotGranted(Inconclusive):
+    """The check needs a control (a fault proxy, a process, a secret, a log) that the
+    stack file of an attached deployment does not grant: *not run*, never judged."""

@@ -17,7 +17,8 @@ from harness.checks.model import CATEGORIES, PROFILES, CheckResult
 from harness.checks.plugin import PLATFORM_KEY, RESULTS_KEY
 from harness.checks.scoring import DEFAULT_POLICY, Policy, Scorecard
 from harness.errors import ConfigError, HarnessError
-from harness.platform.backends import BACKENDS, create_platform
+from harness.platform.attach import AttachPlatform
+from harness.platform.backends import check_backend, create_platform
 from harness.platform.base import Platform
 from harness.platform.local import LocalPlatform, ProgressCallback
 from harness.report.inventory import snapshot_components
@@ -46,11 +47,11 @@ class RunOptions:
     scenarios: Path = SCENARIOS_DIR
     #: Backends to start; None starts every one that exists.
     services: list[str] | None = None
+    #: The stack file of the deployment `attach` judges.
+    stack_file: Path | None = None
 
     def validate(self) -> Policy:
-        if self.backend not in BACKENDS:
-            available = ", ".join(BACKENDS)
-            raise ConfigError(f"unknown backend {self.backend!r}; available: {available}")
+        check_backend(self.backend, self.stack_file, self.services)
         if self.profile not in PROFILES:
             raise ConfigError(f"unknown profile {self.profile!r}; available: {', '.join(PROFILES)}")
         unknown = [c for c in self.categories if c not in CATEGORIES]
@@ -104,7 +105,7 @@ def run_suite(
     run_dir = options.report_root / run_id
     run_dir.mkdir(parents=True)
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    platform = create_platform(options.backend, options.services, on_component)
+    platform = create_platform(options.backend, options.services, on_component, options.stack_file)
     try:
         platform.up()
         outputs = [
@@ -171,7 +172,10 @@ def run_checks(
     return plugin.results
 
 
-def collect_logs(platform: LocalPlatform | DockerPlatform, target: Path) -> None:
+def collect_logs(platform: LocalPlatform | DockerPlatform | AttachPlatform, target: Path) -> None:
+    if isinstance(platform, AttachPlatform):
+        _granted_logs(platform, target)
+        return
     if platform.run is None:
         return
     write_logs = getattr(platform, "write_logs", None)
@@ -180,3 +184,11 @@ def collect_logs(platform: LocalPlatform | DockerPlatform, target: Path) -> None
     source = platform.run.run_dir / "logs"
     if source.is_dir():
         shutil.copytree(source, target, dirs_exist_ok=True)
+
+
+def _granted_logs(platform: AttachPlatform, target: Path) -> None:
+    """The log of every component of an attached stack that its stack file grants."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in platform.names():
+        with contextlib.suppress(HarnessError):
+            (target / f"{name}.log").write_text(platform.logs(name))

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 import httpx
 
 from harness.checks.model import Evidence
+from harness.errors import NotGranted
 
 BODY_EXCERPT_CHARS = 2000
 LOG_EXCERPT_LINES = 20
@@ -23,6 +24,12 @@ SHOWN_HEADERS = (
     "access-control-allow-origin",
     "access-control-allow-credentials",
 )
+
+
+class LogSource(Protocol):
+    """A stack's logs (harness.platform.base.Platform.logs)."""
+
+    def logs(self, component: str) -> str: ...
 
 
 class TimedFault(Protocol):
@@ -92,6 +99,14 @@ class EvidenceLog:
 
     def log(self, label: str, text: str, lines: int = LOG_EXCERPT_LINES) -> None:
         self._add("log", label, "\n".join(text.splitlines()[-lines:]))
+
+    def component_log(self, stack: LogSource, name: str) -> None:
+        """`name`'s log as evidence of a verdict already reached; where the stack grants no
+        log (an attached stack), why not, so the missing log does not take the verdict."""
+        try:
+            self.log(f"{name} log", stack.logs(name))
+        except NotGranted as refused:
+            self.note(f"{name} log", str(refused))
 
     def toxics(self, label: str, toxics: Iterable[Any]) -> None:
         self._add("toxics", label, [getattr(t, "__dict__", t) for t in toxics])

@@ -22,10 +22,10 @@ from harness.checks.model import CATEGORIES, PROFILES, Check, CheckResult, Evide
 from harness.checks.registry import check_of
 from harness.checks.steady import restore_steady_state
 from harness.checks.timing import FixtureClock, total_s
-from harness.errors import CheckError, HarnessError, Inconclusive
+from harness.errors import CheckError, HarnessError, Inconclusive, NotGranted
 from harness.faults.injector import FaultInjector
 from harness.history import History
-from harness.platform.backends import create_platform
+from harness.platform.backends import BACKENDS, create_platform
 from harness.platform.base import Platform
 
 #: Exceptions that are the system's fault when a check raises them.
@@ -58,9 +58,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--readiness-backend",
-        choices=("local", "docker"),
+        choices=BACKENDS,
         default="local",
-        help="where the stack fixture runs the stack: local processes or docker containers",
+        help="where the stack fixture runs the stack: local processes, docker containers, or "
+        "attach to the deployment of --readiness-stack",
+    )
+    group.addoption(
+        "--readiness-stack",
+        type=Path,
+        default=None,
+        help="the stack file of the deployment --readiness-backend=attach judges",
     )
     group.addoption(
         "--readiness-category",
@@ -179,7 +186,9 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Platform]:
         return
     wanted = request.config.getoption("--readiness-services")
     only = None if wanted is None else [s for s in wanted.split(",") if s]
-    with create_platform(request.config.getoption("--readiness-backend"), only) as platform:
+    backend = request.config.getoption("--readiness-backend")
+    stack_file = request.config.getoption("--readiness-stack")
+    with create_platform(backend, only, stack_file=stack_file) as platform:
         request.config.stash[ACTIVE_PLATFORM_KEY] = platform
         yield platform
     del request.config.stash[ACTIVE_PLATFORM_KEY]
@@ -260,6 +269,9 @@ def _status(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Status:
     if report.passed:
         return Status.PASS
     error = call.excinfo.value if call.excinfo is not None else None
+    # A control the attached stack does not grant: the check could not run at all.
+    if isinstance(error, NotGranted):
+        return Status.NOT_RUN
     # An inert fault or a stack that could not be made healthy proves nothing either way.
     if isinstance(error, Inconclusive):
         return Status.UNKNOWN
@@ -269,6 +281,15 @@ def _status(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Status:
     if report.when in ("setup", "call") and isinstance(error, SYSTEM_FAILURES):
         return Status.FAIL
     return Status.ERROR
+
+
+def _outlasts_teardown(recorded: Status, when: str) -> bool:
+    """A teardown error does not hide a failure already recorded, nor a control an attached
+    stack did not grant (whose fault, never injected, is inert at teardown). Before the
+    call, "not run" is only the placeholder of a check not reached yet."""
+    return recorded in (Status.FAIL, Status.ERROR) or (
+        recorded == Status.NOT_RUN and when == "teardown"
+    )
 
 
 def _record_phase(item: pytest.Item, when: str, duration_s: float) -> None:
@@ -322,12 +343,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     results = item.config.stash[RESULTS_KEY]
     previous = results.get(check.id)
     status = _status(report, call)
-    if previous is not None and previous.status in (Status.FAIL, Status.ERROR):
+    if previous is not None and _outlasts_teardown(previous.status, report.when):
         _complete(item, check)
-        return report  # a teardown error does not hide a failure already recorded
+        return report
     evidence = _evidence_of(item)
     message = ""
-    if call.excinfo is not None and not report.skipped:
+    error = call.excinfo.value if call.excinfo is not None else None
+    if isinstance(error, NotGranted):
+        message = str(error)[:500]  # it says what it is: "not granted: ..."
+    elif call.excinfo is not None and not report.skipped:
         message = call.excinfo.exconly().strip().splitlines()[0][:500]
     elif report.skipped and isinstance(report.longrepr, tuple):
         message = str(report.longrepr[2])

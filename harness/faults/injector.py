@@ -1,9 +1,9 @@
 """Faults bound to a running stack, for scenarios: `with faults.cut("redis") as window: ...`.
 
 Whatever a scenario breaks, `restore()` mends: Toxiproxy `/reset` (every proxy
-enabled, every toxic gone), paused components resumed, stopped or killed ones
-started again. The `faults` fixture calls it in its finalizer, so cleanup runs
-on failure and on Ctrl-C too.
+enabled, every toxic gone) after a network fault, paused components resumed,
+stopped or killed ones started again. The `faults` fixture calls it in its
+finalizer, so cleanup runs on failure and on Ctrl-C too.
 
 Every fault is a **window** (`FaultWindow`): from injection to removal, with
 the proof that it touched the traffic it targets. A fault nobody's traffic
@@ -148,11 +148,19 @@ def observe_cut(
 class FaultInjector:
     def __init__(self, stack: Platform) -> None:
         self.stack = stack
-        self.client = stack.toxiproxy
+        self._client: toxiproxy.ToxiproxyClient | None = None
         self.paused: set[str] = set()
         self.down: set[str] = set()
         #: Every fault injected, in order, with its proof.
         self.windows: list[FaultWindow] = []
+
+    @property
+    def client(self) -> toxiproxy.ToxiproxyClient:
+        """The stack's Toxiproxy, asked for at the first network fault: a stack that grants
+        none (attach) still takes process faults."""
+        if self._client is None:
+            self._client = self.stack.toxiproxy
+        return self._client
 
     @property
     def log(self) -> list[dict[str, Any]]:
@@ -338,7 +346,8 @@ class FaultInjector:
         """Undo every fault; returns what could not be undone (empty when all is well)."""
         problems = []
         try:
-            self.client.reset()
+            if self._client is not None:
+                self._client.reset()
         except HarnessError as exc:
             problems.append(f"toxiproxy reset: {exc}")
         for component in sorted(self.paused):

@@ -18,7 +18,7 @@ import httpx
 import psutil
 
 from harness.errors import ConfigError
-from harness.load.attached import AttachedStack
+from harness.platform.attach import AttachPlatform
 from harness.platform.base import Platform, StackInfo
 from harness.platform.local import LocalPlatform, ProgressCallback, default_components
 
@@ -63,6 +63,16 @@ def _live_stack(state_file: Path) -> StackInfo | None:
 
 
 @contextlib.contextmanager
+def _attached(url: str, source: str, state_file: Path) -> Iterator[Target]:
+    """The running stack of `state_file` as the target, faults through what it grants."""
+    stack = AttachPlatform(state_file)
+    try:
+        yield Target(url, source, stack)
+    finally:
+        stack.down()
+
+
+@contextlib.contextmanager
 def resolve_target(
     target: str | None,
     state_file: Path,
@@ -76,9 +86,8 @@ def resolve_target(
         check_reachable(url)
         info = _live_stack(state_file)
         if info is not None and check_loopback(info.gateway_url or "") == url:
-            yield Target(
-                url, f"--target (the stack in {state_file})", AttachedStack(info, state_file)
-            )
+            with _attached(url, f"--target (the stack in {state_file})", state_file) as found:
+                yield found
             return
         if need_faults:
             raise ConfigError(
@@ -91,7 +100,8 @@ def resolve_target(
     if info is not None:
         url = check_loopback(info.gateway_url or "")
         check_reachable(url)
-        yield Target(url, f"the running stack in {state_file}", AttachedStack(info, state_file))
+        with _attached(url, f"the running stack in {state_file}", state_file) as found:
+            yield found
         return
     if on_starting is not None:
         on_starting()

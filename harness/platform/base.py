@@ -2,57 +2,22 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-from harness.errors import ConfigError, StartupError
+from harness.errors import StartupError
 from harness.faults.toxiproxy import ToxiproxyClient
 from harness.platform.process import ResourceSample
+from harness.platform.stackfile import ComponentInfo, StackInfo
 
-
-@dataclass(frozen=True)
-class ComponentInfo:
-    """How to reach one component, and the Toxiproxy proxy in front of it if any."""
-
-    name: str
-    address: str
-    url: str | None = None
-    pid: int | None = None
-    proxy_name: str | None = None
-    proxy_listen: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class StackInfo:
-    """The contents of `reports/stack.json`."""
-
-    backend: str
-    run_dir: str
-    toxiproxy_api: str
-    components: dict[str, ComponentInfo]
-    gateway_url: str | None = None
-    supervisor_pid: int | None = None
-    state: str = "up"
-
-    def write(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
-        tmp.replace(path)
-
-    @classmethod
-    def read(cls, path: Path) -> StackInfo:
-        try:
-            raw: dict[str, Any] = json.loads(path.read_text())
-            components = {k: ComponentInfo(**v) for k, v in raw.pop("components").items()}
-            return cls(components=components, **raw)
-        except FileNotFoundError as exc:
-            raise ConfigError(f"no stack state at {path}: is a stack up?") from exc
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise ConfigError(f"stack state {path} is unreadable: {exc}") from exc
+__all__ = [
+    "SERVICE_NAMES",
+    "ComponentInfo",
+    "Platform",
+    "StackInfo",
+    "services_of",
+    "start_waves",
+]
 
 
 #: The SecureConnect services; chat may run as several instances (chat-1, chat-2...).
@@ -96,7 +61,9 @@ def start_waves(items: list[D], only_known: bool = False) -> list[list[D]]:
 
 
 class Platform(Protocol):
-    """Runs the stack; local processes and Docker containers both implement it."""
+    """Runs the stack, or attaches to one: local processes, Docker containers and a
+    deployment described by a stack file (attach) implement it. An operation the
+    stack does not allow raises NotGranted: the check that needed it is not run."""
 
     backend: str
 

@@ -299,6 +299,7 @@ class LocalPlatform:
         return self._toxiproxy
 
     def endpoint(self, component: str) -> ComponentInfo:
+        """Where `component` is, and what a stack file grants over it: its pid and log."""
         c = self.components[component]
         process = self.processes.get(component)
         extra = {"smtp": c.smtp_address} if isinstance(c, Capture) else {}
@@ -309,19 +310,25 @@ class LocalPlatform:
             pid=process.pid if process is not None else None,
             proxy_name=c.proxy.name if c.proxy else None,
             proxy_listen=c.proxy.listen if c.proxy else None,
+            log_file=str(process.log_path) if process is not None else None,
+            restarts=self.restarts(component),
             extra=extra,
         )
 
     def info(self) -> StackInfo:
+        """The stack file of this stack: it grants everything (toxiproxy, pids, logs,
+        secrets, the CA), so `--backend attach` can judge it as the local backend does."""
         assert self.run is not None
         gateway = self.components.get("gateway")
         toxiproxy = self.components.get("toxiproxy")
         return StackInfo(
             backend=self.backend,
             run_dir=str(self.run.run_dir),
-            toxiproxy_api=(toxiproxy.url() if toxiproxy else None) or "",
+            toxiproxy_api=toxiproxy.url() if toxiproxy else None,
             components={
                 name: self.endpoint(name) for name, c in self.components.items() if not c.oneshot
             },
             gateway_url=gateway.url() if gateway is not None else None,
+            secrets_dir=str(self.run.run_dir / "secrets"),
+            ca_certificate=str(self.run.certs.ca_cert),
         )

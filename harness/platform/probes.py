@@ -20,6 +20,7 @@ import asyncpg
 import httpx
 import redis
 import urllib3
+from aioice import stun
 from aioice.turn import create_turn_endpoint
 from minio import Minio
 
@@ -137,3 +138,15 @@ def turn_allocate(host: str, port: int, username: str, password: str) -> tuple[s
                 await asyncio.wait_for(protocol.released, PROBE_TIMEOUT_S)
 
     return _run_probe(allocate())
+
+
+def stun_binding(host: str, port: int) -> None:
+    """A STUN Binding request over UDP answered: a TURN server is alive, no credentials
+    needed (the probe of a TURN server whose secret is not at hand)."""
+    request = stun.Message(stun.Method.BINDING, stun.Class.REQUEST)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(PROBE_TIMEOUT_S)
+        sock.sendto(bytes(request), (host, port))
+        answer = stun.parse_message(sock.recv(2048))
+    if answer.transaction_id != request.transaction_id:
+        raise ConnectionError(f"TURN server at {host}:{port} answered another transaction")

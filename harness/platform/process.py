@@ -116,7 +116,7 @@ class ManagedProcess:
         self.cwd = cwd
         self.user = user if user is not None and os.geteuid() == 0 else None
         self._popen: subprocess.Popen[bytes] | None = None
-        self._last_cpu: _CpuReading | None = None
+        self._last_cpu: CpuReading | None = None
 
     @property
     def pid(self) -> int | None:
@@ -157,10 +157,7 @@ class ManagedProcess:
     def _signal_group(self, sig: signal.Signals) -> None:
         if self._popen is None or self._popen.poll() is not None:
             raise ComponentError(f"{self.name} is not running")
-        try:
-            os.killpg(self._popen.pid, sig)
-        except ProcessLookupError as exc:
-            raise ComponentError(f"{self.name} vanished before {sig.name}") from exc
+        signal_group(self.name, self._popen.pid, sig)
 
     def kill(self) -> None:
         """SIGKILL the whole process group, as a crash would, and reap it."""
@@ -172,12 +169,7 @@ class ManagedProcess:
         """SIGSTOP the group and return once the kernel shows it stopped."""
         self._signal_group(signal.SIGSTOP)
         assert self.pid is not None
-        deadline = time.monotonic() + SIGNAL_SETTLE_S
-        while time.monotonic() < deadline:
-            if all(_is_stopped(proc) for proc in _process_tree(self.pid)):
-                return
-            time.sleep(0.01)
-        raise ComponentError(f"{self.name} did not stop within {SIGNAL_SETTLE_S}s of SIGSTOP")
+        wait_stopped(self.name, self.pid)
 
     def resume(self) -> None:
         self._signal_group(signal.SIGCONT)
@@ -202,19 +194,8 @@ class ManagedProcess:
         if not self.running:
             raise ComponentError(f"{self.name} is not running")
         assert self.pid is not None
-        procs = _process_tree(self.pid)
-        rss = cpu = 0.0
-        for proc in procs:
-            try:
-                rss += _resident_bytes(proc)
-                times = proc.cpu_times()
-                cpu += times.user + times.system
-            except psutil.Error:
-                continue
-        reading = _CpuReading(time.monotonic(), cpu, _run_queue_waits(procs))
-        got, wanted = reading.percents_since(self._last_cpu)
-        self._last_cpu = reading
-        return ResourceSample(int(rss), cpu, got, len(procs), wanted)
+        sample, self._last_cpu = sample_tree(self.pid, self._last_cpu)
+        return sample
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
         try:
@@ -224,8 +205,49 @@ class ManagedProcess:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def signal_group(name: str, pid: int, sig: signal.Signals) -> None:
+    """Send `sig` to the process group `pid` leads (its workers too), or to `pid` alone
+    when it leads none (a process some other supervisor started)."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except ProcessLookupError as exc:
+        raise ComponentError(f"{name} (pid {pid}) vanished before {sig.name}") from exc
+    except PermissionError as exc:
+        raise ComponentError(f"{name} (pid {pid}): not allowed to send {sig.name}") from exc
+
+
+def wait_stopped(name: str, pid: int) -> None:
+    """Return once every process of `pid`'s tree is stopped (after a SIGSTOP)."""
+    deadline = time.monotonic() + SIGNAL_SETTLE_S
+    while time.monotonic() < deadline:
+        if all(_is_stopped(proc) for proc in _process_tree(pid)):
+            return
+        time.sleep(0.01)
+    raise ComponentError(f"{name} did not stop within {SIGNAL_SETTLE_S}s of SIGSTOP")
+
+
+def sample_tree(pid: int, last: CpuReading | None) -> tuple[ResourceSample, CpuReading]:
+    """Memory (PSS) and CPU of `pid` and its children, percent since `last`; the reading
+    to pass as `last` next time."""
+    procs = _process_tree(pid)
+    rss = cpu = 0.0
+    for proc in procs:
+        try:
+            rss += _resident_bytes(proc)
+            times = proc.cpu_times()
+            cpu += times.user + times.system
+        except psutil.Error:
+            continue
+    reading = CpuReading(time.monotonic(), cpu, _run_queue_waits(procs))
+    got, wanted = reading.percents_since(last)
+    return ResourceSample(int(rss), cpu, got, len(procs), wanted), reading
+
+
 @dataclass(frozen=True)
-class _CpuReading:
+class CpuReading:
     """CPU seconds a component got, and each thread's run-queue wait, at one moment."""
 
     at: float
@@ -233,7 +255,7 @@ class _CpuReading:
     #: thread id → nanoseconds it spent runnable but waiting for a core (schedstat)
     waits_ns: dict[int, int]
 
-    def percents_since(self, last: _CpuReading | None) -> tuple[float, float]:
+    def percents_since(self, last: CpuReading | None) -> tuple[float, float]:
         """(got, wanted) percent of one core since `last`; zeros without one."""
         if last is None or self.at <= last.at:
             return 0.0, 0.0

@@ -43,7 +43,7 @@ def _left_out_reason(result: CheckResult, run: RunRecord) -> str:
 
 def _unknown_reason(result: CheckResult) -> str:
     if result.status == Status.NOT_RUN:
-        return NOT_REACHED
+        return f"not run: {result.message}" if result.message else NOT_REACHED
     return f"{result.status}: {result.message or 'no reason recorded'}"
 
 

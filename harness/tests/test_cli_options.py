@@ -26,6 +26,7 @@ BAD_VALUES = {
     "category": "vibes",
     "service": "nosuch",
     "state-file": "/",
+    "stack": "/nonexistent/stack.json",
     "policy": "/nonexistent/policy.yaml",
     "report-root": __file__,
     "run": "missing",
@@ -100,12 +101,25 @@ def test_a_bad_duration_is_refused(text: str) -> None:
 def test_the_stack_table_shows_whole_urls_in_an_80_column_terminal() -> None:
     components = {
         "postgres": ComponentInfo(
-            "postgres", "127.0.0.1:54321", None, 4242, "postgres", "127.0.0.1:54322"
+            name="postgres",
+            address="127.0.0.1:54321",
+            pid=4242,
+            proxy_name="postgres",
+            proxy_listen="127.0.0.1:54322",
         ),
-        "gateway": ComponentInfo("gateway", "127.0.0.1:43210", "http://127.0.0.1:43210", 4343),
-        "chat-2": ComponentInfo("chat-2", "127.0.0.1:43211", "http://127.0.0.1:43211", 4444),
+        "gateway": ComponentInfo(
+            name="gateway", address="127.0.0.1:43210", url="http://127.0.0.1:43210", pid=4343
+        ),
+        "chat-2": ComponentInfo(
+            name="chat-2", address="127.0.0.1:43211", url="http://127.0.0.1:43211", pid=4444
+        ),
     }
-    info = StackInfo("local", "reports/x", "http://127.0.0.1:8474", components)
+    info = StackInfo(
+        backend="local",
+        run_dir="reports/x",
+        toxiproxy_api="http://127.0.0.1:8474",
+        components=components,
+    )
     screen = Console(width=80, record=True, file=io.StringIO())
     screen.print(stack_summary(info))
     text = screen.export_text()

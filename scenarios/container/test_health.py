@@ -28,7 +28,7 @@ def test_every_component_is_healthy(stack: Platform, evidence: EvidenceLog) -> N
             unhealthy[name] = f"{type(exc).__name__}: {exc}"
         evidence.number(f"{name} probe", (time.monotonic() - started) * 1000, "ms")
     for name in unhealthy:
-        evidence.log(f"{name} log", stack.logs(name))
+        evidence.component_log(stack, name)
     assert not unhealthy, f"unhealthy: {unhealthy}"
 
 
@@ -48,5 +48,5 @@ def test_components_recover_from_a_crash(stack: Platform, evidence: EvidenceLog)
         evidence.number(f"{name} healthy again after SIGKILL", elapsed or -1, "s")
         if elapsed is None:
             stuck.append(name)
-            evidence.log(f"{name} log", stack.logs(name))
+            evidence.component_log(stack, name)
     assert not stuck, f"not healthy {container.RESTART_DEADLINE_S:.0f}s after a SIGKILL: {stuck}"

@@ -362,7 +362,7 @@ class DockerPlatform:
         return StackInfo(
             backend=self.backend,
             run_dir=str(self.run.run_dir),
-            toxiproxy_api=self.specs["toxiproxy"].url or "",
+            toxiproxy_api=self.specs["toxiproxy"].url or None,
             components={name: self.endpoint(name) for name in self.names()},
             gateway_url=gateway.url if gateway is not None else None,
         )

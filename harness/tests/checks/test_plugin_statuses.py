@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
+
+from harness.tests.checks.scenario_runs import run_checks
 
 pytest_plugins = ["pytester"]
 
@@ -77,11 +76,7 @@ EXPECTED = {
 
 
 def test_statuses_follow_what_was_raised_and_where(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest('pytest_plugins = ["harness.checks.plugin"]')
-    pytester.makepyfile(test_scenario=SCENARIO)
-    results = Path(pytester.path) / "results.json"
-    pytester.runpytest_subprocess(f"--readiness-results={results}", "-p", "no:cacheprovider")
-    recorded = json.loads(results.read_text())["results"]
+    recorded = list(run_checks(pytester, SCENARIO).values())
     statuses = {r["check"]["id"]: r["status"] for r in recorded}
     assert statuses == EXPECTED
     messages = {r["check"]["id"]: r["message"] for r in recorded}

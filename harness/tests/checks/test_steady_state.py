@@ -3,11 +3,11 @@ a check that judges a component alone starts whatever state the services are in.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
+
+from harness.tests.checks.scenario_runs import run_checks
 
 pytest_plugins = ["pytester"]
 
@@ -63,13 +63,7 @@ def test_after_an_unrepairable_stack(stack):
 
 def _run(pytester: pytest.Pytester, scenario: str) -> dict[str, dict[str, Any]]:
     """Run `scenario` against a stack of auth alone; each check's recorded result, by id."""
-    pytester.makeconftest('pytest_plugins = ["harness.checks.plugin"]')
-    pytester.makepyfile(test_scenario=scenario)
-    results = Path(pytester.path) / "results.json"
-    pytester.runpytest_subprocess(
-        f"--readiness-results={results}", "--readiness-services=auth", "-p", "no:cacheprovider"
-    )
-    return {r["check"]["id"]: r for r in json.loads(results.read_text())["results"]}
+    return run_checks(pytester, scenario, "--readiness-services=auth")
 
 
 def test_damage_is_repaired_before_the_next_check_and_unrepairable_is_unknown(
