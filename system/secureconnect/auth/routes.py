@@ -19,7 +19,10 @@ router = APIRouter(prefix="/api/v1/auth")
 
 
 @router.post("/register", status_code=201)
-async def register(body: RegisterRequest, service: AuthServiceDep) -> UserOut:
+async def register(
+    body: RegisterRequest, service: AuthServiceDep, client: ClientAddress
+) -> UserOut:
+    await service.guard.admit_registration(client)
     return await service.register(body.email, body.password, body.display_name)
 
 
@@ -31,7 +34,7 @@ async def verify_email(body: VerifyEmailRequest, service: AuthServiceDep) -> Ema
 
 @router.post("/login")
 async def login(body: LoginRequest, service: AuthServiceDep, client: ClientAddress) -> TokenPair:
-    return await service.login(body.email, body.password, client)
+    return await service.login(body.email, body.password, client, body.device_token)
 
 
 @router.post("/refresh")

@@ -28,6 +28,9 @@ class VerifyEmailRequest(BaseModel):
 class LoginRequest(BaseModel):
     email: LoginEmail
     password: Secret
+    #: The device token an earlier login on this device returned: its owner is not
+    #: throttled by strangers' failed logins to the account (auth/throttle.py).
+    device_token: Secret | None = None
 
 
 class RefreshRequest(BaseModel):
@@ -46,6 +49,8 @@ class TokenPair(BaseModel):
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
+    #: On login: keep it and send it with the next login from this device.
+    device_token: str | None = None
 
 
 class EmailVerified(BaseModel):

@@ -98,11 +98,14 @@ async def test_refresh_token_reuse_revokes_the_family(gateway: httpx.AsyncClient
     assert_error(await gateway.get("/api/v1/auth/me", headers=bearer(second)), 401, "token_revoked")
 
 
-async def test_wrong_password_is_401_then_throttled_429(gateway: httpx.AsyncClient):
-    from secureconnect.auth.service import LOGIN_FAILURES_PER_ACCOUNT
+async def test_a_stranger_throttles_strangers_not_the_owner(gateway: httpx.AsyncClient):
+    """Failed logins close the account to clients without its device token, with a
+    backoff; the owner's device token still logs in (auth/throttle.py)."""
+    from secureconnect.auth.throttle import LOGIN_FAILURES_PER_ACCOUNT
 
-    email = (await register(gateway))["email"]
-    for _ in range(LOGIN_FAILURES_PER_ACCOUNT):
+    email, first = await new_session(gateway)
+    assert first["device_token"]
+    for _ in range(LOGIN_FAILURES_PER_ACCOUNT + 1):
         wrong = await gateway.post(
             "/api/v1/auth/login", json={"email": email, "password": "nope-nope-1"}
         )
@@ -112,6 +115,12 @@ async def test_wrong_password_is_401_then_throttled_429(gateway: httpx.AsyncClie
     )
     error = assert_error(throttled, 429, "rate_limited")
     assert int(throttled.headers["Retry-After"]) > 0 and error["retry_after"] > 0
+    owner = await gateway.post(
+        "/api/v1/auth/login",
+        json={"email": email, "password": PASSWORD, "device_token": first["device_token"]},
+    )
+    assert owner.status_code == 200, owner.text
+    assert owner.json()["device_token"] == first["device_token"]
 
 
 async def test_unknown_account_is_401(gateway: httpx.AsyncClient):
