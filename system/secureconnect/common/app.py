@@ -28,6 +28,7 @@ from secureconnect.common.middleware import (
     SecurityHeadersMiddleware,
     TimeBudgetMiddleware,
 )
+from secureconnect.common.openapi import document_errors
 from secureconnect.common.settings import ServiceSettings
 
 #: Probe routes never run long enough to time out; no series for them.
@@ -63,6 +64,7 @@ def create_app(
         settings.service_name, {"request_budget": settings.request_timeout_s, **(periods or {})}
     )
     _publish_websockets(app, routers)
+    document_errors(app)
     # add_middleware puts each new one outermost: innermost first here.
     app.add_middleware(ErrorBoundaryMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
