@@ -84,6 +84,8 @@ def test_logout_closes_every_socket(
     places["gateway"] = gateway_url
     listeners = {name: EventListener(url, user.access_token) for name, url in places.items()}
     try:
+        for listener in listeners.values():  # registered: no event for the user is missed
+            listener.wait_for(lambda e: e["type"] == "ready")
         before = f"before-{secrets.token_hex(4)}"
         chat.send(conversation, before)
         for listener in listeners.values():
@@ -228,7 +230,7 @@ def test_malformed_claims_are_refused(
     reads = {s: path for s, path in READS.items() if any(n.startswith(s) for n in stack.names())}
     rows, problems = [], []
     for name, claims in cases.items():
-        token = forged_token(key, sub=user.user_id, **claims)
+        token = forged_token(key, **{"sub": user.user_id, **claims})
         for service, path in reads.items():
             status = api.http.get(path, headers={"Authorization": f"Bearer {token}"}).status_code
             rows.append([name, service, str(status)])
