@@ -50,7 +50,7 @@ class StatefulBudget:
 
 
 STATEFUL_BUDGETS = {
-    "smoke": StatefulBudget(examples=6, steps=12, shrink_s=90.0),
+    "smoke": StatefulBudget(examples=8, steps=10, shrink_s=90.0),
     "full": StatefulBudget(examples=15, steps=25, shrink_s=300.0),
 }
 

@@ -27,6 +27,7 @@ class FileMachine(ModelMachine):
         self.files = Files(api, api.new_session())
         #: file id → its bytes, for every file the model says is available.
         self.stored: dict[str, bytes] = {}
+        self.upload(SIZES[1], None)  # every run starts with a file to act on
 
     def _staged(self, size: int, data: bytes) -> str:
         """An upload URL (declaring `size`), the bytes PUT there; the file id."""

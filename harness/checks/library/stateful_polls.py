@@ -38,6 +38,7 @@ class PollMachine(ModelMachine):
         self.chats = {name: Chat(self.context.api, users[name]) for name in PEOPLE}
         self.conversation_id = self.chats["alice"].conversation(users["bob"], users["carol"])
         self.polls: list[Poll] = []
+        self.create("alice", 3, False, None)  # every run starts with a poll to act on
 
     @rule(
         creator=st.sampled_from(PEOPLE),
