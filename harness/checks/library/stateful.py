@@ -189,7 +189,8 @@ def run_machine(machine: type[ModelMachine], context: Context, seed: int) -> Mac
         database=None,
         phases=[Phase.generate, Phase.shrink],
         suppress_health_check=list(HealthCheck),
-        verbosity=Verbosity.quiet,
+        # normal: Hypothesis attaches the shrunk sequence's steps to the failure as notes.
+        verbosity=Verbosity.normal,
         print_blob=False,
         report_multiple_bugs=False,
     )
