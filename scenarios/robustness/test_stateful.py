@@ -11,6 +11,8 @@ operation whose outcome the fault hid is retried with the same key once it is go
 Expectations: after every step, history, search, tallies, file lists and quota
 equal the model. A failure is shrunk to the shortest sequence that still fails,
 shown in the evidence step by step.
+Profile: full (each takes tens of seconds of faults and retries; the smoke run stays
+within its deadline); `readiness selftest` runs them at their smoke budget.
 Proof: at least one fault window touched traffic (Toxiproxy's counters, requests
 that failed under it), else the check is unknown: a model that held without a
 fault proves the operations, not the chaos. Windows are the machines' own (many
@@ -95,6 +97,7 @@ def _record(run: MachineRun, context: Context, evidence: EvidenceLog) -> None:
     "Chat under chaos: history, reactions and search equal a model after every step",
     category="robustness",
     severity="HIGH",
+    profile="full",
     finding="Hostile clients: stateful chaos of the chat (send, re-send, react, search) "
     "interleaved with Redis, PostgreSQL and process faults",
     fix="Make every write idempotent on its key and atomic with what it acknowledges; the "
@@ -112,6 +115,7 @@ def test_chat_holds_its_model(stack: Platform, context: Context, evidence: Evide
     "Polls under chaos: tallies, voters and closing equal a model after every step",
     category="robustness",
     severity="HIGH",
+    profile="full",
     finding="Hostile clients: stateful chaos of polls (create, vote, change vote, close) "
     "interleaved with Redis and PostgreSQL faults",
     fix="A vote replaces the voter's previous one in one transaction; closing is the "
@@ -129,6 +133,7 @@ def test_polls_hold_their_model(stack: Platform, context: Context, evidence: Evi
     "Files under chaos: file list, bytes and quota equal a model after every step",
     category="robustness",
     severity="HIGH",
+    profile="full",
     finding="Hostile clients: stateful chaos of files (upload, complete, download, delete, "
     "quota) interleaved with S3, PostgreSQL and Redis faults",
     fix="Complete and delete idempotently, count the quota from what is stored; the "
