@@ -128,3 +128,19 @@ async def test_unknown_account_is_401(gateway: httpx.AsyncClient):
         "/api/v1/auth/login", json={"email": unique_email(), "password": PASSWORD}
     )
     assert_error(response, 401, "invalid_credentials")
+
+
+async def test_registration_is_throttled_per_address(gateway: httpx.AsyncClient):
+    """From an address the deployment does not exempt (the local stack exempts the
+    harness's own 127.0.0.1), registrations beyond the limit are 429 before any work."""
+    from secureconnect.auth.throttle import REGISTRATIONS_PER_ADDRESS
+
+    transport = httpx.AsyncHTTPTransport(local_address="127.0.0.77")
+    async with httpx.AsyncClient(base_url=gateway.base_url, transport=transport) as stranger:
+        statuses = []
+        for _ in range(REGISTRATIONS_PER_ADDRESS + 1):
+            body = {"email": unique_email(), "password": "short", "display_name": "bulk"}
+            statuses.append((await stranger.post("/api/v1/auth/register", json=body)).status_code)
+    assert statuses[:-1] == [422] * REGISTRATIONS_PER_ADDRESS  # counted, then refused as weak
+    assert statuses[-1] == 429
+    assert (await register(gateway))["email"]  # the harness's own address is not affected

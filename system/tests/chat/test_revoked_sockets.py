@@ -82,3 +82,18 @@ def test_the_hub_drops_only_the_revoked_sessions_sockets():
     assert hub.revoke(user, "s1", ["t2"]) == 2
     assert by_session.close_with == by_token.close_with == (CLOSE_UNAUTHORIZED, REVOKED_REASON)
     assert other.close_with is None and stranger.close_with is None
+
+
+async def test_refresh_token_reuse_closes_the_sessions_sockets(
+    api: httpx.AsyncClient, alice: User, instance_urls, streams
+):
+    login = await api.post("/api/v1/auth/login", json={"email": alice.email, "password": PASSWORD})
+    pair = login.json()
+    session = User(alice.user_id, alice.email, pair["access_token"])
+    opened = [await streams(url, session) for url in instance_urls.values()]
+    first = await api.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert first.status_code == 200, first.text
+    reused = await api.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    assert reused.status_code == 401, reused.text
+    for stream in opened:
+        assert await closed_with(stream) == (CLOSE_UNAUTHORIZED, REVOKED_REASON)
