@@ -188,7 +188,7 @@ class AuthorizationAudit:
         """One row: each role's call through the gateway, judged."""
         row = Row(operation.route, {})
         for role, headers, values, expected in plan:
-            answer, sent = self.send(self.http, operation, minimal, values, headers)
+            answer, sent = send_request(self.http, operation, minimal, values, headers)
             self._judge(row, role, answer, sent, expected)
         self.matrix.rows.append(row)
 
@@ -197,23 +197,13 @@ class AuthorizationAudit:
         minimal = self.requests(operation)
         row = Row(operation.route, {})
         for role, headers in (("anonymous", {}), ("outsider", self.cast.outsider.headers)):
-            answer, sent = self.send(self.http, operation, minimal, {}, headers)
+            answer, sent = send_request(self.http, operation, minimal, {}, headers)
             self._judge(row, role, answer, sent, GATEWAY_HIDES, where="gateway")
         with httpx.Client(base_url=operation.service_url, timeout=self.http.timeout) as direct:
-            answer, sent = self.send(direct, operation, minimal, {}, self.cast.owner.headers)
+            answer, sent = send_request(direct, operation, minimal, {}, self.cast.owner.headers)
         self._judge(row, "owner", answer, sent, SERVICE_REFUSES_USERS, where=operation.service)
         row.cells["owner"] += " (user token)"
         self.matrix.rows.append(row)
-
-    def send(
-        self,
-        client: httpx.Client,
-        operation: Operation,
-        minimal: MinimalRequest,
-        values: Mapping[str, Any],
-        headers: Mapping[str, str],
-    ) -> tuple[httpx.Response, str]:
-        return send_request(client, operation, minimal, values, headers)
 
     def _judge(
         self,
