@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from harness.redaction import RUN_SECRETS, register_body
 from harness.waiting import eventually
 
 DEFAULT_TIMEOUT_S = 10.0
@@ -35,9 +36,31 @@ class Session:
         return {"Authorization": f"Bearer {self.access_token}"}
 
 
+def _note_request(request: httpx.Request) -> None:
+    """The secrets a request carries (a password, a token) join the run's secrets."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        RUN_SECRETS.add(token.strip())
+    if "json" in request.headers.get("content-type", ""):
+        register_body(request.content)
+
+
+def _note_response(response: httpx.Response) -> None:
+    """So do the secrets an answer hands out (tokens, credentials, signed links)."""
+    if "json" in response.headers.get("content-type", ""):
+        register_body(response.read())
+
+
 class ApiClient:
+    """Every secret it sends or receives is registered as one of the run's secrets
+    (harness.redaction), so nothing the harness writes carries it."""
+
     def __init__(self, gateway_url: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
-        self.http = httpx.Client(base_url=gateway_url, timeout=timeout_s)
+        self.http = httpx.Client(
+            base_url=gateway_url,
+            timeout=timeout_s,
+            event_hooks={"request": [_note_request], "response": [_note_response]},
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -90,6 +113,7 @@ def verification_token(capture_url: str, email: str) -> str:
         for message in reversed(answer["messages"]):
             match = VERIFICATION_TOKEN.search(message["text"])
             if match:
+                RUN_SECRETS.add(match.group(1))
                 return match.group(1)
         return None
 

@@ -102,6 +102,9 @@ class EventListener:
         self.error: BaseException | None = None
         self._connected = threading.Event()
         self._closing = threading.Event()
+        self._ended = threading.Event()
+        #: (code, reason) of the close frame the server sent, once the socket ended.
+        self.closed_with: tuple[int | None, str | None] | None = None
         self._connection: ClientConnection | None = None
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -113,13 +116,22 @@ class EventListener:
             with connect(self.url, open_timeout=EVENT_DEADLINE_S) as connection:
                 self._connection = connection
                 self._connected.set()
-                for raw in connection:
-                    self.events.put(json.loads(raw))
+                try:
+                    for raw in connection:
+                        self.events.put(json.loads(raw))
+                finally:
+                    self.closed_with = (connection.close_code, connection.close_reason)
         except Exception as exc:  # kept: a waiting caller reports it with what it saw
             if not self._closing.is_set():
                 self.error = exc
         finally:
             self._connected.set()
+            self._ended.set()
+
+    def wait_closed(self, deadline_s: float) -> tuple[int | None, str | None] | None:
+        """The server's close (code, reason) once the socket ended; None if still open."""
+        self._ended.wait(deadline_s)
+        return self.closed_with
 
     def wait_for(
         self, predicate: Callable[[dict[str, Any]], bool], deadline_s: float = EVENT_DEADLINE_S

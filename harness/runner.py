@@ -21,6 +21,7 @@ from harness.platform.attach import AttachPlatform
 from harness.platform.backends import check_backend, create_platform
 from harness.platform.base import Platform
 from harness.platform.local import LocalPlatform, ProgressCallback
+from harness.redaction import redact_tree
 from harness.report.inventory import snapshot_components
 from harness.report.publish import publish
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS_DIR = REPO_ROOT / "scenarios"
+#: Where a run keeps the components' logs.
+COMPONENT_LOGS = "logs"
 #: pytest exit codes that mean the suite itself broke, not that checks failed.
 PYTEST_BROKEN = (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR)
 
@@ -118,7 +121,7 @@ def run_suite(
         )
         components = snapshot_components(platform)
     finally:
-        collect_logs(platform, run_dir / "logs")
+        collect_logs(platform, run_dir / COMPONENT_LOGS)
         platform.down()
     published = publish(
         run_dir,
@@ -164,6 +167,10 @@ def run_checks(
     ]
     with (run_dir / "pytest.log").open("w") as log, contextlib.redirect_stdout(log):
         code = pytest.main(args, plugins=[plugin])
+    # What pytest wrote (its log, JUnit, Allure, histories, load outputs) carries no
+    # secret of the run; the components' logs are the product's own output, kept as
+    # written (SEC-007 and SEC-010 judge them).
+    redact_tree(run_dir, keep=(COMPONENT_LOGS,))
     if code in PYTEST_BROKEN:
         raise HarnessError(
             f"the scenario suite could not run (pytest exit {int(code)}); "

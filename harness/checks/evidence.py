@@ -10,6 +10,7 @@ import httpx
 
 from harness.checks.model import Evidence
 from harness.errors import NotGranted
+from harness.redaction import redact, redact_text
 
 BODY_EXCERPT_CHARS = 2000
 LOG_EXCERPT_LINES = 20
@@ -72,7 +73,8 @@ class EvidenceLog:
         self.started_at = time.time()
 
     def _add(self, kind: str, label: str, value: Any, unit: str = "") -> None:
-        self.items.append(Evidence(kind, label, value, unit))
+        """Recorded redacted: evidence ends up in every report, JUnit and Allure."""
+        self.items.append(Evidence(kind, redact_text(label), redact(value), unit))
 
     def number(self, label: str, value: float, unit: str = "") -> None:
         self._add("number", label, round(float(value), 6), unit)

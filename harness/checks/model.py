@@ -33,7 +33,8 @@ class Status(StrEnum):
         return self not in (Status.PASS, Status.FAIL)
 
 
-#: The audit's categories, in report order: the seed report's eight plus load and config.
+#: The audit's categories, in report order: the seed report's eight plus load, config and
+#: robustness (hostile clients: fuzzing, stateful models, abuse of the auth flows).
 CATEGORIES: dict[str, str] = {
     "container": "Container Health & Restart Stability",
     "connectivity": "Inter-Service Connectivity",
@@ -45,6 +46,7 @@ CATEGORIES: dict[str, str] = {
     "features": "Unused/Unfinished Features",
     "config": "Configuration Audit",
     "load": "Load & SLO",
+    "robustness": "API Robustness (Hostile Clients)",
 }
 
 PROFILES = ("smoke", "full")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Generator, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import allure
@@ -27,6 +27,7 @@ from harness.faults.injector import FaultInjector
 from harness.history import History
 from harness.platform.backends import BACKENDS, create_platform
 from harness.platform.base import Platform
+from harness.redaction import redact_text, register_stack_secrets
 
 #: Exceptions that are the system's fault when a check raises them.
 SYSTEM_FAILURES = (AssertionError, OSError, TimeoutError, httpx.HTTPError)
@@ -150,11 +151,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 #: Categories whose checks run after every other check.
 LAST_CATEGORIES = ("load",)
+#: Checks that run after those: they judge what every other check left behind.
+FINAL_CHECKS = ("SEC-010",)
 
 
-def _runs_last(item: pytest.Item) -> bool:
+def _runs_last(item: pytest.Item) -> tuple[bool, bool]:
     check = check_of(item)
-    return check is not None and check.category in LAST_CATEGORIES
+    if check is None:
+        return (False, False)
+    return (check.id in FINAL_CHECKS, check.category in LAST_CATEGORIES)
+
+
+@dataclass(frozen=True)
+class RunSoFar:
+    """What the session has produced when a check asks: the results recorded so far,
+    the folder the run writes into (None outside `readiness run`), pytest's config."""
+
+    results: list[CheckResult]
+    run_dir: Path | None
+    config: pytest.Config
+
+
+@pytest.fixture
+def run_so_far(request: pytest.FixtureRequest) -> RunSoFar:
+    histories = request.config.getoption("--readiness-histories")
+    recorded = request.config.stash[RESULTS_KEY].values()
+    results = [r for r in recorded if r.nodeid != request.node.nodeid]
+    run_dir = histories.parent if histories is not None else None
+    return RunSoFar(results, run_dir, request.config)
 
 
 @pytest.fixture
@@ -182,6 +206,7 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Platform]:
     """The running stack: the one `readiness run` started, else a local one for this session."""
     given = request.config.stash.get(PLATFORM_KEY, None)
     if given is not None:
+        register_stack_secrets(given)
         yield given
         return
     wanted = request.config.getoption("--readiness-services")
@@ -190,6 +215,7 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Platform]:
     stack_file = request.config.getoption("--readiness-stack")
     with create_platform(backend, only, stack_file=stack_file) as platform:
         request.config.stash[ACTIVE_PLATFORM_KEY] = platform
+        register_stack_secrets(platform)
         yield platform
     del request.config.stash[ACTIVE_PLATFORM_KEY]
 
@@ -352,9 +378,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if isinstance(error, NotGranted):
         message = str(error)[:500]  # it says what it is: "not granted: ..."
     elif call.excinfo is not None and not report.skipped:
-        message = call.excinfo.exconly().strip().splitlines()[0][:500]
+        message = redact_text(call.excinfo.exconly().strip().splitlines()[0])[:500]
     elif report.skipped and isinstance(report.longrepr, tuple):
-        message = str(report.longrepr[2])
+        message = redact_text(str(report.longrepr[2]))
     results[check.id] = CheckResult(
         check, status, round(call.duration, 3), message, item.nodeid, evidence
     )

@@ -107,7 +107,7 @@ def _repair(platform: Platform, component: str, problem: str) -> str:
     return f"{component} restarted ({problem})"
 
 
-def _ready_state(url: str) -> str:
+def ready_state(url: str) -> str:
     """`ok`, or what is not: "degraded (turn: down)", "HTTP 503", "ConnectError"."""
     try:
         answer = httpx.get(f"{url}/ready", timeout=READY_TIMEOUT_S)
@@ -127,13 +127,13 @@ def _ready_state(url: str) -> str:
 def _settle_services(platform: Platform) -> list[str]:
     """Wait until every service says `ok`; name the ones that needed waiting for."""
     urls = {name: platform.endpoint(name).url for name in services_of(platform)}
-    pending = {name: _ready_state(url) for name, url in urls.items() if url}
+    pending = {name: ready_state(url) for name, url in urls.items() if url}
     pending = {name: state for name, state in pending.items() if state != "ok"}
     first_seen = dict(pending)
     deadline = time.monotonic() + SETTLE_DEADLINE_S
     while pending and time.monotonic() < deadline:
         time.sleep(SETTLE_POLL_S)
-        states = {name: _ready_state(urls[name] or "") for name in pending}
+        states = {name: ready_state(urls[name] or "") for name in pending}
         pending = {name: state for name, state in states.items() if state != "ok"}
     if pending:
         states = ", ".join(f"{n}: {s}" for n, s in sorted(pending.items()))

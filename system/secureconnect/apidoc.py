@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from secureconnect.chat.events import EVENT_TYPES
+from secureconnect.common.openapi import ERROR_SCHEMA
 
 #: (service, app factory, settings class), in the order the reference lists them.
 SERVICES = (
@@ -34,8 +35,10 @@ the service that owns the route. Bodies are JSON. Authenticated routes take
 RFC 3339 UTC.
 
 Errors are `{"error": {"code": "snake_case_code", "message": "what went
-wrong"}}` with a 4xx status; 5xx only for real server faults: 503 when a
-dependency is down and there is no fallback, 504 when a time budget ran out.
+wrong"}}` (`ErrorBody`, with `retry_after` seconds on 429) with a 4xx status;
+5xx only for real server faults: 503 when a dependency is down and there is no
+fallback, 504 when a time budget ran out. Each route lists every error status
+it answers.
 A user who is not a participant gets 404 for a conversation, its messages,
 polls and calls, as if they did not exist.
 """
@@ -97,10 +100,16 @@ def _parameters(operation: dict[str, Any]) -> str:
 
 
 def _responses(operation: dict[str, Any]) -> str:
-    parts = []
+    """Successes with their bodies, then the error statuses (each an `ErrorBody`)."""
+    parts, errors = [], []
     for status, response in sorted(operation.get("responses", {}).items()):
         schema = next(iter(response.get("content", {}).values()), {}).get("schema")
-        parts.append(f"{status} {_schema_name(schema)}" if schema else status)
+        if schema and _schema_name(schema) == f"`{ERROR_SCHEMA}`":
+            errors.append(status)
+        else:
+            parts.append(f"{status} {_schema_name(schema)}" if schema else status)
+    if errors:
+        parts.append(f"errors {' '.join(errors)}")
     return ", ".join(parts)
 
 

@@ -15,6 +15,7 @@ itself refuses a user's token on them. WebSocket routes are in authz_sockets.py.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -187,7 +188,7 @@ class AuthorizationAudit:
         """One row: each role's call through the gateway, judged."""
         row = Row(operation.route, {})
         for role, headers, values, expected in plan:
-            answer, sent = self.send(self.http, operation, minimal, values, headers)
+            answer, sent = send_request(self.http, operation, minimal, values, headers)
             self._judge(row, role, answer, sent, expected)
         self.matrix.rows.append(row)
 
@@ -196,40 +197,13 @@ class AuthorizationAudit:
         minimal = self.requests(operation)
         row = Row(operation.route, {})
         for role, headers in (("anonymous", {}), ("outsider", self.cast.outsider.headers)):
-            answer, sent = self.send(self.http, operation, minimal, {}, headers)
+            answer, sent = send_request(self.http, operation, minimal, {}, headers)
             self._judge(row, role, answer, sent, GATEWAY_HIDES, where="gateway")
         with httpx.Client(base_url=operation.service_url, timeout=self.http.timeout) as direct:
-            answer, sent = self.send(direct, operation, minimal, {}, self.cast.owner.headers)
+            answer, sent = send_request(direct, operation, minimal, {}, self.cast.owner.headers)
         self._judge(row, "owner", answer, sent, SERVICE_REFUSES_USERS, where=operation.service)
         row.cells["owner"] += " (user token)"
         self.matrix.rows.append(row)
-
-    def send(
-        self,
-        client: httpx.Client,
-        operation: Operation,
-        minimal: MinimalRequest,
-        values: Mapping[str, Any],
-        headers: Mapping[str, str],
-    ) -> tuple[httpx.Response, str]:
-        """The minimal request with `values` filled in; returns the answer and the text
-        of what was sent (values sent are not counted as leaked when echoed)."""
-        where = {p.name: p.location for p in operation.parameters}
-        path_values = {**minimal.path_parameters}
-        query = {**minimal.query}
-        body = minimal.body
-        for name, value in values.items():
-            if where[name] == "path":
-                path_values[name] = value
-            elif where[name] == "query":
-                query[name] = value
-            elif where[name] == "body":
-                body = {**_fields(body), name: value}
-        path = operation.path.format(**{k: quote(str(v), safe="") for k, v in path_values.items()})
-        answer = client.request(
-            operation.method, path, params=query, json=body, headers=dict(headers)
-        )
-        return answer, f"{answer.request.url} {answer.request.content.decode(errors='replace')}"
 
     def _judge(
         self,
@@ -259,6 +233,39 @@ class AuthorizationAudit:
             leaked = sorted(f for f in self.fingerprints if f in answer.text and f not in sent)
             if leaked:
                 row.problems.append(f"{role}'s answer holds the owner's data: {leaked[:3]}")
+
+
+def send_request(
+    client: httpx.Client,
+    operation: Operation,
+    minimal: MinimalRequest,
+    values: Mapping[str, Any],
+    headers: Mapping[str, str],
+) -> tuple[httpx.Response, str]:
+    """The minimal request with `values` filled in; returns the answer and the text
+    of what was sent (values sent are not counted as leaked when echoed)."""
+    where = {p.name: p.location for p in operation.parameters}
+    path_values = {**minimal.path_parameters}
+    query = {**minimal.query}
+    body = minimal.body
+    for name, value in values.items():
+        if where[name] == "path":
+            path_values[name] = value
+        elif where[name] == "query":
+            query[name] = value
+        elif where[name] == "body":
+            body = {**_fields(body), name: value}
+    path = operation.path.format(**{k: quote(str(v), safe="") for k, v in path_values.items()})
+    sent_headers = dict(headers)
+    content = None
+    if body is not None:
+        # ASCII-escaped, as JSON allows: a lone surrogate has no UTF-8 form to send.
+        content = json.dumps(body).encode()
+        sent_headers["Content-Type"] = "application/json"
+    answer = client.request(
+        operation.method, path, params=query, content=content, headers=sent_headers
+    )
+    return answer, f"{answer.request.url} {answer.request.content.decode(errors='replace')}"
 
 
 def _fields(body: Any) -> dict[str, Any]:

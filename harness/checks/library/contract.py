@@ -95,7 +95,7 @@ def read_contract(services: Mapping[str, str]) -> Contract:
     websockets: dict[str, WebSocketRoute] = {}
     lists_websockets = False
     for name, url in services.items():
-        document = _document(name, url)
+        document = service_document(name, url)
         lists_websockets |= "x-websockets" in document
         for operation in _operations(name, url, document):
             operations.setdefault((operation.method, operation.path), operation)
@@ -106,7 +106,8 @@ def read_contract(services: Mapping[str, str]) -> Contract:
     return Contract(list(operations.values()), list(websockets.values()), lists_websockets)
 
 
-def _document(name: str, url: str) -> dict[str, Any]:
+def service_document(name: str, url: str) -> dict[str, Any]:
+    """The OpenAPI document a service publishes; Inconclusive when it publishes none."""
     answer = httpx.get(f"{url}/openapi.json", timeout=DOCUMENT_TIMEOUT_S)
     if answer.status_code == 404:
         raise Inconclusive(f"{name} does not publish its contract at /openapi.json")

@@ -29,6 +29,12 @@ from harness.platform.runtime import RunContext
 
 #: Backends in start order; the gateway comes last and routes to those present.
 BACKENDS = ("auth", "chat", "video", "storage", "backup")
+#: Where the harness's own clients (checks, Locust, the product's tests) connect from:
+#: the auth service does not count them per address, as a deployment exempts its own
+#: load generators, so a whole run from one address is not throttled as one user.
+#: Hostile clients (scenarios/robustness) connect from other loopback addresses and
+#: meet the product's per-address throttles as any stranger would.
+HARNESS_CLIENT_NETWORKS = ("127.0.0.1/32", "::1/128")
 GATEWAY_URL_VARIABLES = {
     "auth": "SC_AUTH_URL",
     "video": "SC_VIDEO_URL",
@@ -104,6 +110,8 @@ def service_environment(module: str, run: RunContext) -> dict[str, str]:
         }
     if module == "video":
         return {"SC_RECORDING_DIR": str(run.data_dir("video") / "recordings")}
+    if module == "auth":
+        return {"SC_THROTTLE_EXEMPT_NETWORKS": ",".join(HARNESS_CLIENT_NETWORKS)}
     return {}
 
 
@@ -237,4 +245,6 @@ def service_components(
         backend.extra_env.setdefault("SC_PUBLIC_BASE_URL", gateway.url())
         if backend.module == "video":
             backend.extra_env = {**video_environment(deps, chats), **backend.extra_env}
+        if backend.module == "auth":  # revoked sessions' sockets closed while Redis is away
+            backend.extra_env = {"SC_CHAT_URLS": ",".join(chats), **backend.extra_env}
     return [Migrations(deps), *backends, gateway]

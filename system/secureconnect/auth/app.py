@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
+from secureconnect.auth.devices import DeviceTokens
 from secureconnect.auth.mailer import Mailer
 from secureconnect.auth.routes import router
-from secureconnect.auth.service import AuthService
+from secureconnect.auth.service import SESSION_EVENTS, AuthService
 from secureconnect.auth.settings import AuthSettings
 from secureconnect.auth.store import SessionStore, UserStore
+from secureconnect.auth.throttle import LoginGuard
 from secureconnect.common.app import create_app
+from secureconnect.common.bus import BusPublisher
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
 from secureconnect.common.db import Database
 from secureconnect.common.health import Dependency
@@ -30,13 +34,20 @@ def create_auth_app(settings: AuthSettings, clock: Clock = SYSTEM_CLOCK) -> Fast
         db = Database(settings, name)
         redis = ResilientRedis(settings, name, clock)
         mailer = Mailer(settings)
+        http = httpx.AsyncClient(follow_redirects=False)
+        key = settings.jwt_key()
+        bus = BusPublisher(redis, settings.chat_urls, key, clock, http, SESSION_EVENTS)
         service = AuthService(
             settings,
             users=UserStore(db),
             sessions=SessionStore(redis),
             codec=TokenCodec(settings.jwt_key(), clock),
             revocations=RevocationList(redis, PostgresRevocations(db), clock),
-            throttle=RateLimiter(redis, name, clock),
+            guard=LoginGuard(
+                redis, RateLimiter(redis, name, clock), settings.throttle_policy(), clock
+            ),
+            devices=DeviceTokens(settings.jwt_key(), clock),
+            bus=bus,
             mailer=mailer,
             clock=clock,
         )
@@ -52,6 +63,7 @@ def create_auth_app(settings: AuthSettings, clock: Clock = SYSTEM_CLOCK) -> Fast
             yield
         finally:
             await mailer.drain()
+            await http.aclose()
             service.close()
             await redis.stop()
             await db.close()

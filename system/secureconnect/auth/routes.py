@@ -14,12 +14,16 @@ from secureconnect.auth.schemas import (
     UserOut,
     VerifyEmailRequest,
 )
+from secureconnect.common.openapi import errors
 
 router = APIRouter(prefix="/api/v1/auth")
 
 
-@router.post("/register", status_code=201)
-async def register(body: RegisterRequest, service: AuthServiceDep) -> UserOut:
+@router.post("/register", status_code=201, responses=errors(409))
+async def register(
+    body: RegisterRequest, service: AuthServiceDep, client: ClientAddress
+) -> UserOut:
+    await service.guard.admit_registration(client)
     return await service.register(body.email, body.password, body.display_name)
 
 
@@ -29,12 +33,12 @@ async def verify_email(body: VerifyEmailRequest, service: AuthServiceDep) -> Ema
     return EmailVerified()
 
 
-@router.post("/login")
+@router.post("/login", responses=errors(401))
 async def login(body: LoginRequest, service: AuthServiceDep, client: ClientAddress) -> TokenPair:
-    return await service.login(body.email, body.password, client)
+    return await service.login(body.email, body.password, client, body.device_token)
 
 
-@router.post("/refresh")
+@router.post("/refresh", responses=errors(401))
 async def refresh(body: RefreshRequest, service: AuthServiceDep) -> TokenPair:
     return await service.refresh(body.refresh_token)
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, EmailStr
 
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-Secret = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+from secureconnect.common.text import opaque, single_line
+
+DisplayName = single_line(64)
+Secret = opaque(1024)
+#: Its strength is judged by the service (422 weak_password), not by the schema.
+Password = opaque(1024, min_length=0)
+LoginEmail = single_line(254)
 
 
 class RegisterRequest(BaseModel):
     email: EmailStr
-    password: Annotated[str, Field(max_length=1024)]
+    password: Password
     display_name: DisplayName
 
 
@@ -21,8 +26,11 @@ class VerifyEmailRequest(BaseModel):
 
 
 class LoginRequest(BaseModel):
-    email: Annotated[str, StringConstraints(min_length=1, max_length=254)]
+    email: LoginEmail
     password: Secret
+    #: The device token an earlier login on this device returned: its owner is not
+    #: throttled by strangers' failed logins to the account (auth/throttle.py).
+    device_token: Secret | None = None
 
 
 class RefreshRequest(BaseModel):
@@ -41,6 +49,8 @@ class TokenPair(BaseModel):
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
+    #: On login: keep it and send it with the next login from this device.
+    device_token: str | None = None
 
 
 class EmailVerified(BaseModel):

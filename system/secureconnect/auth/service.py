@@ -6,8 +6,9 @@ rotated token is reuse — the session is revoked, which kills every refresh
 and access token of that family. Logout revokes the presented access token
 and its session.
 
-Login throttling counts *failed* attempts, per account and per client
-address, in fixed windows; a successful login is never throttled by them.
+Login and registration throttles are in throttle.py: failed logins are
+counted per address and per account for strangers, per device for owners, so a
+stranger cannot lock the owner out.
 """
 
 from __future__ import annotations
@@ -15,14 +16,18 @@ from __future__ import annotations
 import logging
 import uuid
 
+from prometheus_client import Counter
+
+from secureconnect.auth.devices import DeviceTokens
 from secureconnect.auth.mailer import Mailer, verification_message
 from secureconnect.auth.passwords import Passwords, check_password_strength
 from secureconnect.auth.schemas import TokenPair, UserOut
 from secureconnect.auth.settings import AuthSettings
 from secureconnect.auth.store import RefreshRecord, SessionStore, User, UserStore, token_hash, utc
+from secureconnect.auth.throttle import LoginAttempt, LoginGuard
+from secureconnect.common.bus import BusPublisher
 from secureconnect.common.clock import Clock
 from secureconnect.common.errors import DomainError
-from secureconnect.common.ratelimit import RateLimit, RateLimiter
 from secureconnect.common.tokens import (
     ACCESS_TOKEN_TTL_S,
     AccessClaims,
@@ -34,13 +39,16 @@ from secureconnect.common.tokens import (
 
 log = logging.getLogger(__name__)
 
+#: chat's bus event that closes a revoked session's sockets (chat/events.py).
+SESSION_REVOKED = "session.revoked"
+SESSION_EVENTS = Counter(
+    "session_events_total",
+    "Revoked sessions handed to chat, to close their sockets",
+    ["service", "path", "outcome"],
+)
+
 REFRESH_TOKEN_TTL_S = 14 * 24 * 3600
 EMAIL_VERIFICATION_TTL_S = 24 * 3600
-LOGIN_WINDOW_S = 15 * 60
-LOGIN_FAILURES_PER_ACCOUNT = 5
-LOGIN_FAILURES_PER_ADDRESS = 30
-ACCOUNT_THROTTLE = RateLimit("login_account", LOGIN_FAILURES_PER_ACCOUNT, LOGIN_WINDOW_S)
-ADDRESS_THROTTLE = RateLimit("login_address", LOGIN_FAILURES_PER_ADDRESS, LOGIN_WINDOW_S)
 
 
 def user_out(user: User) -> UserOut:
@@ -64,7 +72,9 @@ class AuthService:
         sessions: SessionStore,
         codec: TokenCodec,
         revocations: RevocationList,
-        throttle: RateLimiter,
+        guard: LoginGuard,
+        devices: DeviceTokens,
+        bus: BusPublisher,
         mailer: Mailer,
         clock: Clock,
     ) -> None:
@@ -74,7 +84,9 @@ class AuthService:
         self.codec = codec
         self.revocations = revocations
         self.verifier = TokenVerifier(codec, revocations)
-        self.throttle = throttle
+        self.guard = guard
+        self.devices = devices
+        self.bus = bus
         self.mailer = mailer
         self.clock = clock
         self.passwords = Passwords()
@@ -96,18 +108,23 @@ class AuthService:
                 400, "invalid_verification_token", "verification token is unknown, used or expired"
             )
 
-    async def login(self, email: str, password: str, client: str) -> TokenPair:
+    async def login(
+        self, email: str, password: str, client: str, device_token: str | None = None
+    ) -> TokenPair:
         email = email.strip().lower()
-        throttles = [(ACCOUNT_THROTTLE, email), (ADDRESS_THROTTLE, client)]
-        await self.throttle.check(throttles)
         user = await self.users.by_email(email)
+        device = self.devices.device_of(device_token, user.id if user else None)
+        attempt = LoginAttempt(email, client, device)
+        trusted = await self.guard.admit_login(attempt)
         if not await self.passwords.verify(user.password_hash if user else None, password):
-            await self.throttle.count(throttles)
+            await self.guard.failed(attempt, trusted)
             raise invalid_credentials()
         assert user is not None
         if self.passwords.needs_rehash(user.password_hash):
             await self.users.set_password_hash(user.id, await self.passwords.hash(password))
-        return await self._open_session(str(user.id), session_id=uuid.uuid4().hex)
+        pair = await self._open_session(str(user.id), session_id=uuid.uuid4().hex)
+        pair.device_token = device_token if trusted else self.devices.issue(str(user.id))
+        return pair
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         record = await self.sessions.load_refresh(refresh_token)
@@ -115,6 +132,7 @@ class AuthService:
             raise DomainError(401, "invalid_refresh_token", "refresh token is invalid or expired")
         if not await self.sessions.mark_used(refresh_token, REFRESH_TOKEN_TTL_S):
             await self.revocations.revoke(record.session_id, self.clock.now() + REFRESH_TOKEN_TTL_S)
+            await self._revoked(record.user_id, record.session_id, [])
             log.warning("refresh token reuse: session revoked", extra={"sid": record.session_id})
             raise DomainError(
                 401,
@@ -126,6 +144,12 @@ class AuthService:
     async def logout(self, claims: AccessClaims) -> None:
         await self.revocations.revoke(claims.jti, claims.exp)
         await self.revocations.revoke(claims.sid, self.clock.now() + REFRESH_TOKEN_TTL_S)
+        await self._revoked(claims.sub, claims.sid, [claims.jti])
+
+    async def _revoked(self, user_id: str, session_id: str, token_ids: list[str]) -> None:
+        """Tell every chat instance, so sockets opened with the session close now."""
+        data = {"user_id": user_id, "session_id": session_id, "token_ids": token_ids}
+        await self.bus.publish(SESSION_REVOKED, data, [uuid.UUID(user_id)])
 
     async def me(self, claims: AccessClaims) -> UserOut:
         user = await self.users.by_id(uuid.UUID(claims.sub))

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from secureconnect.chat import metrics, poll_routes, routes, ws
 from secureconnect.chat.deps import ChatState
+from secureconnect.chat.events import SESSION_REVOKED
 from secureconnect.chat.fanout import EventBus
 from secureconnect.chat.hub import ConnectionHub
 from secureconnect.chat.poll_store import PollStore
@@ -22,7 +23,7 @@ from secureconnect.chat.presence import (
 from secureconnect.chat.presence_store import PresenceStore
 from secureconnect.chat.service import ChatService
 from secureconnect.chat.settings import ChatSettings
-from secureconnect.chat.sockets import SocketService
+from secureconnect.chat.sockets import REVOCATION_RECHECK_S, SocketService
 from secureconnect.chat.store import ConversationStore, MessageStore
 from secureconnect.chat.typing_indicator import TYPING_TIMEOUT_S, TypingService
 from secureconnect.common.app import create_app
@@ -59,14 +60,14 @@ def build_state(
     presence = PresenceService(presence_store, bus, clock)
     typing = TypingService(redis, bus, clock)
     chat = ChatService(conversations, MessageStore(scope), bus, typing, presence, clock, name)
-    verifier = TokenVerifier(
-        TokenCodec(settings.jwt_key(), clock),
-        RevocationList(redis, PostgresRevocations(db), clock),
-    )
+    revocations = RevocationList(redis, PostgresRevocations(db), clock)
+    verifier = TokenVerifier(TokenCodec(settings.jwt_key(), clock), revocations)
+    sockets = SocketService(hub, presence, conversations, revocations, clock, settings.instance_id)
+    bus.observe(SESSION_REVOKED, sockets.on_revoked)
     return ChatState(
         chat=chat,
         polls=PollService(PollStore(scope), bus, clock),
-        sockets=SocketService(hub, presence, conversations, clock, settings.instance_id),
+        sockets=sockets,
         bus=bus,
         verifier=verifier,
         jwt_key=settings.jwt_key(),
@@ -87,6 +88,7 @@ def create_chat_app(settings: ChatSettings, clock: Clock = SYSTEM_CLOCK) -> Fast
         await redis.start()
         bus.start()
         hub.start()
+        state.sockets.start()
         presence.start()
         state.chat.typing.start()
         state.polls.start()
@@ -100,6 +102,7 @@ def create_chat_app(settings: ChatSettings, clock: Clock = SYSTEM_CLOCK) -> Fast
             yield
         finally:
             hub.stop()
+            await state.sockets.stop()
             state.chat.typing.stop()
             await state.polls.stop()
             await presence.stop()
@@ -115,5 +118,6 @@ def create_chat_app(settings: ChatSettings, clock: Clock = SYSTEM_CLOCK) -> Fast
             "presence_refresh": PRESENCE_REFRESH_S,
             "presence_ttl": PRESENCE_TTL_S,
             "typing_timeout": TYPING_TIMEOUT_S,
+            "revocation_recheck": REVOCATION_RECHECK_S,
         },
     )

@@ -15,6 +15,9 @@ POLL_UPDATED = "poll.updated"
 POLL_CLOSED = "poll.closed"
 CALL_INCOMING = "call.incoming"
 CALL_UPDATED = "call.updated"
+#: A session or access token was revoked (logout, refresh-token reuse): sockets opened
+#: with it are closed on every instance. Data: {user_id, session_id, token_ids}.
+SESSION_REVOKED = "session.revoked"
 
 #: Every event a socket may receive.
 EVENT_TYPES = frozenset(
@@ -31,8 +34,12 @@ EVENT_TYPES = frozenset(
         CALL_UPDATED,
     }
 )
+#: Events for the instances themselves, never sent to a socket.
+CONTROL_EVENT_TYPES = frozenset({SESSION_REVOKED})
+#: Every event the bus carries.
+BUS_EVENT_TYPES = EVENT_TYPES | CONTROL_EVENT_TYPES
 #: What other services may publish through the internal path.
-EXTERNAL_EVENT_TYPES = frozenset({CALL_INCOMING, CALL_UPDATED})
+EXTERNAL_EVENT_TYPES = frozenset({CALL_INCOMING, CALL_UPDATED, SESSION_REVOKED})
 
 
 def encode(event_type: str, data: dict[str, Any]) -> str:

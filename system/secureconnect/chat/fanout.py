@@ -35,7 +35,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from secureconnect.chat.events import EVENT_TYPES, encode
+from secureconnect.chat.events import BUS_EVENT_TYPES, CONTROL_EVENT_TYPES, encode
 from secureconnect.chat.hub import ConnectionHub, Frame
 from secureconnect.chat.metrics import BUS_EVENTS
 from secureconnect.common.clock import Clock
@@ -72,7 +72,7 @@ def parse_envelope(raw: str | bytes) -> tuple[str, str, dict[str, Any], list[uui
         origin, event_type = str(envelope["origin"]), str(envelope["type"])
         data, recipients = envelope["data"], envelope["recipients"]
         sent_at = float(envelope.get("sent_at", 0.0))
-        if event_type not in EVENT_TYPES or not isinstance(data, dict):
+        if event_type not in BUS_EVENT_TYPES or not isinstance(data, dict):
             raise ValueError(f"unknown event type {event_type!r} or data not an object")
         if not isinstance(recipients, list) or len(recipients) > MAX_RECIPIENTS:
             raise ValueError("recipients must be a list of user ids")
@@ -115,7 +115,8 @@ class EventBus:
         """Deliver to local sockets now, and to the other instances through Redis."""
         recipients = list(dict.fromkeys(recipients))
         sent_at = self.clock.now()
-        self.hub.deliver(recipients, Frame(encode(event_type, data), sent_at, "local"))
+        if event_type not in CONTROL_EVENT_TYPES:
+            self.hub.deliver(recipients, Frame(encode(event_type, data), sent_at, "local"))
         self._notify(event_type, data)
         if self.redis.degraded:
             BUS_EVENTS.labels(self.service, "dropped_degraded").inc()
@@ -143,7 +144,8 @@ class EventBus:
         if origin == self.instance_id:
             return
         BUS_EVENTS.labels(self.service, "received").inc()
-        self.hub.deliver(recipients, Frame(encode(event_type, data), sent_at, "remote"))
+        if event_type not in CONTROL_EVENT_TYPES:
+            self.hub.deliver(recipients, Frame(encode(event_type, data), sent_at, "remote"))
         self._notify(event_type, data)
 
     # -- lifecycle -----------------------------------------------------------

@@ -11,6 +11,8 @@ Policy:
   are found sooner by the server's protocol-level pings (uvicorn).
 - A connection lives no longer than its access token: at expiry it is
   closed with CLOSE_UNAUTHORIZED and the client reconnects with a fresh one.
+  So does one whose token or session is revoked (logout, refresh-token reuse):
+  sockets.py closes it when the bus says so, on every instance.
 The sweep that enforces the last two runs every SWEEP_INTERVAL_S and reads
 the injected clock, so tests move time instead of waiting.
 """
@@ -50,6 +52,8 @@ CLOSE_TOO_BIG = 1009
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_IDLE_TIMEOUT = 4408
 CLOSE_SLOW_CONSUMER = 4429
+#: The reason a socket closed by revocation is given (with CLOSE_UNAUTHORIZED).
+REVOKED_REASON = "token revoked"
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,9 @@ class Connection:
     dropped: asyncio.Event = field(default_factory=asyncio.Event)
     #: Who learns of this user's presence (computed when the socket opens).
     contacts: frozenset[uuid.UUID] = frozenset()
+    #: The login session (`sid`) and access token (`jti`) it was opened with.
+    session_id: str = ""
+    token_id: str = ""
     _window_start: float = 0.0
     _frames_in_window: int = 0
 
@@ -159,6 +166,18 @@ class ConnectionHub:
             for connection in tuple(self._by_user.get(user_id, ())):
                 delivered += connection.offer(frame)
         return delivered
+
+    def revoke(self, user_id: uuid.UUID, session_id: str, token_ids: Iterable[str]) -> int:
+        """Drop the user's sockets opened with that session or one of those tokens."""
+        tokens = set(token_ids)
+        revoked = [
+            c
+            for c in tuple(self._by_user.get(user_id, ()))
+            if c.session_id == session_id or c.token_id in tokens
+        ]
+        for connection in revoked:
+            connection.drop(CLOSE_UNAUTHORIZED, REVOKED_REASON)
+        return len(revoked)
 
     def sweep(self) -> None:
         """Drop idle connections and those whose token has expired."""

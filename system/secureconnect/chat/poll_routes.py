@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from secureconnect.chat.deps import CurrentUser, PollServiceDep
 from secureconnect.chat.schemas import CreatePoll, PollOut, VoteRequest
+from secureconnect.common.openapi import errors
 
 router = APIRouter(prefix="/api/v1")
 
@@ -24,13 +25,13 @@ async def get_poll(poll_id: uuid.UUID, user: CurrentUser, polls: PollServiceDep)
     return await polls.get(user, poll_id)
 
 
-@router.post("/polls/{poll_id}/votes")
+@router.post("/polls/{poll_id}/votes", responses=errors(409))
 async def vote(
     poll_id: uuid.UUID, body: VoteRequest, user: CurrentUser, polls: PollServiceDep
 ) -> PollOut:
     return await polls.vote(user, poll_id, body.option_ids)
 
 
-@router.post("/polls/{poll_id}/close")
+@router.post("/polls/{poll_id}/close", responses=errors(403))
 async def close_poll(poll_id: uuid.UUID, user: CurrentUser, polls: PollServiceDep) -> PollOut:
     return await polls.close(user, poll_id)

@@ -31,6 +31,7 @@ from secureconnect.chat.service import (
     HISTORY_PAGE_MAX,
     SEARCH_RESULTS_MAX,
 )
+from secureconnect.common.openapi import errors
 
 router = APIRouter(prefix="/api/v1")
 
@@ -55,7 +56,7 @@ async def get_conversation(
     return conversation_out(await chat.conversation(user, conversation_id))
 
 
-@router.post("/conversations/{conversation_id}/messages", status_code=201)
+@router.post("/conversations/{conversation_id}/messages", status_code=201, responses=errors(409))
 async def send_message(
     conversation_id: uuid.UUID, body: SendMessage, user: CurrentUser, chat: ChatServiceDep
 ) -> MessageOut:
@@ -63,7 +64,7 @@ async def send_message(
     return message_out(sent.message)
 
 
-@router.get("/conversations/{conversation_id}/messages")
+@router.get("/conversations/{conversation_id}/messages", responses=errors(400))
 async def message_history(
     conversation_id: uuid.UUID,
     user: CurrentUser,

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from secureconnect.chat.poll_store import PollTally
 from secureconnect.chat.presence import PresenceView
 from secureconnect.chat.store import Conversation, Message
+from secureconnect.common.text import multi_line, single_line
 
 #: Longest message, in characters (the migration's CHECK constraint agrees).
 MAX_MESSAGE_CHARS = 4000
@@ -20,29 +21,19 @@ MAX_POLL_OPTIONS = 10
 MAX_SEARCH_CHARS = 200
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty or only whitespace")
-    return value
-
-
 def _no_whitespace(value: str) -> str:
     if any(ch.isspace() or not ch.isprintable() for ch in value):
         raise ValueError("must be an emoji, without whitespace or control characters")
     return value
 
 
-Content = Annotated[
-    str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS), AfterValidator(_not_blank)
-]
+Content = multi_line(MAX_MESSAGE_CHARS)
 ClientMsgId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
-Emoji = Annotated[str, Field(min_length=1, max_length=32), AfterValidator(_no_whitespace)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
-OptionText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-SearchTerms = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_SEARCH_CHARS)
-]
+Emoji = Annotated[single_line(32, strip=False), AfterValidator(_no_whitespace)]
+Title = single_line(100)
+Question = single_line(300)
+OptionText = single_line(100)
+SearchTerms = single_line(MAX_SEARCH_CHARS)
 
 
 class CreateConversation(BaseModel):

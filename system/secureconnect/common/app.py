@@ -21,6 +21,7 @@ from secureconnect.common.errors import install_error_handlers
 from secureconnect.common.health import probes
 from secureconnect.common.metrics import REQUEST_TIMEOUTS, publish_periods
 from secureconnect.common.middleware import BoundaryMiddleware, EdgeMiddleware
+from secureconnect.common.openapi import document_errors
 from secureconnect.common.settings import ServiceSettings
 
 #: Probe routes never run long enough to time out; no series for them.
@@ -59,6 +60,7 @@ def create_app(
         settings.service_name, {"request_budget": settings.request_timeout_s, **(periods or {})}
     )
     _publish_websockets(app, routers)
+    document_errors(app)
     # add_middleware puts each new one outermost: innermost first here.
     for middleware in inner_middleware:
         app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)

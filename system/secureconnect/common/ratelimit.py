@@ -37,7 +37,7 @@ class RateLimiter:
         """Count one event against each (limit, subject); 429 if any is over."""
         for limit, reset_in, count in await self.count(checks):
             if count > limit.limit:
-                raise self._refusal(limit, reset_in)
+                raise self.refusal(limit, reset_in)
 
     async def count(
         self, checks: list[tuple[RateLimit, str]]
@@ -58,9 +58,10 @@ class RateLimiter:
             key, reset_in = limit.window(subject, now)
             count = await self.redis.get(key)
             if count is not None and int(count) >= limit.limit:
-                raise self._refusal(limit, reset_in)
+                raise self.refusal(limit, reset_in)
 
-    def _refusal(self, limit: RateLimit, reset_in: float) -> DomainError:
+    def refusal(self, limit: RateLimit, reset_in: float) -> DomainError:
+        """The 429 for `limit`, retry after `reset_in` seconds (counted in the metric)."""
         RATE_LIMITED.labels(self.service, limit.scope).inc()
         return DomainError(
             429,

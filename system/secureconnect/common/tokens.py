@@ -3,7 +3,9 @@
 Access tokens are HS256 JWTs carrying `sub` (user id), `sid` (the login
 session, i.e. the refresh-token family), `jti`, `iat`, `exp` and `iss`.
 Only HS256 with the configured key is accepted, so `alg: none` and tokens
-signed with other keys fail. Expiry is checked against the injected clock.
+signed with other keys fail. Expiry is checked against the injected clock;
+`iat` and `exp` must be numbers, `iat` not later than IAT_LEEWAY_S from now,
+and `sub` a UUID: a token that breaks any of these is 401, whoever signed it.
 
 Revocation is by id: `jti` (one access token, e.g. on logout) or `sid` (a
 whole session, e.g. on refresh-token reuse). The revocation list lives in
@@ -18,7 +20,7 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import jwt
 
@@ -37,6 +39,9 @@ REVOKED_KEY_PREFIX = "revoked:"
 #: parsing, while expiry (and revocation, in TokenVerifier) is checked each time.
 VERIFIED_TOKEN_CACHE_SIZE = 4096
 _REQUIRED_CLAIMS = ["exp", "iat", "jti", "sub", "sid", "iss"]
+#: Clock skew tolerated between the issuer and a verifier: a token issued further
+#: in the future than this was not issued by a service with a sane clock.
+IAT_LEEWAY_S = 30
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,39 @@ class AccessClaims:
     jti: str
     iat: int
     exp: int
+
+
+def _numeric_date(payload: dict[str, Any], name: str) -> int:
+    """RFC 7519's NumericDate: a JSON number, never a string or a boolean."""
+    value = payload[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise unauthorized("invalid_token", f"token claim '{name}' is not a number")
+    return int(value)
+
+
+def _text_claim(payload: dict[str, Any], name: str) -> str:
+    value = payload[name]
+    if not isinstance(value, str) or not value:
+        raise unauthorized("invalid_token", f"token claim '{name}' is not a string")
+    return value
+
+
+def _claims(payload: dict[str, Any]) -> AccessClaims:
+    """The claims of a user's access token, each of the type it must have: `sub` a
+    user id (a UUID), `iat` and `exp` numbers. Anything else is 401, never a 500 in
+    the code that trusts them."""
+    subject = _text_claim(payload, "sub")
+    try:
+        uuid.UUID(subject)
+    except ValueError as exc:
+        raise unauthorized("invalid_token", "token subject is not a user id") from exc
+    return AccessClaims(
+        sub=subject,
+        sid=_text_claim(payload, "sid"),
+        jti=_text_claim(payload, "jti"),
+        iat=_numeric_date(payload, "iat"),
+        exp=_numeric_date(payload, "exp"),
+    )
 
 
 def unauthorized(code: str, message: str) -> DomainError:
@@ -99,16 +137,9 @@ class TokenCodec:
             raise unauthorized("invalid_token", f"token lacks the '{exc.claim}' claim") from exc
         except jwt.InvalidTokenError as exc:
             raise unauthorized("invalid_token", "token is malformed") from exc
-        try:
-            claims = AccessClaims(
-                sub=str(payload["sub"]),
-                sid=str(payload["sid"]),
-                jti=str(payload["jti"]),
-                iat=int(payload["iat"]),
-                exp=int(payload["exp"]),
-            )
-        except (TypeError, ValueError) as exc:
-            raise unauthorized("invalid_token", "token claims are malformed") from exc
+        claims = _claims(payload)
+        if claims.iat > self.clock.now() + IAT_LEEWAY_S:
+            raise unauthorized("invalid_token", "token was issued in the future")
         return claims
 
     def peek_subject(self, token: str) -> str | None:

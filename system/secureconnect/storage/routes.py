@@ -9,6 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
+from secureconnect.common.openapi import errors
 from secureconnect.storage.deps import CurrentUser, StorageServiceDep
 from secureconnect.storage.schemas import (
     CompletedOut,
@@ -45,7 +46,7 @@ async def get_file(file_id: uuid.UUID, user: CurrentUser, service: StorageServic
     return await service.get(user, file_id)
 
 
-@router.post("/{file_id}/complete")
+@router.post("/{file_id}/complete", responses=errors(409))
 async def complete(
     file_id: uuid.UUID, user: CurrentUser, service: StorageServiceDep
 ) -> CompletedOut:
@@ -61,7 +62,7 @@ async def download_url(
     return DownloadUrlOut(url=url, expires_in=expires_in)
 
 
-@router.get("/{file_id}/content")
+@router.get("/{file_id}/content", responses=errors(403))
 async def content(
     file_id: uuid.UUID,
     expires: Annotated[int, Query(ge=0, le=2**63 - 1)],

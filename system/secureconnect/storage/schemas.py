@@ -7,13 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from secureconnect.common.text import file_name
+
 #: A filename: printable, no path separators, at most 255 characters.
-Filename = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f/\\]+$"
-    ),
-]
+Filename = file_name(255)
 #: A MIME type such as "image/png" (parameters are not accepted).
 ContentType = Annotated[
     str, StringConstraints(max_length=127, pattern=r"^[A-Za-z0-9][\w.+-]*/[A-Za-z0-9][\w.+-]*$")

@@ -1,52 +1,29 @@
-"""`call.incoming` / `call.updated` to the participants' `/ws` sockets, through chat.
+"""`call.incoming` / `call.updated` to the participants' `/ws` sockets, through chat's
+event bus (common/bus.py: Redis first, chat's internal HTTP route when Redis is away).
 
-The chat service owns the user sockets. Its contract (chat/fanout.py): an
-envelope PUBLISHed on the Redis channel CHAT_EVENTS_CHANNEL reaches every
-chat instance, each delivering it to its own sockets; while Redis cannot be
-reached, POST /internal/v1/events on a chat instance (with a service token)
-does the same. So: Redis first, HTTP when Redis is degraded or the publish
-fails — then to *every* chat instance, since each delivers only to its own
-sockets while Redis is away (should chat still reach Redis, an instance also
-forwards it on the bus and a socket may see the event twice: harmless for a
-notification, unlike a lost one). Events are notifications, never the
-record — a client that missed one reads the call with GET /api/v1/calls/{id}
-— so a failure is counted and logged, never raised to the caller of the
-state change.
+Events are notifications, never the record: a client that missed one reads the call
+with GET /api/v1/calls/{id}, so a failure is counted and logged, never raised to the
+caller of the state change.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
-import uuid
-from collections.abc import Iterable
-from typing import Any
-
 import httpx
 from prometheus_client import Counter
-from redis.exceptions import RedisError
 
+from secureconnect.common.bus import BusPublisher
 from secureconnect.common.clock import Clock
 from secureconnect.common.resilient_redis import ResilientRedis
-from secureconnect.common.service_tokens import issue_service_token
 
-log = logging.getLogger(__name__)
-
-#: Must match chat's fan-out channel and envelope (secureconnect/chat/fanout.py).
-CHAT_EVENTS_CHANNEL = "chat:events"
-INTERNAL_EVENTS_PATH = "/internal/v1/events"
 CALL_INCOMING = "call.incoming"
 CALL_UPDATED = "call.updated"
-PUBLISH_TIMEOUT_S = 0.5
-HTTP_PUBLISH_TIMEOUT_S = 1.0
 
 CALL_EVENTS = Counter(
     "call_events_total", "Call events handed to chat for delivery", ["service", "path", "outcome"]
 )
 
 
-class CallEvents:
+class CallEvents(BusPublisher):
     def __init__(
         self,
         redis: ResilientRedis,
@@ -55,63 +32,4 @@ class CallEvents:
         clock: Clock,
         http: httpx.AsyncClient,
     ) -> None:
-        self.redis = redis
-        self.chat_urls = [url.rstrip("/") for url in chat_urls]
-        self.jwt_key = jwt_key
-        self.clock = clock
-        self.http = http
-        self.service = redis.service
-
-    async def publish(
-        self, event_type: str, data: dict[str, Any], recipients: Iterable[uuid.UUID]
-    ) -> bool:
-        """True when chat took the event (by Redis or by HTTP)."""
-        users = [str(r) for r in dict.fromkeys(recipients)]
-        if not users:
-            return True
-        if not self.redis.degraded and await self._by_redis(event_type, data, users):
-            return True
-        return await self._by_http(event_type, data, users)
-
-    async def _by_redis(self, event_type: str, data: dict[str, Any], users: list[str]) -> bool:
-        envelope = {
-            "origin": self.service,
-            "recipients": users,
-            "type": event_type,
-            "data": data,
-            "sent_at": self.clock.now(),
-        }
-        try:
-            async with asyncio.timeout(PUBLISH_TIMEOUT_S):
-                await self.redis.client.publish(
-                    CHAT_EVENTS_CHANNEL, json.dumps(envelope, separators=(",", ":"))
-                )
-        except (RedisError, OSError, TimeoutError) as exc:
-            CALL_EVENTS.labels(self.service, "redis", "failed").inc()
-            log.warning("call event publish failed", extra={"error": repr(exc)})
-            return False
-        CALL_EVENTS.labels(self.service, "redis", "published").inc()
-        return True
-
-    async def _by_http(self, event_type: str, data: dict[str, Any], users: list[str]) -> bool:
-        body = {"type": event_type, "recipients": users, "data": data}
-        taken = await asyncio.gather(*(self._post(url, body) for url in self.chat_urls))
-        outcome = "published" if any(taken) else "failed"
-        CALL_EVENTS.labels(self.service, "http", outcome).inc()
-        return any(taken)
-
-    async def _post(self, url: str, body: dict[str, Any]) -> bool:
-        token = issue_service_token(self.jwt_key, self.service, self.clock)
-        try:
-            response = await self.http.post(
-                url + INTERNAL_EVENTS_PATH,
-                json=body,
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=HTTP_PUBLISH_TIMEOUT_S,
-            )
-        except httpx.HTTPError as exc:
-            log.warning("call event post failed", extra={"url": url, "error": repr(exc)})
-            return False
-        if response.status_code != 202:
-            log.warning("chat refused a call event", extra={"status": response.status_code})
-        return response.status_code == 202
+        super().__init__(redis, chat_urls, jwt_key, clock, http, CALL_EVENTS)

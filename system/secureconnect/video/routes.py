@@ -8,6 +8,7 @@ import uuid
 
 from fastapi import APIRouter, Response
 
+from secureconnect.common.openapi import errors
 from secureconnect.video.deps import CallServiceDep, CurrentUser, State
 from secureconnect.video.schemas import (
     CallOut,
@@ -27,7 +28,7 @@ RECORDING_URL_TTL_S = 15 * 60
 router = APIRouter(prefix="/api/v1/calls")
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, responses=errors(404))
 async def initiate(
     body: InitiateCall, user: CurrentUser, calls: CallServiceDep, state: State
 ) -> InitiatedCall:
@@ -58,17 +59,17 @@ async def get_call(call_id: uuid.UUID, user: CurrentUser, calls: CallServiceDep)
     return call_out(await calls.get(user, call_id))
 
 
-@router.post("/{call_id}/join")
+@router.post("/{call_id}/join", responses=errors(409))
 async def join(call_id: uuid.UUID, user: CurrentUser, calls: CallServiceDep) -> CallOut:
     return call_out(await calls.join(user, call_id))
 
 
-@router.post("/{call_id}/leave")
+@router.post("/{call_id}/leave", responses=errors(409))
 async def leave(call_id: uuid.UUID, user: CurrentUser, calls: CallServiceDep) -> CallOut:
     return call_out(await calls.leave(user, call_id))
 
 
-@router.post("/{call_id}/end")
+@router.post("/{call_id}/end", responses=errors(409))
 async def end(call_id: uuid.UUID, user: CurrentUser, calls: CallServiceDep) -> CallOut:
     return call_out(await calls.end(user, call_id))
 

@@ -6,10 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
+from secureconnect.common.text import opaque
 from secureconnect.video.store import CallRecord, Recording
 from secureconnect.video.turn import TurnCredential
+
+#: A push service's device token, as the device reported it.
+DeviceToken = opaque(512)
 
 
 class InitiateCall(BaseModel):
@@ -77,7 +81,7 @@ class RecordingList(BaseModel):
 
 
 class DeviceIn(BaseModel):
-    token: str = Field(min_length=1, max_length=512)
+    token: DeviceToken
     platform: Literal["android", "ios", "web"] = "android"
 
 

@@ -98,11 +98,14 @@ async def test_refresh_token_reuse_revokes_the_family(gateway: httpx.AsyncClient
     assert_error(await gateway.get("/api/v1/auth/me", headers=bearer(second)), 401, "token_revoked")
 
 
-async def test_wrong_password_is_401_then_throttled_429(gateway: httpx.AsyncClient):
-    from secureconnect.auth.service import LOGIN_FAILURES_PER_ACCOUNT
+async def test_a_stranger_throttles_strangers_not_the_owner(gateway: httpx.AsyncClient):
+    """Failed logins close the account to clients without its device token, with a
+    backoff; the owner's device token still logs in (auth/throttle.py)."""
+    from secureconnect.auth.throttle import LOGIN_FAILURES_PER_ACCOUNT
 
-    email = (await register(gateway))["email"]
-    for _ in range(LOGIN_FAILURES_PER_ACCOUNT):
+    email, first = await new_session(gateway)
+    assert first["device_token"]
+    for _ in range(LOGIN_FAILURES_PER_ACCOUNT + 1):
         wrong = await gateway.post(
             "/api/v1/auth/login", json={"email": email, "password": "nope-nope-1"}
         )
@@ -112,6 +115,12 @@ async def test_wrong_password_is_401_then_throttled_429(gateway: httpx.AsyncClie
     )
     error = assert_error(throttled, 429, "rate_limited")
     assert int(throttled.headers["Retry-After"]) > 0 and error["retry_after"] > 0
+    owner = await gateway.post(
+        "/api/v1/auth/login",
+        json={"email": email, "password": PASSWORD, "device_token": first["device_token"]},
+    )
+    assert owner.status_code == 200, owner.text
+    assert owner.json()["device_token"] == first["device_token"]
 
 
 async def test_unknown_account_is_401(gateway: httpx.AsyncClient):
@@ -119,3 +128,19 @@ async def test_unknown_account_is_401(gateway: httpx.AsyncClient):
         "/api/v1/auth/login", json={"email": unique_email(), "password": PASSWORD}
     )
     assert_error(response, 401, "invalid_credentials")
+
+
+async def test_registration_is_throttled_per_address(gateway: httpx.AsyncClient):
+    """From an address the deployment does not exempt (the local stack exempts the
+    harness's own 127.0.0.1), registrations beyond the limit are 429 before any work."""
+    from secureconnect.auth.throttle import REGISTRATIONS_PER_ADDRESS
+
+    transport = httpx.AsyncHTTPTransport(local_address="127.0.0.77")
+    async with httpx.AsyncClient(base_url=gateway.base_url, transport=transport) as stranger:
+        statuses = []
+        for _ in range(REGISTRATIONS_PER_ADDRESS + 1):
+            body = {"email": unique_email(), "password": "short", "display_name": "bulk"}
+            statuses.append((await stranger.post("/api/v1/auth/register", json=body)).status_code)
+    assert statuses[:-1] == [422] * REGISTRATIONS_PER_ADDRESS  # counted, then refused as weak
+    assert statuses[-1] == 429
+    assert (await register(gateway))["email"]  # the harness's own address is not affected

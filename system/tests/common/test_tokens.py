@@ -6,9 +6,15 @@ import jwt
 import pytest
 from secureconnect.common.clock import ManualClock
 from secureconnect.common.errors import DomainError
-from secureconnect.common.tokens import ACCESS_TOKEN_TTL_S, TokenCodec, bearer_token
+from secureconnect.common.tokens import (
+    ACCESS_TOKEN_TTL_S,
+    IAT_LEEWAY_S,
+    TokenCodec,
+    bearer_token,
+)
 
 KEY = "unit-test-key-that-is-long-enough-for-hs256"
+USER = "6f1c1a9e-0d52-4a52-9d2b-3f1f6c1e9a01"
 
 
 @pytest.fixture
@@ -29,7 +35,7 @@ def rejected(codec: TokenCodec, token: str) -> DomainError:
 
 
 def test_round_trip_carries_claims(codec: TokenCodec, clock: ManualClock):
-    token, claims = codec.issue_access("user-1", "session-1")
+    token, claims = codec.issue_access(USER, "session-1")
     decoded = codec.decode_access(token)
     assert decoded == claims
     assert decoded.exp - decoded.iat == ACCESS_TOKEN_TTL_S
@@ -37,7 +43,7 @@ def test_round_trip_carries_claims(codec: TokenCodec, clock: ManualClock):
 
 
 def test_expires_exactly_at_ttl(codec: TokenCodec, clock: ManualClock):
-    token, _ = codec.issue_access("user-1", "session-1")
+    token, _ = codec.issue_access(USER, "session-1")
     clock.advance(ACCESS_TOKEN_TTL_S - 1)
     codec.decode_access(token)
     clock.advance(1)
@@ -45,7 +51,9 @@ def test_expires_exactly_at_ttl(codec: TokenCodec, clock: ManualClock):
 
 
 def test_other_key_and_alg_none_are_rejected(codec: TokenCodec, clock: ManualClock):
-    other, _ = TokenCodec("another-key-that-is-long-enough-for-hs256", clock).issue_access("u", "s")
+    other, _ = TokenCodec("another-key-that-is-long-enough-for-hs256", clock).issue_access(
+        USER, "s"
+    )
     assert "signature" in rejected(codec, other).message
     payload = jwt.decode(other, options={"verify_signature": False})
     unsigned = jwt.encode(payload, None, algorithm="none")
@@ -61,8 +69,8 @@ def test_missing_claim_and_garbage(codec: TokenCodec, clock: ManualClock):
 
 
 def test_peek_subject_never_raises(codec: TokenCodec):
-    token, _ = codec.issue_access("user-1", "s")
-    assert codec.peek_subject(token) == "user-1"
+    token, _ = codec.issue_access(USER, "s")
+    assert codec.peek_subject(token) == USER
     assert codec.peek_subject("garbage") is None
 
 
@@ -83,3 +91,37 @@ def test_bearer_parsing(header, code):
 
 def test_bearer_accepts_any_case():
     assert bearer_token("bearer abc") == "abc"
+
+
+def signed(clock: ManualClock, **overrides: object) -> str:
+    now = int(clock.now())
+    claims = {"sub": USER, "sid": "s", "jti": "j", "iat": now, "exp": now + 60}
+    return jwt.encode({**claims, "iss": "secureconnect", **overrides}, KEY)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "said"),
+    [
+        ({"exp": "4000000000"}, "'exp' is not a number"),
+        ({"iat": "0"}, "'iat' is not a number"),
+        ({"exp": True}, "'exp' is not a number"),
+        ({"iat": None}, "lacks the 'iat' claim"),
+        ({"sub": "not-a-uuid"}, "not a user id"),
+        ({"sub": 42}, "malformed"),
+        ({"sid": ["x"]}, "'sid' is not a string"),
+    ],
+)
+def test_claims_of_the_wrong_type_are_401(
+    codec: TokenCodec, clock: ManualClock, overrides: dict[str, object], said: str
+):
+    error = rejected(codec, signed(clock, **overrides))
+    assert error.code == "invalid_token"
+    assert said in error.message
+
+
+def test_iat_in_the_future_is_refused_beyond_the_leeway(codec: TokenCodec, clock: ManualClock):
+    now = int(clock.now())
+    assert codec.decode_access(signed(clock, iat=now + IAT_LEEWAY_S)).iat == now + IAT_LEEWAY_S
+    error = rejected(codec, signed(clock, iat=now + IAT_LEEWAY_S + 1))
+    assert "issued in the future" in error.message
+    assert codec.decode_access(signed(clock, iat=now - 1.5, exp=now + 60.5)).exp == now + 60

@@ -76,7 +76,9 @@ async def test_rate_limit_per_address_is_429_with_retry_after(gateway: httpx.Asy
 
 
 async def test_rate_limit_per_user_needs_a_genuine_token(gateway: httpx.AsyncClient):
-    token, _ = TokenCodec(LOCAL_JWT_SECRET, ManualClock(start=CLOCK_START)).issue_access("u1", "s")
+    token, _ = TokenCodec(LOCAL_JWT_SECRET, ManualClock(start=CLOCK_START)).issue_access(
+        "0b7e2f4c-5d7a-4c1e-9f3b-2a6d8e1c4b90", "s"
+    )
     signed = {"Authorization": f"Bearer {token}"}
     for _ in range(PER_USER):
         assert (await gateway.get("/api/v1/polls/x", headers=signed)).status_code == 503

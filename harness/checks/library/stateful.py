@@ -1,0 +1,229 @@
+"""Stateful chaos: Hypothesis state machines whose rules interleave faults with operations.
+
+A machine (stateful_chat.py, stateful_polls.py, stateful_files.py) keeps a model of
+what the system must hold. Each of its operation rules takes a `fault` argument,
+None or one of FAULTS: the fault is injected, the operation sent through it, the
+fault removed. An operation is *acknowledged* (2xx: the model changes), *refused*
+(4xx: it does not) or *unknown* (5xx, no answer): then the client retries it as a
+real one would (the same idempotency key) once the fault is gone, until it is
+acknowledged or refused. After every step the invariants compare the model with
+what the system answers. A failure is shrunk by Hypothesis to the shortest
+sequence of steps that still fails, kept as the lines Hypothesis prints for it.
+
+Runs are seeded (STATEFUL_SEED) and bounded per profile (STATEFUL_BUDGETS): runs,
+steps per run, and seconds of shrinking once a failure is found.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+import httpx
+from hypothesis.stateful import RuleBasedStateMachine
+
+from harness.api import ApiClient, Session
+from harness.faults.injector import FaultInjector, FaultWindow
+from harness.waiting import eventually
+
+STATEFUL_SEED = 7_310_009
+#: How long a retried operation may take to be acknowledged or refused once its fault
+#: is gone (a killed instance restarts meanwhile).
+RECOVERY_DEADLINE_S = 30.0
+RETRY_INTERVAL_S = 0.25
+CALL_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class StatefulBudget:
+    #: Sequences Hypothesis runs (before shrinking).
+    examples: int
+    #: Steps per sequence, at most.
+    steps: int
+    #: Seconds of shrinking once a failure is found; then the shortest so far is kept.
+    shrink_s: float
+
+
+STATEFUL_BUDGETS = {
+    "smoke": StatefulBudget(examples=8, steps=10, shrink_s=90.0),
+    "full": StatefulBudget(examples=15, steps=25, shrink_s=300.0),
+}
+
+FaultStarter = Callable[[FaultInjector], contextlib.AbstractContextManager[FaultWindow]]
+#: What a rule may break while its operation runs.
+FAULTS: dict[str, FaultStarter] = {
+    "redis cut": lambda f: f.cut("redis"),
+    "redis slow": lambda f: f.latency("redis", ms=300),
+    "redis flaky": lambda f: f.flaky("redis", toxicity=0.5),
+    "postgres cut": lambda f: f.cut("postgres"),
+    "postgres slow": lambda f: f.latency("postgres", ms=300),
+    "postgres flaky": lambda f: f.flaky("postgres", toxicity=0.3),
+    "s3 cut": lambda f: f.cut("s3"),
+    "s3 slow": lambda f: f.latency("s3", ms=300),
+    "s3 flaky": lambda f: f.flaky("s3", toxicity=0.5),
+    "chat-1 killed": lambda f: f.killed("chat-1"),
+}
+
+
+class Outcome(StrEnum):
+    ACKNOWLEDGED = "acknowledged"
+    REFUSED = "refused"
+    UNKNOWN = "unknown"
+
+
+def outcome_of(answer: httpx.Response | None) -> Outcome:
+    if answer is None or answer.status_code >= 500:
+        return Outcome.UNKNOWN
+    return Outcome.ACKNOWLEDGED if answer.is_success else Outcome.REFUSED
+
+
+@dataclass
+class Context:
+    """What every run of a machine shares: the clients, users, the fault injector, and
+    the tally the check's evidence is made of."""
+
+    api: ApiClient
+    injector: FaultInjector
+    users: dict[str, Session]
+    budget: StatefulBudget
+    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
+    retried: int = 0
+    runs: int = 0
+    steps: int = 0
+    first_failure_at: float | None = None
+
+    def call(self, send: Callable[[], httpx.Response]) -> httpx.Response | None:
+        try:
+            return send()
+        except httpx.HTTPError:
+            return None
+
+    @contextlib.contextmanager
+    def fault(self, name: str | None) -> Iterator[FaultWindow | None]:
+        if name is None:
+            yield None
+            return
+        with FAULTS[name](self.injector) as window:
+            yield window
+
+    def shrinking_spent(self) -> bool:
+        started = self.first_failure_at
+        return started is not None and time.monotonic() - started > self.budget.shrink_s
+
+
+class ModelMachine(RuleBasedStateMachine):
+    """Base of the machines: writes through faults, retried as a client would."""
+
+    context: ClassVar[Context]
+
+    def write(
+        self, fault: str | None, send: Callable[[], httpx.Response], retry: bool = True
+    ) -> httpx.Response | None:
+        """Send under the fault; an unknown outcome is retried (the same request: it
+        must be idempotent) once the fault is gone, until acknowledged or refused."""
+        context = self.context
+        context.steps += 1
+        with context.fault(fault) as window:
+            answer = context.call(send)
+            if window is not None and outcome_of(answer) is Outcome.UNKNOWN:
+                window.observe("requests that failed under the fault")
+        context.outcomes[(fault or "none", outcome_of(answer).value)] += 1
+        if outcome_of(answer) is not Outcome.UNKNOWN or not retry:
+            return answer
+        context.retried += 1
+        return eventually(
+            lambda: _settled(context.call(send)),
+            RECOVERY_DEADLINE_S,
+            RETRY_INTERVAL_S,
+            what="a retried request acknowledged or refused after its fault",
+        )
+
+    def read(self, send: Callable[[], httpx.Response]) -> httpx.Response:
+        """A read for an invariant: no fault is active between steps, so it must work."""
+        answer = send()
+        self.expect(
+            answer.is_success,
+            f"{answer.request.method} {answer.request.url.path}: "
+            f"{answer.status_code} {answer.text[:200]}",
+        )
+        return answer
+
+    def expect(self, holds: bool, message: str) -> None:
+        """An invariant of the model: on failure shrinking starts its clock."""
+        if not holds:
+            note_failure(self.context)
+            raise AssertionError(message)
+
+
+def _settled(answer: httpx.Response | None) -> httpx.Response | None:
+    return answer if outcome_of(answer) is not Outcome.UNKNOWN else None
+
+
+@dataclass
+class MachineRun:
+    machine: str
+    #: The failure Hypothesis kept, shrunk; None when every run held.
+    failure: str | None = None
+    #: The shortest failing sequence, one step a line (Hypothesis' own print of it).
+    steps: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def run_machine(machine: type[ModelMachine], context: Context, seed: int) -> MachineRun:
+    """Run the machine under its budget; what failed, shrunk, if anything did."""
+    from hypothesis import HealthCheck, Phase, Verbosity, settings
+    from hypothesis import seed as with_seed
+    from hypothesis.stateful import run_state_machine_as_test
+
+    machine.context = context
+    budget = context.budget
+    config = settings(
+        max_examples=budget.examples,
+        stateful_step_count=budget.steps,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+        # normal: Hypothesis attaches the shrunk sequence's steps to the failure as notes.
+        verbosity=Verbosity.normal,
+        print_blob=False,
+        report_multiple_bugs=False,
+    )
+    started = time.monotonic()
+    result = MachineRun(machine.__name__)
+    try:
+        run_state_machine_as_test(with_seed(seed)(machine), settings=config)
+    except (AssertionError, httpx.HTTPError, TimeoutError) as exc:
+        result.failure = f"{type(exc).__name__}: {exc}"[:600]
+        lines = [line for note in getattr(exc, "__notes__", []) for line in note.splitlines()]
+        result.steps = [line.strip() for line in lines if line.strip().startswith("state")]
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def note_failure(context: Context) -> None:
+    """Call when an invariant or a rule fails: shrinking starts its clock."""
+    if context.first_failure_at is None:
+        context.first_failure_at = time.monotonic()
+
+
+def begin_run(context: Context) -> None:
+    """Call at the start of every run: past the shrinking budget, runs are skipped
+    (Hypothesis keeps the shortest failure found so far), except its final replay."""
+    from hypothesis import reject
+    from hypothesis.control import current_build_context
+
+    context.runs += 1
+    if context.shrinking_spent() and not current_build_context().is_final:
+        reject()
+
+
+def summary(context: Context) -> list[list[Any]]:
+    """Rows (fault, acknowledged, refused, unknown) for the evidence."""
+    faults = sorted({fault for fault, _ in context.outcomes})
+    return [[fault, *(context.outcomes[(fault, o.value)] for o in Outcome)] for fault in faults]
