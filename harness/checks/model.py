@@ -68,6 +68,12 @@ class Check:
     profile: str = "smoke"
     #: What users or operators suffer when it fails, in the seed's words ("Impact:").
     impact: str = ""
+    #: The backends that can judge it (empty: every backend). A run on another backend
+    #: leaves it out, and the verdict's badge says so.
+    backends: tuple[str, ...] = ()
+
+    def judged_on(self, backend: str) -> bool:
+        return not self.backends or backend in self.backends
 
 
 @dataclass
@@ -102,7 +108,14 @@ class CheckResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CheckResult:
-        check = Check(**{**data["check"], "severity": Severity(data["check"]["severity"])})
+        fields = data["check"]
+        check = Check(
+            **{
+                **fields,
+                "severity": Severity(fields["severity"]),
+                "backends": tuple(fields.get("backends", ())),
+            }
+        )
         evidence = [Evidence(**item) for item in data.get("evidence", [])]
         return cls(
             check=check,

@@ -109,6 +109,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _selected(check: Check, config: pytest.Config) -> bool:
+    if not check.judged_on(config.getoption("--readiness-backend")):
+        return False
     named = config.getoption("--readiness-check")
     if named:
         return check.id in named

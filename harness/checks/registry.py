@@ -27,6 +27,7 @@ def check(
     fix: str = "",
     profile: str = "smoke",
     impact: str = "",
+    backends: tuple[str, ...] = (),
 ) -> pytest.MarkDecorator:
     """Mark a test as the readiness check `check_id`; bad metadata fails at import."""
     if not CHECK_ID.match(check_id):
@@ -38,7 +39,9 @@ def check(
     if profile not in PROFILES:
         raise CheckError(f"{check_id}: unknown profile {profile!r}")
     return pytest.mark.check(
-        Check(check_id, title, category, Severity(severity), finding, fix, profile, impact)
+        Check(
+            check_id, title, category, Severity(severity), finding, fix, profile, impact, backends
+        )
     )
 
 

@@ -34,6 +34,9 @@ class NotJudged:
 
 
 def _left_out_reason(result: CheckResult, run: RunRecord) -> str:
+    if not result.check.judged_on(run.backend):
+        backends = " or ".join(result.check.backends)
+        return f"judged on the {backends} backend only (this run: {run.backend})"
     if run.categories and result.check.category not in run.categories:
         return f"category not selected (this run: {', '.join(run.categories)})"
     if run.profile != FULL_PROFILE and result.check.profile == FULL_PROFILE:
@@ -89,6 +92,9 @@ class Scope:
             parts.append(f"{self.profile} profile")
         if self.services_missing:
             parts.append(f"without {', '.join(self.services_missing)}")
+        elsewhere = [n for n in self.left_out if not n.result.check.judged_on(self.backend)]
+        if elsewhere:
+            parts.append(f"{len(elsewhere)} check(s) not judged on the {self.backend} backend")
         return ", ".join(parts)
 
     def badge(self, verdict: str) -> str:

@@ -169,3 +169,31 @@ def test_charts_label_their_axes_tick_sensibly_and_shade_fault_windows(blocker: 
 def test_durations_count_the_experiment_a_check_shares(blocker: Rendered) -> None:
     row = blocker.dom.split('<tr id="check-DEG-002">')[1].split("</tr>")[0]
     assert "28.1 s" in row and "shared outage 28.0 s" in row
+
+
+def test_a_check_another_backend_judges_is_left_out_and_named(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from harness.checks.model import Check, CheckResult, Severity, Status
+    from harness.report.publish import publish
+    from harness.tests.report.runs import POLICY
+
+    root = tmp_path_factory.mktemp("backend-only")
+    local_only = Check(
+        "ROB-005", "throttles", "robustness", Severity.HIGH, impact="x", backends=("local",)
+    )
+    results = [*security_results()[:1], CheckResult(local_only, Status.NOT_RUN, in_scope=False)]
+    (root / "run-1").mkdir()
+    published = publish(
+        root / "run-1", "run-1", "2026-11-25T10:00:00Z", "docker", "full", [], results, POLICY,
+        root, components=components(),
+    )  # fmt: skip
+    assert published.badge.endswith("1 check(s) not judged on the docker backend")
+    scope = json.loads((published.run_dir / "results.json").read_text())["scope"]
+    assert scope["not_judged"] == [
+        {
+            "check": "ROB-005",
+            "status": "not run",
+            "reason": "judged on the local backend only (this run: docker)",
+        }
+    ]
