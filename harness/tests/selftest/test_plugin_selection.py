@@ -26,6 +26,11 @@ def test_two():
 @check("T-003", "t", category="core", severity="LOW")
 def test_three(compose_dir):
     assert compose_dir.name == "elsewhere"
+
+
+@check("T-004", "t", category="config", severity="LOW", backends=("local",))
+def test_four():
+    pass
 """
 
 
@@ -45,7 +50,15 @@ def test_named_checks_run_whatever_their_profile(pytester: pytest.Pytester) -> N
         "--readiness-check=T-003",
         "--readiness-compose-dir=/tmp/elsewhere",
     )
-    assert got == {"T-001": "not run", "T-002": "pass", "T-003": "pass"}
+    assert got == {"T-001": "not run", "T-002": "pass", "T-003": "pass", "T-004": "not run"}
+
+
+def test_a_check_of_another_backend_is_left_out_even_when_named(
+    pytester: pytest.Pytester,
+) -> None:
+    got = statuses(pytester, "--readiness-backend=docker", "--readiness-check=T-004")
+    assert got["T-004"] == "not run"
+    assert statuses(pytester, "--readiness-check=T-004")["T-004"] == "pass"
 
 
 def test_an_unknown_check_id_is_a_usage_error(pytester: pytest.Pytester) -> None:
