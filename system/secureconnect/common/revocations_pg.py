@@ -67,7 +67,8 @@ class PostgresRevocations:
             log.warning("durable revocations not readable; Redis keeps what it has")
             return []
 
-    async def contains_any(self, token_ids: list[str]) -> bool:
+    async def contains_any(self, token_ids: list[str]) -> bool | None:
+        """Whether any of the tokens is revoked; None when the database could not answer."""
         query = (
             select(revoked_tokens.c.token_id)
             .where(
@@ -82,4 +83,4 @@ class PostgresRevocations:
         try:
             return await self.db.run("revocation_check", work)
         except DomainError:
-            return False
+            return None

@@ -159,7 +159,10 @@ class DurableRevocations(Protocol):
         """True when the revocation was stored."""
         ...
 
-    async def contains_any(self, token_ids: list[str]) -> bool: ...
+    async def contains_any(self, token_ids: list[str]) -> bool | None:
+        """None when the store could not answer."""
+        ...
+
     async def active(self) -> list[tuple[str, float]]:
         """(token id, expires_at epoch seconds) of every unexpired revocation."""
         ...
@@ -210,11 +213,19 @@ class RevocationList:
             )
 
     async def is_revoked(self, *token_ids: str) -> bool:
+        """Fails closed: when neither Redis nor the durable copy can answer, the token
+        cannot be told from a revoked one, and the caller gets 503 (never a pass)."""
         keys = [REVOKED_KEY_PREFIX + token_id for token_id in token_ids]
         found = await self.redis.lookup_any(keys)
         if found is None and self.durable is not None:
             # Redis could not answer, degraded or not yet: the durable copy decides.
-            return await self.durable.contains_any(list(token_ids))
+            found = await self.durable.contains_any(list(token_ids))
+            if found is None:
+                raise DomainError(
+                    503,
+                    "revocation_unavailable",
+                    "whether the token was revoked cannot be checked now; try again",
+                )
         return bool(found)
 
 

@@ -4,7 +4,8 @@
   become unreachable but is not degraded yet (one failed call): the durable copy decides,
   so the token is refused, not let through in the moments before degraded mode.
 - With Redis and PostgreSQL both away, a revocation cannot reach any store another
-  instance reads: revoke answers 503 (the client retries) and keeps it in memory.
+  instance reads: revoke answers 503 (the client retries) and keeps it in memory; and a
+  token cannot be checked against another instance's revocations: 503, never a pass.
 """
 
 from __future__ import annotations
@@ -67,5 +68,19 @@ async def test_a_revocation_no_shared_store_took_is_not_acknowledged(
         # Kept for the write-back, and this instance refuses the token already.
         assert REVOKED_KEY_PREFIX + token_id in unreachable_redis.memory.pending_sets
         assert await revocations.is_revoked(token_id) is True
+    finally:
+        await db.close()
+
+
+async def test_a_token_neither_store_can_check_is_refused(
+    stack: Platform, unreachable_redis: ResilientRedis
+) -> None:
+    settings = {**database_settings(stack), "db_port": free_port(), "db_connect_timeout_s": 1}
+    db = Database(DatabaseSettings(**settings), "unit-revocation-blind")
+    try:
+        revocations = RevocationList(unreachable_redis, PostgresRevocations(db), SYSTEM_CLOCK)
+        with pytest.raises(DomainError) as refused:  # another instance may have revoked it
+            await revocations.is_revoked(uuid.uuid4().hex)
+        assert (refused.value.status, refused.value.code) == (503, "revocation_unavailable")
     finally:
         await db.close()
