@@ -44,6 +44,8 @@ class Uploads:
 
     def __init__(self, race_quota: bool = False) -> None:
         self.race_quota = race_quota
+        #: Complete attempts storage answered 503: its own S3 call failed or was refused.
+        self.completes_unavailable: list[str] = []
 
     def prepare(self, team: Team) -> None:
         pass
@@ -92,7 +94,14 @@ class Uploads:
         team.recorder.transfer(lambda: httpx.put(url, content=data, timeout=10))
         value = {"file_id": file_id, "size": FILE_BYTES}
         path = f"/api/v1/files/{file_id}/complete"
-        complete = team.call(team.owner, lambda api, s: api.http.post(path, headers=s.headers))
+        send = team.call(team.owner, lambda api, s: api.http.post(path, headers=s.headers))
+
+        def complete() -> httpx.Response:
+            answer = send()
+            if answer.status_code == 503:
+                self.completes_unavailable.append(file_id)
+            return answer
+
         recorder = team.recorder
         at_once(*[lambda: recorder.write(recorder.process(), COMPLETE, value, complete)] * 2)
 
