@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -31,9 +31,12 @@ from harness import (
     ApiClient,
     EvidenceLog,
     FaultInjector,
+    FaultWindow,
     Platform,
     check,
+    eventually,
     metric_sample,
+    metric_watch,
     require_components,
 )
 from harness.checks.library.storage_view import (
@@ -60,6 +63,12 @@ HOLD_S = {"smoke": 8.0, "full": 15.0}
 ENOUGH_TROUBLE = {"smoke": 4, "full": 12}
 #: Storage's own view of an S3 cut through its API: completes it answered 503.
 COMPLETES_UNAVAILABLE = "completes storage answered 503 (its S3 calls failed)"
+#: Writes a chat instance serves in the experiment before it is killed (about the first
+#: round of every workload), how long they may take to reach it, and how often that is
+#: looked at, seconds: the kill lands among writes just acknowledged.
+SERVED_BEFORE_KILL = 12
+SERVING_DEADLINE_S = 15.0
+FAST_POLL_S = 0.05
 EVERY_KIND = ("messages", "ballots", "reactions", "uploads", "revocations", "calls")
 
 
@@ -237,8 +246,23 @@ def _upload_through(
 def test_writes_while_chat_is_killed(
     stack: Platform, faults: FaultInjector, team: Team, profile: str, evidence: EvidenceLog
 ) -> None:
-    chats = sorted(n for n in stack.names() if n.startswith("chat"))
+    victim = sorted(n for n in stack.names() if n.startswith("chat"))[0]
     workloads = _workloads(("messages", "ballots", "reactions"))
-    trouble = _experiment(team, workloads, faults.killed(chats[0]), profile)
+    served = metric_watch(stack.endpoint(victim).url or "", "http_requests_total", method="POST")
+    trouble = _experiment(team, workloads, _killed_mid_writes(faults, victim, served), profile)
     faults.windows[-1].observe("writes failed or unknown", trouble)
     _conclude(team, workloads, faults, evidence)
+
+
+@contextlib.contextmanager
+def _killed_mid_writes(
+    faults: FaultInjector, victim: str, served: Callable[[], float]
+) -> Iterator[FaultWindow]:
+    """SIGKILL `victim` once it has served writes of the experiment (`served`: its POSTs
+    since before the first): a crash in the middle of the traffic, not of an instance
+    that has taken none of it yet and so has nothing acknowledged to lose."""
+    eventually(
+        lambda: served() >= SERVED_BEFORE_KILL, SERVING_DEADLINE_S, FAST_POLL_S, f"{victim} writes"
+    )
+    with faults.killed(victim) as window:
+        yield window
