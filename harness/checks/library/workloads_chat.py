@@ -24,6 +24,8 @@ from harness.waiting import eventually
 
 #: client_msg_id prefix of the Messages workload (other workloads send messages too).
 KEY_PREFIX = "inv-"
+#: The kind (`f`) of a message send in the history (a set-full check: keys added).
+SEND = "add"
 
 
 def history(team: Team) -> list[dict[str, Any]]:
@@ -56,7 +58,7 @@ class Messages:
         path = f"/api/v1/conversations/{team.conversation}/messages"
         body = {"content": f"message {key}", "client_msg_id": key}
         send = team.call(user, lambda api, s: api.http.post(path, json=body, headers=s.headers))
-        team.recorder.write(team.recorder.process(), "add", key, send)
+        team.recorder.write(team.recorder.process(), SEND, key, send)
 
     def read(self, team: Team) -> None:
         keys = [m["client_msg_id"] for m in history(team)]
