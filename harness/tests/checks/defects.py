@@ -89,16 +89,3 @@ class MemoryHog(LocalComponent):
 
     def probe(self, run: RunContext) -> None:
         assert "ready" in run.log_path(self.name).read_text()
-
-
-class CrashLooper(LocalComponent):
-    """A process that dies a moment after it is up: passes a probe, then crash-loops."""
-
-    name = "crasher"
-
-    def argv(self, run: RunContext) -> list[str]:
-        code = "import time; print('ready', flush=True); time.sleep(1.5); raise SystemExit(1)"
-        return [sys.executable, "-c", code]
-
-    def probe(self, run: RunContext) -> None:
-        assert "ready" in run.log_path(self.name).read_text()
