@@ -1,14 +1,18 @@
 """Services reach every data store through Toxiproxy, and a cut there really cuts.
 
 Proof of each cut: the harness's own connection through the proxy refused or
-dropped while it was on.
+dropped while it was on. The shipped chaos overlay (compose/docker-compose.chaos.yml,
+what staging and chaos drills run) must wire the same edges through its Toxiproxy:
+every service that names a store in its /ready reaches it through the proxy there too.
 """
 
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
-from harness import AddressOf, EvidenceLog, FaultInjector, Platform, check
+from harness import AddressOf, EvidenceLog, FaultInjector, Platform, check, services_of
+from harness.checks.library import chaos_wiring
 
 PROXIED = ("postgres", "redis", "s3")
 
@@ -33,12 +37,17 @@ def _connects(address: tuple[str, int]) -> str:
     category="connectivity",
     severity="HIGH",
     finding="Inter-service connectivity: dependency failures must be testable",
-    fix="Point services at the proxy listen addresses, never at the stores directly.",
+    fix="Point services at the proxy listen addresses, never at the stores directly; in the "
+    "chaos overlay too, for every service that uses a store.",
     impact="Dependency failures cannot be injected, so degraded-mode behaviour stays untested and "
     "unknown.",
 )
 def test_every_edge_is_proxied_and_cuttable(
-    stack: Platform, proxied: AddressOf, faults: FaultInjector, evidence: EvidenceLog
+    stack: Platform,
+    proxied: AddressOf,
+    faults: FaultInjector,
+    compose_dir: Path,
+    evidence: EvidenceLog,
 ) -> None:
     proxies = stack.toxiproxy.proxies()
     for name in PROXIED:
@@ -56,3 +65,8 @@ def test_every_edge_is_proxied_and_cuttable(
         )
         assert before == "connected" and after == "connected", f"{name} proxy does not pass traffic"
         assert during != "connected", f"cutting the {name} proxy did not stop connections"
+    urls = {name: stack.endpoint(name).url or "" for name in services_of(stack)}
+    defects = chaos_wiring.overlay_wiring_defects(
+        compose_dir, chaos_wiring.store_users(urls), evidence
+    )
+    assert not defects, "chaos overlay: " + "; ".join(defects)

@@ -4,8 +4,9 @@ Steady state: a message acknowledged with 201 is in history exactly once.
 Faults: Redis cut; PostgreSQL with latency and connection resets.
 Expectations: every acknowledged message is in history exactly once (clients
 retry on the same client_msg_id, also on two connections at once), the faults
-failed some sends (else the check is unknown), and presence set while Redis was away is
-what another instance reads once Redis is back.
+failed some writes (else the check is unknown; they hold until they failed enough
+message sends, not only the votes and reactions that keep the pool busy), and
+presence set while Redis was away is what another instance reads once Redis is back.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from harness import (
 from harness.api_realtime import Chat, EventListener
 from harness.checks.library import recovery
 from harness.checks.library.workloads import judge, new_team, through_fault
-from harness.checks.library.workloads_chat import Ballots, Messages, Reactions
+from harness.checks.library.workloads_chat import SEND, Ballots, Messages, Reactions
 from harness.checks.library.writes import Recorder
 from harness.history import History
 
@@ -39,7 +40,7 @@ RECOVERY_DEADLINE_S = 15.0
 #: Rounds of concurrent duplicate sends at most, and how long the faults hold at most.
 MAX_ROUNDS = 12
 HOLD_S = 10.0
-#: Attempts that failed or were unknown that end the window early.
+#: Message sends that failed or were unknown that end the window early.
 ENOUGH_TROUBLE = 8
 #: The chat service renews every local user's presence in Redis on its own cycle (the
 #: period it publishes as policy_period_seconds{period="presence_refresh"}): a renewal
@@ -81,10 +82,12 @@ def test_no_acknowledged_message_is_lost(
         workload.prepare(team)
     chat = stack.endpoint(sorted(n for n in stack.names() if n.startswith("chat"))[0]).url or ""
     degraded_seen: list[bool] = []
+    sends_troubled: list[int] = [0]
 
-    def touched(trouble: int) -> bool:
+    def touched(_trouble: int) -> bool:
         degraded_seen.append(_degraded(chat) == 1)
-        return trouble >= ENOUGH_TROUBLE and any(degraded_seen)
+        sends_troubled.append(team.recorder.trouble_of(SEND))
+        return sends_troubled[-1] >= ENOUGH_TROUBLE and any(degraded_seen)
 
     with contextlib.ExitStack() as sick:
         sick.enter_context(faults.cut("redis"))
@@ -93,9 +96,10 @@ def test_no_acknowledged_message_is_lost(
         resets = faults.flaky("postgres", toxicity=PG_RESET_TOXICITY)
         trouble = through_fault(team, messages, resets, touched, HOLD_S, MAX_ROUNDS)
     redis_window.observe("checks that saw chat degraded", sum(degraded_seen))
-    # The database's latency and resets are proven by the sends they failed or left unknown.
+    # The database's latency and resets are proven by the writes they failed or left unknown.
     for window in faults.windows[1:]:
-        window.observe("sends failed or unknown", trouble)
+        window.observe("writes failed or unknown", trouble)
+        window.observe("message sends among them", sends_troubled[-1])
     faults.require_proof(evidence)
     judge(team, messages, evidence)
 

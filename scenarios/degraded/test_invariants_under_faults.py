@@ -10,7 +10,9 @@ Expectations, on the recorded history: every acknowledged write is read back
 once, a refused one is absent, an unknown one is there at most once; every
 revoked token is refused everywhere. The fault must have touched the writes
 (attempts that failed or were unknown while it held, or the server's own
-view): otherwise the check is unknown, never passed.
+view): otherwise the check is unknown, never passed. The S3 faults need
+storage's own view (its S3 attempts failed or refused while the fault held):
+the clients' PUTs and the backups share the proxy and prove nothing about it.
 
 The smoke profile runs short windows with a lean mix of writes; the full
 profile runs every write kind under every fault.
@@ -19,7 +21,8 @@ profile runs every write kind under every fault.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -28,10 +31,18 @@ from harness import (
     ApiClient,
     EvidenceLog,
     FaultInjector,
+    FaultWindow,
     Platform,
     check,
+    eventually,
     metric_sample,
+    metric_watch,
     require_components,
+)
+from harness.checks.library.storage_view import (
+    ATTEMPTS_FAILED,
+    CALLS_REFUSED,
+    storage_s3_counters,
 )
 from harness.checks.library.workloads import Team, Workload, judge, new_team, through_fault
 from harness.checks.library.workloads_chat import Ballots, Messages, Reactions
@@ -50,6 +61,14 @@ MAX_ROUNDS = 12
 HOLD_S = {"smoke": 8.0, "full": 15.0}
 #: Attempts that failed or were unknown that end a window early.
 ENOUGH_TROUBLE = {"smoke": 4, "full": 12}
+#: Storage's own view of an S3 cut through its API: completes it answered 503.
+COMPLETES_UNAVAILABLE = "completes storage answered 503 (its S3 calls failed)"
+#: Writes a chat instance serves in the experiment before it is killed (about the first
+#: round of every workload), how long they may take to reach it, and how often that is
+#: looked at, seconds: the kill lands among writes just acknowledged.
+SERVED_BEFORE_KILL = 12
+SERVING_DEADLINE_S = 15.0
+FAST_POLL_S = 0.05
 EVERY_KIND = ("messages", "ballots", "reactions", "uploads", "revocations", "calls")
 
 
@@ -180,23 +199,70 @@ def test_uploads_under_s3_faults(
 ) -> None:
     storage = stack.endpoint("storage").url or ""
     uploads = Uploads()
-    retries_before = metric_sample(storage, "s3_retries_total")
-    trouble = _experiment(team, [uploads], faults.flaky("s3", toxicity=0.5), profile)
-    flaky_window = faults.windows[-1]
-    flaky_window.observe("writes failed or unknown", trouble)
-    retried = metric_sample(storage, "s3_retries_total") - retries_before
-    flaky_window.observe("S3 calls retried by storage", int(retried))
-    trouble = _experiment(team, [uploads], faults.cut("s3"), profile)
-    faults.windows[-1].observe("writes failed or unknown", trouble)
+    failed = {ATTEMPTS_FAILED: storage_s3_counters(storage)[ATTEMPTS_FAILED]}
+    flaky = functools.partial(faults.flaky, "s3", toxicity=0.5)
+    _upload_through(team, uploads, faults, flaky, profile, failed)
+    # The cut holds until storage's own calls failed (after their retries) or were refused:
+    # an outage as storage sees it, not a blip its retries ride out.
+    answered = len(uploads.completes_unavailable)
+    calls = {
+        COMPLETES_UNAVAILABLE: lambda: len(uploads.completes_unavailable) - answered,
+        CALLS_REFUSED: storage_s3_counters(storage)[CALLS_REFUSED],
+    }
+    _upload_through(team, uploads, faults, functools.partial(faults.cut, "s3"), profile, calls)
     _conclude(team, [uploads], faults, evidence)
+
+
+def _upload_through(
+    team: Team,
+    uploads: Uploads,
+    faults: FaultInjector,
+    fault: Callable[[], contextlib.AbstractContextManager[Any]],
+    profile: str,
+    proofs: dict[str, Callable[[], float]],
+) -> None:
+    """Upload while the fault holds, until storage's own view shows it (`proofs`, counts
+    from before the fault): the clients' PUTs, backups and recordings share the proxy and
+    prove nothing about storage."""
+    index = len(faults.windows)  # the fault's window, once it is on
+    seen: dict[str, float] = {}
+
+    def touched(trouble: int) -> bool:
+        if not seen:
+            counts = {what: count() for what, count in proofs.items()}
+            if any(counts.values()):  # recorded while the fault holds, not after it
+                seen.update(counts)
+        return bool(seen) and trouble >= ENOUGH_TROUBLE[profile]
+
+    trouble = _experiment(team, [uploads], fault(), profile, touched)
+    window = faults.windows[index]
+    window.require(*proofs)
+    for what, count in seen.items():
+        window.observe(what, count)
+    window.observe("writes failed or unknown", trouble)
 
 
 @_invariant("INV-012", "Writes while a chat instance is killed: none lost or doubled", "full")
 def test_writes_while_chat_is_killed(
     stack: Platform, faults: FaultInjector, team: Team, profile: str, evidence: EvidenceLog
 ) -> None:
-    chats = sorted(n for n in stack.names() if n.startswith("chat"))
+    victim = sorted(n for n in stack.names() if n.startswith("chat"))[0]
     workloads = _workloads(("messages", "ballots", "reactions"))
-    trouble = _experiment(team, workloads, faults.killed(chats[0]), profile)
+    served = metric_watch(stack.endpoint(victim).url or "", "http_requests_total", method="POST")
+    trouble = _experiment(team, workloads, _killed_mid_writes(faults, victim, served), profile)
     faults.windows[-1].observe("writes failed or unknown", trouble)
     _conclude(team, workloads, faults, evidence)
+
+
+@contextlib.contextmanager
+def _killed_mid_writes(
+    faults: FaultInjector, victim: str, served: Callable[[], float]
+) -> Iterator[FaultWindow]:
+    """SIGKILL `victim` once it has served writes of the experiment (`served`: its POSTs
+    since before the first): a crash in the middle of the traffic, not of an instance
+    that has taken none of it yet and so has nothing acknowledged to lose."""
+    eventually(
+        lambda: served() >= SERVED_BEFORE_KILL, SERVING_DEADLINE_S, FAST_POLL_S, f"{victim} writes"
+    )
+    with faults.killed(victim) as window:
+        yield window

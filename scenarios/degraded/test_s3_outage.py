@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from harness import (
     ApiClient,
     EvidenceLog,
     FaultInjector,
-    FaultWindow,
     Platform,
     check,
     eventually,
@@ -32,6 +29,7 @@ from harness import (
 )
 from harness.api_realtime import Files
 from harness.checks.library import alerts
+from harness.checks.library.storage_view import StorageView
 
 FAST_503_S = 0.2
 BREAKER_DEADLINE_S = 30.0
@@ -39,29 +37,6 @@ FLAKY_UPLOADS = 10
 #: Completes go on past FLAKY_UPLOADS until a reset reached storage, up to this many.
 MAX_FLAKY_UPLOADS = 30
 ALERT_DEADLINE_S = 45.0
-#: What proves an S3 fault reached storage: storage's own view of its S3 calls.
-ATTEMPTS_FAILED = "storage S3 attempts failed"
-CALLS_REFUSED = "storage S3 calls refused by its breaker"
-
-
-@dataclass
-class StorageView:
-    """Storage's own view of its S3 calls since `watch`: the proof an S3 fault reached it."""
-
-    window: FaultWindow
-    failed: Callable[[], float]
-    refused: Callable[[], float]
-
-    @classmethod
-    def watch(cls, storage: str, window: FaultWindow) -> StorageView:
-        window.require(ATTEMPTS_FAILED, CALLS_REFUSED)
-        name = "s3_request_duration_seconds_count"
-        failed = metric_watch(storage, name, service="storage", outcome="transient")
-        return cls(window, failed, metric_watch(storage, "s3_rejected_total", service="storage"))
-
-    def record(self) -> None:
-        self.window.observe(ATTEMPTS_FAILED, self.failed())
-        self.window.observe(CALLS_REFUSED, self.refused())
 
 
 def _staged(files: Files, count: int) -> list[str]:

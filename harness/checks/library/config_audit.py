@@ -85,7 +85,8 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _environment(service: dict[str, Any]) -> dict[str, str]:
+def environment_of(service: dict[str, Any]) -> dict[str, str]:
+    """A compose service's environment as a mapping, whether written as a map or a list."""
     env = service.get("environment") or {}
     if isinstance(env, list):
         env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
@@ -170,7 +171,7 @@ def plain_secret_defects(compose: ComposeFile, evidence: EvidenceLog) -> list[st
     """Secrets come from files (Docker secrets), never as values in the environment."""
     defects = []
     for name, service in compose.services.items():
-        for key, value in _environment(service).items():
+        for key, value in environment_of(service).items():
             if key.endswith("_FILE"):
                 if SECRET_NAME.search(key) or "KEY" in key:
                     defect = _secret_file_defect(compose, name, key, value)
@@ -193,7 +194,7 @@ def insecure_flag_defects(compose: ComposeFile, evidence: EvidenceLog) -> list[s
     defects = []
     for name, service in compose.services.items():
         words = [_text(service.get(k)) for k in ("command", "entrypoint")]
-        words += [f"{k}={v}" for k, v in _environment(service).items()]
+        words += [f"{k}={v}" for k, v in environment_of(service).items()]
         words.append(_text((service.get("healthcheck") or {}).get("test")))
         text = " ".join(words)
         for flag in INSECURE_FLAGS:
@@ -332,13 +333,13 @@ def encryption_at_rest_defects(compose: ComposeFile, evidence: EvidenceLog) -> l
     defects = []
     s3 = [n for n, s in compose.services.items() if "minio" in str(s.get("image")) or n == "s3"]
     for name in s3:
-        env = _environment(compose.services[name])
+        env = environment_of(compose.services[name])
         evidence.note(f"{name} KMS", str({k: v for k, v in env.items() if "KMS" in k}))
         if env.get("MINIO_KMS_AUTO_ENCRYPTION") != "on":
             defects.append(f"{name}: MINIO_KMS_AUTO_ENCRYPTION is not on")
         if not env.get("MINIO_KMS_SECRET_KEY_FILE"):
             defects.append(f"{name}: no MINIO_KMS_SECRET_KEY_FILE (KMS key from a secret)")
-    storage = _environment(compose.services.get("storage", {}))
+    storage = environment_of(compose.services.get("storage", {}))
     if "storage" in compose.services and not storage.get("SC_STORAGE_ENCRYPTION_KEY_FILE"):
         defects.append("storage: no SC_STORAGE_ENCRYPTION_KEY_FILE (envelope encryption key)")
     if not s3:

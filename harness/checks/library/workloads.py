@@ -38,6 +38,8 @@ TEAM_MEMBERS = 3
 READ_DEADLINE_S = 30.0
 #: How long the round after a fault may take (retries of writes left unknown), seconds.
 AFTER_FAULT_DEADLINE_S = 60.0
+#: How long racers wait for each other at the start line, seconds.
+RACE_START_S = 10.0
 
 Send = Callable[[ApiClient, Session], httpx.Response]
 
@@ -96,6 +98,29 @@ def at_once(*sends: Callable[[], Any]) -> list[Any]:
     """Run the functions at the same time, one thread (connection) each."""
     with ThreadPoolExecutor(max_workers=len(sends)) as pool:
         return [f.result() for f in [pool.submit(send) for send in sends]]
+
+
+def race(
+    team: Team,
+    warm_up: Callable[[ApiClient], Any],
+    runners: Sequence[Callable[[ApiClient], Any]],
+) -> list[Any]:
+    """Each runner on a connection of its own, opened first (`warm_up`), then all released
+    together from a start line, so their requests overlap instead of trickling in."""
+    clients = [team.client() for _ in runners]
+    start = threading.Barrier(len(runners))
+    try:
+        for api in clients:
+            warm_up(api)
+
+        def run(index: int) -> Any:
+            start.wait(timeout=RACE_START_S)
+            return runners[index](clients[index])
+
+        return at_once(*[lambda i=i: run(i) for i in range(len(runners))])
+    finally:
+        for api in clients:
+            api.close()
 
 
 class Workload(Protocol):

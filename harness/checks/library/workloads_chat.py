@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from harness.api import ApiClient, Session
@@ -22,6 +24,18 @@ from harness.waiting import eventually
 
 #: client_msg_id prefix of the Messages workload (other workloads send messages too).
 KEY_PREFIX = "inv-"
+#: The kind (`f`) of a message send in the history (a set-full check: keys added).
+SEND = "add"
+
+
+def history(team: Team) -> list[dict[str, Any]]:
+    """Every message of the team's conversation, read once the stack answers again."""
+    with team.client() as api:
+        return eventually(
+            lambda: Chat(api, team.owner).history(team.conversation),
+            READ_DEADLINE_S,
+            what="message history",
+        )
 
 
 class Messages:
@@ -44,16 +58,10 @@ class Messages:
         path = f"/api/v1/conversations/{team.conversation}/messages"
         body = {"content": f"message {key}", "client_msg_id": key}
         send = team.call(user, lambda api, s: api.http.post(path, json=body, headers=s.headers))
-        team.recorder.write(team.recorder.process(), "add", key, send)
+        team.recorder.write(team.recorder.process(), SEND, key, send)
 
     def read(self, team: Team) -> None:
-        with team.client() as api:
-            messages = eventually(
-                lambda: Chat(api, team.owner).history(team.conversation),
-                READ_DEADLINE_S,
-                what="message history",
-            )
-        keys = [m["client_msg_id"] for m in messages]
+        keys = [m["client_msg_id"] for m in history(team)]
         team.recorder.history.final_read([k for k in keys if k.startswith(KEY_PREFIX)])
 
     def check(self, team: Team) -> InvariantResult:
@@ -138,10 +146,10 @@ class Reactions:
         team.recorder.write(team.recorder.process(), REACT, value, team.call(user, send))
 
     def read(self, team: Team) -> None:
-        path = f"/api/v1/conversations/{team.conversation}/messages?limit=100"
-        messages = team.read(path)["messages"]
-        mine = next(m for m in messages if m["message_id"] == self.message)
-        team.recorder.history.final_read({self.message: mine["reactions"]}, REACTIONS)
+        mine = [m for m in history(team) if m["message_id"] == self.message]
+        # Sent and acknowledged (201) before the first round: gone is a lost write.
+        assert mine, f"the message reacted to ({self.message}), acknowledged, is not in history"
+        team.recorder.history.final_read({self.message: mine[0]["reactions"]}, REACTIONS)
 
     def check(self, team: Team) -> InvariantResult:
         return check_reactions(team.recorder.history)

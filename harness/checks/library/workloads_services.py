@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import threading
 
 import httpx
 
 from harness.api import ApiClient, Session
-from harness.checks.library.workloads import Team, at_once
+from harness.checks.library.workloads import Team, at_once, race
 from harness.history import OK
 from harness.invariants import (
     CALLS,
@@ -34,8 +33,6 @@ FILE_BYTES = 2048
 #: Reservations asked for at once in the quota race, each just over 1/RACE_SHARE of it.
 RACERS = 16
 RACE_SHARE = 12
-#: How long racers wait for each other at the start line, seconds.
-RACE_START_S = 10.0
 
 
 class Uploads:
@@ -47,6 +44,8 @@ class Uploads:
 
     def __init__(self, race_quota: bool = False) -> None:
         self.race_quota = race_quota
+        #: Complete attempts storage answered 503: its own S3 call failed or was refused.
+        self.completes_unavailable: list[str] = []
 
     def prepare(self, team: Team) -> None:
         pass
@@ -60,20 +59,11 @@ class Uploads:
     def _race(self, team: Team) -> None:
         """RACERS reservations released together from warm connections, so they overlap."""
         size = team.read("/api/v1/files/quota")["limit_bytes"] // RACE_SHARE + 1
-        clients = [team.client() for _ in range(RACERS)]
-        start = threading.Barrier(RACERS)
-        try:
-            for api in clients:  # connect first: the requests then leave at once
-                api.http.get("/api/v1/files/quota", headers=team.owner.headers)
-
-            def racer(number: int) -> None:
-                start.wait(timeout=RACE_START_S)
-                self._reserve(team, f"race-{number}", size, clients[number])
-
-            at_once(*[lambda n=n: racer(n) for n in range(RACERS)])
-        finally:
-            for api in clients:
-                api.close()
+        race(
+            team,
+            lambda api: api.http.get("/api/v1/files/quota", headers=team.owner.headers),
+            [lambda api, n=n: self._reserve(team, f"race-{n}", size, api) for n in range(RACERS)],
+        )
 
     def _reserve(
         self, team: Team, key: str, size: int, api: ApiClient | None = None
@@ -104,7 +94,14 @@ class Uploads:
         team.recorder.transfer(lambda: httpx.put(url, content=data, timeout=10))
         value = {"file_id": file_id, "size": FILE_BYTES}
         path = f"/api/v1/files/{file_id}/complete"
-        complete = team.call(team.owner, lambda api, s: api.http.post(path, headers=s.headers))
+        send = team.call(team.owner, lambda api, s: api.http.post(path, headers=s.headers))
+
+        def complete() -> httpx.Response:
+            answer = send()
+            if answer.status_code == 503:
+                self.completes_unavailable.append(file_id)
+            return answer
+
         recorder = team.recorder
         at_once(*[lambda: recorder.write(recorder.process(), COMPLETE, value, complete)] * 2)
 
@@ -204,7 +201,9 @@ def _get(base_url: str, path: str, session: Session):  # type: ignore[no-untyped
 
 class Calls:
     """A call per round: one member joins on two connections at once, another joins and
-    leaves at once, the third declines; then the call is ended or left."""
+    leaves at once, the third declines; then the call is ended, or everyone in it hangs
+    up at once (the last one out ends it: two leaves that miss each other leave a call
+    active with nobody in it)."""
 
     name = "calls"
 
@@ -243,11 +242,26 @@ class Calls:
         if number % 2:
             self._move(team, call, owner, END)
         else:
-            self._move(team, call, first, LEAVE)
+            self._hang_up(team, call, [owner, first, second])
 
-    def _move(self, team: Team, call: str, user: Session, move: str) -> None:
+    def _hang_up(self, team: Team, call: str, users: list[Session]) -> None:
+        """Everyone who may be in the call leaves at the same moment."""
+        race(
+            team,
+            lambda api: api.http.get("/health"),
+            [lambda api, u=u: self._move(team, call, u, LEAVE, api) for u in users],
+        )
+
+    def _move(
+        self, team: Team, call: str, user: Session, move: str, api: ApiClient | None = None
+    ) -> None:
         path = f"/api/v1/calls/{call}/{move}"
-        send = team.call(user, lambda api, s: api.http.post(path, headers=s.headers))
+
+        def send() -> httpx.Response:
+            if api is not None:  # a race's warm connection
+                return api.http.post(path, headers=user.headers)
+            return team.call(user, lambda a, s: a.http.post(path, headers=s.headers))()
+
         team.recorder.write(
             team.recorder.process(), move, {"call": call, "user": user.user_id}, send
         )

@@ -51,6 +51,8 @@ class Recorder:
         self._lock = threading.Lock()
         #: Attempts by outcome (ok, fail, info), for proof and evidence.
         self.attempts: Counter[str] = Counter()
+        #: Attempts that failed or were unknown, by the kind of write (`f`).
+        self.troubled: Counter[str] = Counter()
 
     def process(self) -> int:
         """A new process id: one per client connection."""
@@ -71,6 +73,7 @@ class Recorder:
         self.history.complete(process, outcome, completed, f)
         with self._lock:
             self.attempts[outcome] += 1
+            self.troubled[f] += outcome != OK
         return outcome, response
 
     def write(
@@ -117,6 +120,11 @@ class Recorder:
             with self._lock:
                 self.attempts[TRANSFER_FAILED] += 1
         return False
+
+    def trouble_of(self, f: str) -> int:
+        """Attempts of writes of kind `f` that failed or whose outcome is unknown."""
+        with self._lock:
+            return self.troubled[f]
 
     @property
     def trouble(self) -> int:
