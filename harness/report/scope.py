@@ -27,21 +27,24 @@ class NotJudged:
 
     result: CheckResult
     reason: str
+    #: Left out only because this run's backend cannot judge it (the run selected it).
+    by_backend: bool = False
 
     @property
     def check_id(self) -> str:
         return self.result.check.id
 
 
-def _left_out_reason(result: CheckResult, run: RunRecord) -> str:
+def _left_out(result: CheckResult, run: RunRecord) -> NotJudged:
+    if run.categories and result.check.category not in run.categories:
+        return NotJudged(result, f"category not selected (this run: {', '.join(run.categories)})")
+    if run.profile != FULL_PROFILE and result.check.profile == FULL_PROFILE:
+        return NotJudged(result, f"full profile only (this run: {run.profile})")
     if not result.check.judged_on(run.backend):
         backends = " or ".join(result.check.backends)
-        return f"judged on the {backends} backend only (this run: {run.backend})"
-    if run.categories and result.check.category not in run.categories:
-        return f"category not selected (this run: {', '.join(run.categories)})"
-    if run.profile != FULL_PROFILE and result.check.profile == FULL_PROFILE:
-        return f"full profile only (this run: {run.profile})"
-    return "not selected for this run"
+        reason = f"judged on the {backends} backend only (this run: {run.backend})"
+        return NotJudged(result, reason, by_backend=True)
+    return NotJudged(result, "not selected for this run")
 
 
 def _unknown_reason(result: CheckResult) -> str:
@@ -92,7 +95,7 @@ class Scope:
             parts.append(f"{self.profile} profile")
         if self.services_missing:
             parts.append(f"without {', '.join(self.services_missing)}")
-        elsewhere = [n for n in self.left_out if not n.result.check.judged_on(self.backend)]
+        elsewhere = [n for n in self.left_out if n.by_backend]
         if elsewhere:
             parts.append(f"{len(elsewhere)} check(s) not judged on the {self.backend} backend")
         return ", ".join(parts)
@@ -146,7 +149,7 @@ def scope_of(run: RunRecord) -> Scope:
         unknown=[
             NotJudged(r, _unknown_reason(r)) for r in by_id if r.in_scope and r.status.is_unknown
         ],
-        left_out=[NotJudged(r, _left_out_reason(r, run)) for r in by_id if not r.in_scope],
+        left_out=[_left_out(r, run) for r in by_id if not r.in_scope],
         commit=run.environment.get("commit", "not recorded"),
         machine=machine_line(run.environment),
     )

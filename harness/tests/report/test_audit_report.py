@@ -197,3 +197,23 @@ def test_a_check_another_backend_judges_is_left_out_and_named(
             "reason": "judged on the local backend only (this run: docker)",
         }
     ]
+
+
+def test_a_check_left_out_by_category_is_not_counted_as_left_out_by_backend(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from harness.checks.model import Check, CheckResult, Severity, Status
+    from harness.report.publish import publish
+    from harness.tests.report.runs import POLICY
+
+    root = tmp_path_factory.mktemp("category-and-backend")
+    local_only = Check(
+        "ROB-005", "throttles", "robustness", Severity.HIGH, impact="x", backends=("local",)
+    )
+    results = [*security_results()[:1], CheckResult(local_only, Status.NOT_RUN, in_scope=False)]
+    (root / "run-1").mkdir()
+    published = publish(
+        root / "run-1", "run-1", "2026-11-25T10:00:00Z", "docker", "full", ["security"],
+        results, POLICY, root, components=components(),
+    )  # fmt: skip
+    assert published.badge == "GO — security only"
