@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
+from harness.checks.model import Check, CheckResult, Severity, Status
 from harness.load.chart import window_chart
+from harness.report.publish import PublishedRun, publish
 from harness.tests.report.runs import (
     PASSING_EVIDENCE,
+    POLICY,
     Rendered,
     components,
     publish_run,
@@ -171,23 +175,23 @@ def test_durations_count_the_experiment_a_check_shares(blocker: Rendered) -> Non
     assert "28.1 s" in row and "shared outage 28.0 s" in row
 
 
-def test_a_check_another_backend_judges_is_left_out_and_named(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    from harness.checks.model import Check, CheckResult, Severity, Status
-    from harness.report.publish import publish
-    from harness.tests.report.runs import POLICY
-
-    root = tmp_path_factory.mktemp("backend-only")
+def _run_with_a_local_only_check(root: Path, backend: str, categories: list[str]) -> PublishedRun:
+    """A run on `backend` of `categories` whose suite holds ROB-005, judged on local only."""
     local_only = Check(
         "ROB-005", "throttles", "robustness", Severity.HIGH, impact="x", backends=("local",)
     )
     results = [*security_results()[:1], CheckResult(local_only, Status.NOT_RUN, in_scope=False)]
     (root / "run-1").mkdir()
-    published = publish(
-        root / "run-1", "run-1", "2026-11-25T10:00:00Z", "docker", "full", [], results, POLICY,
-        root, components=components(),
+    return publish(
+        root / "run-1", "run-1", "2026-11-25T10:00:00Z", backend, "full", categories, results,
+        POLICY, root, components=components(),
     )  # fmt: skip
+
+
+def test_a_check_another_backend_judges_is_left_out_and_named(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    published = _run_with_a_local_only_check(tmp_path_factory.mktemp("backend"), "docker", [])
     assert published.badge.endswith("1 check(s) not judged on the docker backend")
     scope = json.loads((published.run_dir / "results.json").read_text())["scope"]
     assert scope["not_judged"] == [
@@ -202,18 +206,6 @@ def test_a_check_another_backend_judges_is_left_out_and_named(
 def test_a_check_left_out_by_category_is_not_counted_as_left_out_by_backend(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    from harness.checks.model import Check, CheckResult, Severity, Status
-    from harness.report.publish import publish
-    from harness.tests.report.runs import POLICY
-
     root = tmp_path_factory.mktemp("category-and-backend")
-    local_only = Check(
-        "ROB-005", "throttles", "robustness", Severity.HIGH, impact="x", backends=("local",)
-    )
-    results = [*security_results()[:1], CheckResult(local_only, Status.NOT_RUN, in_scope=False)]
-    (root / "run-1").mkdir()
-    published = publish(
-        root / "run-1", "run-1", "2026-11-25T10:00:00Z", "docker", "full", ["security"],
-        results, POLICY, root, components=components(),
-    )  # fmt: skip
+    published = _run_with_a_local_only_check(root, "docker", ["security"])
     assert published.badge == "GO — security only"
