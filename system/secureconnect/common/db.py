@@ -22,8 +22,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from sqlalchemy import URL, MetaData, event, text
-from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
+from sqlalchemy import URL, MetaData, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -94,28 +94,18 @@ def create_engine(settings: DatabaseSettings, application_name: str) -> AsyncEng
         },
         "ssl": ssl_context(str(settings.db_ssl_ca_file)) if settings.db_ssl_ca_file else False,
     }
-    engine = create_async_engine(
+    return create_async_engine(
         database_url(settings),
         connect_args=connect_args,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_s,
         pool_recycle=POOL_RECYCLE_S,
+        # A round trip per checkout (4-15 % of auth's CPU on /auth/me), kept: under a
+        # flaky link the ping takes the reset instead of the request (a check of the
+        # socket's state alone let chat's sends fail several times more often).
+        pool_pre_ping=True,
     )
-    event.listen(engine.sync_engine, "checkout", _replace_if_closed)
-    return engine
-
-
-def _replace_if_closed(dbapi_connection: object, _record: object, _proxy: object) -> None:
-    """On checkout, a connection whose socket the server or a proxy closed while it was
-    idle in the pool (a restart, pg_terminate_backend, a cut) is replaced: the pool
-    retries with a fresh one. This is pre_ping without its round trip per checkout (4 to
-    15 % of auth's CPU on /auth/me): asyncpg learns of the close from the socket itself.
-    A connection that dies silently fails its first statement, a counted 503, as it
-    would have failed pre_ping."""
-    driver = getattr(dbapi_connection, "driver_connection", None)
-    if driver is not None and driver.is_closed():
-        raise DisconnectionError("the connection was closed while idle in the pool")
 
 
 class Database:
