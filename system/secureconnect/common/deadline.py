@@ -30,17 +30,35 @@ class DeadlineExceeded(TimeoutError):
     """The deadline of `run_within` passed (the work's own timeouts stay TimeoutError)."""
 
 
-async def run_within(
-    seconds: float, work: Coroutine[Any, Any, T], lifted: asyncio.Event | None = None
-) -> T:
-    """Await `work`, but give up on it after `seconds` without waiting for it to unwind.
+class Lift:
+    """Set once, it takes the deadline off the `run_within` it was given to (a response
+    that started streaming is bounded by its reads' own timeouts, not by the budget).
+    Set synchronously: no task waits for it on the request's hot path."""
 
-    Once `lifted` is set the deadline no longer applies (a response that started
-    streaming is bounded by its reads' own timeouts, not by the request's budget).
-    """
+    def __init__(self) -> None:
+        self._set = False
+        self._deadline: asyncio.Timeout | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def bind(self, deadline: asyncio.Timeout) -> None:
+        self._deadline = deadline
+
+    def set(self) -> None:
+        self._set = True
+        if self._deadline is not None and not self._deadline.expired():
+            with contextlib.suppress(RuntimeError):  # the deadline's block has ended
+                self._deadline.reschedule(None)
+
+
+async def run_within(seconds: float, work: Coroutine[Any, Any, T], lift: Lift | None = None) -> T:
+    """Await `work`, but give up on it after `seconds` without waiting for it to unwind
+    (unless `lift` is set first)."""
     task = asyncio.ensure_future(work)
-    deadline = asyncio.timeout(seconds)
-    lifting = asyncio.ensure_future(_lift(deadline, lifted)) if lifted is not None else None
+    deadline = asyncio.timeout(None if lift is not None and lift.is_set() else seconds)
+    if lift is not None:
+        lift.bind(deadline)
     try:
         async with deadline:
             return await asyncio.shield(task)
@@ -52,16 +70,6 @@ async def run_within(
     except asyncio.CancelledError:
         abandon(task)
         raise
-    finally:
-        if lifting is not None:
-            lifting.cancel()
-
-
-async def _lift(deadline: asyncio.Timeout, lifted: asyncio.Event) -> None:
-    await lifted.wait()
-    if not deadline.expired():
-        with contextlib.suppress(RuntimeError):  # the deadline's block has just ended
-            deadline.reschedule(None)
 
 
 def abandon(task: asyncio.Task[Any]) -> None:

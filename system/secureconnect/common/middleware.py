@@ -15,7 +15,6 @@ Non-HTTP scopes get the request id only.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -23,7 +22,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from secureconnect.common.deadline import DeadlineExceeded, run_within
+from secureconnect.common.deadline import DeadlineExceeded, Lift, run_within
 from secureconnect.common.errors import error_response
 from secureconnect.common.logging import request_id_var
 from secureconnect.common.metrics import HTTP_DURATION, HTTP_REQUESTS, REQUEST_TIMEOUTS
@@ -91,7 +90,7 @@ class EdgeMiddleware:
     async def _http(self, scope: Scope, receive: Receive, send: Send, request_id: bytes) -> None:
         started = time.perf_counter()
         status = 500
-        response_started = asyncio.Event()
+        response_started = Lift()
         abandoned = False
 
         async def send_edge(message: Message) -> None:
@@ -108,7 +107,7 @@ class EdgeMiddleware:
 
         try:
             work = self.app(scope, receive, send_unless_abandoned)
-            await run_within(self.budget_s, work, lifted=response_started)
+            await run_within(self.budget_s, work, lift=response_started)
         except DeadlineExceeded:
             abandoned = True
             REQUEST_TIMEOUTS.labels(self.service, route_of(scope)).inc()
