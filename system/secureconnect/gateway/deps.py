@@ -21,9 +21,13 @@ async def get_gateway_service(connection: HTTPConnection) -> GatewayService:
 GatewayServiceDep = Annotated[GatewayService, Depends(get_gateway_service)]
 
 
-async def get_client_address(connection: HTTPConnection) -> str:
+def client_address(connection: HTTPConnection) -> str:
     """The gateway is the edge: the peer address is the client."""
     return connection.client.host if connection.client else "unknown"
+
+
+async def get_client_address(connection: HTTPConnection) -> str:
+    return client_address(connection)
 
 
 ClientAddress = Annotated[str, Depends(get_client_address)]

@@ -20,6 +20,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from secureconnect.common.errors import DomainError, error_response
+from secureconnect.gateway.deps import client_address
 from secureconnect.gateway.service import BUFFERED_BODY_BYTES, Answer, GatewayService, Outgoing
 from secureconnect.gateway.upstreams import API_PREFIXES
 
@@ -76,7 +77,7 @@ async def _proxy(route: ProxyRoute, request: Request) -> Response:
         response.headers["Allow"] = ", ".join(PROXIED_METHODS)
         return response
     service: GatewayService = request.app.state.gateway_service
-    client = request.client.host if request.client else "unknown"  # the gateway is the edge
+    client = client_address(request)
     await service.admit(client, request.headers.get("authorization"))
     query = request.scope.get("query_string", b"")
     path = request.scope.get("raw_path") or request.url.path.encode()
@@ -93,16 +94,13 @@ async def _proxy(route: ProxyRoute, request: Request) -> Response:
 def _response(answer: Answer) -> Response:
     """A whole body in one piece (its length Starlette's to set), else streamed with the
     upstream's length."""
-    whole = isinstance(answer.body, bytes)
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
     if isinstance(answer.body, bytes):
         response: Response = Response(content=answer.body, status_code=answer.status)
+        headers = [h for h in headers if h[0].lower() != b"content-length"]
     else:
         response = StreamingResponse(answer.body, status_code=answer.status)
-    response.raw_headers.extend(
-        (k.encode("latin-1"), v.encode("latin-1"))
-        for k, v in answer.headers
-        if not (whole and k.lower() == "content-length")
-    )
+    response.raw_headers.extend(headers)
     return response
 
 
