@@ -41,6 +41,9 @@ ADDRESS_GUESSES_CAP = 60
 #: Registrations one address may attempt before being refused: beyond this it is a bot,
 #: whatever NAT it is behind.
 REGISTRATION_CEILING = 100
+#: Per-address throttles need a stranger's own address: behind Docker's published ports
+#: every client is one address to the product.
+PER_ADDRESS_BACKENDS = ("local",)
 #: One authenticated read per service, for the token checks.
 READS = {
     "auth": "/api/v1/auth/me",
@@ -121,9 +124,7 @@ def _heard(listener: EventListener, content: str) -> bool:
     "by that device's own failures only (auth/throttle.py).",
     impact="Anyone who knows a user's e-mail address can lock them out of their account at "
     "will; or, without throttling, guess passwords at full speed.",
-    # Per-address throttles need a stranger's own address: behind Docker's published
-    # ports every client is one address to the product.
-    backends=("local",),
+    backends=PER_ADDRESS_BACKENDS,
 )
 def test_guessing_is_throttled_but_the_owner_gets_in(
     stack: Platform, api: ApiClient, gateway_url: str, evidence: EvidenceLog
@@ -168,9 +169,7 @@ def test_guessing_is_throttled_but_the_owner_gets_in(
     "(no hash, no mail); 429 with Retry-After beyond registrations_per_address.",
     impact="One client can create accounts in bulk and make the service mail any address "
     "over and over: spam, mail-reputation damage and a cheap way to load the database.",
-    # Per-address throttles need a stranger's own address: behind Docker's published
-    # ports every client is one address to the product.
-    backends=("local",),
+    backends=PER_ADDRESS_BACKENDS,
 )
 def test_registration_is_throttled(
     stack: Platform, api: ApiClient, gateway_url: str, evidence: EvidenceLog
