@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from harness.faults.toxiproxy import ToxiproxyClient
+from harness.toxiproxy.client import ToxiproxyClient
 
 CHUNK_BYTES = 4 * 1024 * 1024
 TARGET_RATIO = 0.5
@@ -68,7 +68,7 @@ def _free_port() -> int:
 
 
 def _start_server(port: int) -> tuple[subprocess.Popen[bytes], ToxiproxyClient]:
-    command = [sys.executable, "-m", "harness.faults.server", "--port", str(port)]
+    command = [sys.executable, "-m", "harness.toxiproxy.server", "--port", str(port)]
     server = subprocess.Popen([*command, "--log-level", "WARNING"])
     client = ToxiproxyClient(f"http://127.0.0.1:{port}", timeout_s=2.0)
     deadline = time.monotonic() + STARTUP_DEADLINE_S

@@ -236,7 +236,7 @@ def toxiproxy(
     port: Annotated[int, typer.Option(help="Port for the API.", min=1, max=65535)] = 8474,
 ) -> None:
     """Run the embedded toxiproxy-compatible server in the foreground."""
-    from harness.faults.server.__main__ import main as serve
+    from harness.toxiproxy.server.__main__ import main as serve
 
     raise typer.Exit(serve(["--host", host, "--port", str(port)]))
 

@@ -1,35 +1,3 @@
-"""Fault injection: Toxiproxy control and the embedded Toxiproxy-compatible server."""
-
-from harness.faults.toxiproxy import (
-    DOWNSTREAM,
-    UPSTREAM,
-    ProxyCounters,
-    ProxyInfo,
-    Stream,
-    ToxicCounters,
-    ToxicInfo,
-    ToxiproxyClient,
-    cut,
-    flaky,
-    half_open,
-    latency,
-    throttle,
-    toxic,
-)
-
-__all__ = [
-    "DOWNSTREAM",
-    "UPSTREAM",
-    "ProxyCounters",
-    "ProxyInfo",
-    "Stream",
-    "ToxicCounters",
-    "ToxicInfo",
-    "ToxiproxyClient",
-    "cut",
-    "flaky",
-    "half_open",
-    "latency",
-    "throttle",
-    "toxic",
-]
+"""Fault injection: faults applied to a running stack through its platform and its
+Toxiproxy (harness.toxiproxy), each proven to have touched traffic (injector.py), and
+PostgreSQL's own faults (postgres.py)."""

@@ -39,13 +39,13 @@ from typing import Any
 
 import httpx
 
+from harness import toxiproxy
 from harness.checks.evidence import EvidenceLog
 from harness.errors import HarnessError, InertFault
-from harness.faults import toxiproxy
 from harness.faults.postgres import TERMINATE_INTERVAL_S, Terminator, terminating
-from harness.faults.toxiproxy import DOWNSTREAM, ProxyCounters, Stream, ToxicInfo
 from harness.platform.base import Platform
 from harness.platform.components.datastores import APP_ROLE
+from harness.toxiproxy.client import DOWNSTREAM, ProxyCounters, Stream, ToxicInfo
 from harness.waiting import eventually
 
 #: How long a healthy component may take to answer before a fault, seconds (a loaded

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from harness.errors import StartupError
-from harness.faults.toxiproxy import ToxiproxyClient
 from harness.platform.process import ResourceSample
 from harness.platform.stackfile import ComponentInfo, StackInfo
+from harness.toxiproxy.client import ToxiproxyClient
 
 __all__ = [
     "SERVICE_NAMES",

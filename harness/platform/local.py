@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TypeVar
 
 from harness.errors import ComponentError, StartupError
-from harness.faults.toxiproxy import ToxiproxyClient
 from harness.platform.base import ComponentInfo, StackInfo, start_waves
 from harness.platform.components.base import LocalComponent
 from harness.platform.components.datastores import S3, Postgres, Redis
@@ -31,6 +30,7 @@ from harness.platform.process import ManagedProcess, ResourceSample
 from harness.platform.runtime import RunContext
 from harness.platform.source import SourceTree
 from harness.platform.watchdog import Watchdog
+from harness.toxiproxy.client import ToxiproxyClient
 
 HEALTH_POLL_S = 0.1
 PROXIED_DEPENDENCIES = ("postgres", "redis", "s3")

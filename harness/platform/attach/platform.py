@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ComponentError, ConfigError, StartupError
-from harness.faults.toxiproxy import ToxiproxyClient
 from harness.platform import probes as base_probes
 from harness.platform.attach import probes
 from harness.platform.attach.control import PidControl, ProcessControl
 from harness.platform.attach.grants import Control, Grants
 from harness.platform.process import ResourceSample
 from harness.platform.stackfile import ComponentInfo, StackInfo
+from harness.toxiproxy.client import ToxiproxyClient
 
 #: How long the deployment may take to bring a killed component back, seconds.
 RESTART_DEADLINE_S = 60.0

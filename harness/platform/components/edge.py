@@ -28,7 +28,7 @@ class Toxiproxy(LocalComponent):
         return [
             sys.executable,
             "-m",
-            "harness.faults.server",
+            "harness.toxiproxy.server",
             "--host",
             self.host,
             "--port",

@@ -24,7 +24,6 @@ from docker.errors import APIError
 from testcontainers.core.container import DockerContainer
 
 from harness.errors import ComponentError, StartupError
-from harness.faults.toxiproxy import ToxiproxyClient
 from harness.platform.base import ComponentInfo, StackInfo, start_waves
 from harness.platform.certs import generate
 from harness.platform.docker.engine import HealthyAndReady, RunResources, client, sweep
@@ -34,6 +33,7 @@ from harness.platform.docker.specs import ContainerSpec
 from harness.platform.docker.topology import CERT_HOSTNAMES, default_specs, export_secrets
 from harness.platform.docker.toxiproxy import HostViewToxiproxy
 from harness.platform.runtime import RunContext
+from harness.toxiproxy.client import ToxiproxyClient
 
 MIGRATIONS_DEADLINE_S = 120.0
 STOP_GRACE_S = 10

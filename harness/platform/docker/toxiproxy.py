@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from harness.faults.toxiproxy import ProxyInfo, ToxiproxyClient
+from harness.toxiproxy.client import ProxyInfo, ToxiproxyClient
 
 
 class HostViewToxiproxy(ToxiproxyClient):

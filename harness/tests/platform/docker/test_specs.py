@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from harness.faults.toxiproxy import ProxyInfo
 from harness.platform.components.services import Service
 from harness.platform.docker.images import ImageSet
 from harness.platform.docker.specs import ContainerSpec, Healthcheck
@@ -15,6 +14,7 @@ from harness.platform.docker.topology import default_specs
 from harness.platform.docker.toxiproxy import HostViewToxiproxy
 from harness.platform.local import default_components
 from harness.platform.runtime import RunContext
+from harness.toxiproxy.client import ProxyInfo
 
 
 @pytest.fixture(scope="module")

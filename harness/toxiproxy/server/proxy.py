@@ -21,11 +21,11 @@ import struct
 from dataclasses import asdict, dataclass
 from typing import cast
 
-from harness.faults.server.errors import ApiError
-from harness.faults.server.link import Link
-from harness.faults.server.toxics import DOWNSTREAM, UPSTREAM, Toxic
+from harness.toxiproxy.server.errors import ApiError
+from harness.toxiproxy.server.link import Link
+from harness.toxiproxy.server.toxics import DOWNSTREAM, UPSTREAM, Toxic
 
-log = logging.getLogger("harness.faults.server")
+log = logging.getLogger("harness.toxiproxy.server")
 
 # Reading from a source pauses as soon as its destination has anything queued
 # in user space: the kernel's socket buffers already absorb bursts, and a read

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import FaultError
-from harness.faults.toxiproxy import ToxiproxyClient
-from harness.tests.faults.tcp import TcpServer, connect, free_port, round_trip
+from harness.tests.toxiproxy.tcp import TcpServer, connect, free_port, round_trip
+from harness.toxiproxy.client import ToxiproxyClient
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -42,7 +42,7 @@ def test_signal_stops_the_server_cleanly(
         json.dumps([{"name": "e", "listen": listen, "upstream": echo_server.upstream}])
     )
     port = free_port()
-    command = [sys.executable, "-m", "harness.faults.server", "--port", str(port)]
+    command = [sys.executable, "-m", "harness.toxiproxy.server", "--port", str(port)]
     process = subprocess.Popen([*command, "--config", str(config)], stderr=subprocess.PIPE)
     try:
         with ToxiproxyClient(f"http://127.0.0.1:{port}", timeout_s=1.0) as client:

@@ -17,10 +17,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from harness.faults.server.collection import ProxyCollection, parse_proxy
-from harness.faults.server.errors import ApiError, bad_request
+from harness.toxiproxy.server.collection import ProxyCollection, parse_proxy
+from harness.toxiproxy.server.errors import ApiError, bad_request
 
-log = logging.getLogger("harness.faults.server")
+log = logging.getLogger("harness.toxiproxy.server")
 
 VERSION = "2.9.0-embedded"
 

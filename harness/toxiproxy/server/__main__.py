@@ -1,6 +1,6 @@
 """Run the embedded Toxiproxy-compatible server in the foreground.
 
-    python -m harness.faults.server --host 127.0.0.1 --port 8474
+    python -m harness.toxiproxy.server --host 127.0.0.1 --port 8474
 
 It stops cleanly (listeners and connections closed, exit status 0) on
 SIGTERM or SIGINT.
@@ -17,14 +17,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.faults.server import EmbeddedToxiproxy
+from harness.toxiproxy.server import EmbeddedToxiproxy
 
-log = logging.getLogger("harness.faults.server")
+log = logging.getLogger("harness.toxiproxy.server")
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m harness.faults.server",
+        prog="python -m harness.toxiproxy.server",
         description="Toxiproxy-compatible fault-injection proxy server.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="API address (default 127.0.0.1)")

@@ -2,7 +2,7 @@
 
 The same HTTP API as Shopify's toxiproxy-server (2.x) and the same toxics,
 implemented on asyncio so the harness can run it anywhere Python runs:
-``python -m harness.faults.server --host 127.0.0.1 --port 8474``.
+``python -m harness.toxiproxy.server --host 127.0.0.1 --port 8474``.
 ``EmbeddedToxiproxy`` runs it inside an existing event loop instead.
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Iterator
 
 import uvicorn
 
-from harness.faults.server.api import VERSION, create_app
-from harness.faults.server.collection import ProxyCollection
+from harness.toxiproxy.server.api import VERSION, create_app
+from harness.toxiproxy.server.collection import ProxyCollection
 
 __all__ = ["VERSION", "EmbeddedToxiproxy"]
 

@@ -20,8 +20,8 @@ import pytest
 import toxiproxy
 
 from harness.errors import FaultError
-from harness.faults.toxiproxy import ProxyInfo, ToxiproxyClient
-from harness.tests.faults.tcp import TcpServer, echo, free_port
+from harness.tests.toxiproxy.tcp import TcpServer, echo, free_port
+from harness.toxiproxy.client import ProxyInfo, ToxiproxyClient
 
 STARTUP_DEADLINE_S = 15.0
 SHUTDOWN_DEADLINE_S = 10.0
@@ -49,7 +49,7 @@ def embedded_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | 
         return
     port = free_port()
     log = tmp_path_factory.mktemp("toxiproxy") / "server.log"
-    command = [sys.executable, "-m", "harness.faults.server", "--host", "127.0.0.1"]
+    command = [sys.executable, "-m", "harness.toxiproxy.server", "--host", "127.0.0.1"]
     with log.open("wb") as sink:
         process = subprocess.Popen([*command, "--port", str(port)], stderr=sink)
     url = f"http://127.0.0.1:{port}"

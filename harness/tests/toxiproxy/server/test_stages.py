@@ -10,8 +10,7 @@ from collections.abc import Callable
 import pytest
 import toxiproxy
 
-from harness.faults.toxiproxy import ProxyInfo, Stream, ToxiproxyClient
-from harness.tests.faults.tcp import (
+from harness.tests.toxiproxy.tcp import (
     TcpServer,
     connect,
     recv_all,
@@ -20,6 +19,7 @@ from harness.tests.faults.tcp import (
     send_then_close,
     send_then_wait,
 )
+from harness.toxiproxy.client import ProxyInfo, Stream, ToxiproxyClient
 
 pytestmark = pytest.mark.timeout(60)
 

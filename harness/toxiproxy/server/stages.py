@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from harness.faults.server.toxics import Toxic
+from harness.toxiproxy.server.toxics import Toxic
 
 # Delays are clamped so a huge attribute cannot overflow the event loop's timers.
 MAX_DELAY_S = 365 * 24 * 3600.0

@@ -9,7 +9,8 @@ from dataclasses import replace
 import pytest
 
 from harness.errors import FaultError
-from harness.faults import (
+from harness.tests.toxiproxy.tcp import TcpServer, connect, free_port, round_trip
+from harness.toxiproxy import (
     ProxyCounters,
     ProxyInfo,
     ToxicCounters,
@@ -21,7 +22,6 @@ from harness.faults import (
     latency,
     throttle,
 )
-from harness.tests.faults.tcp import TcpServer, connect, free_port, round_trip
 
 pytestmark = pytest.mark.timeout(60)
 

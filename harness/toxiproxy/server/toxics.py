@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from harness.faults.server.errors import (
+from harness.toxiproxy.server.errors import (
     INVALID_STREAM,
     INVALID_TOXIC_TYPE,
     ApiError,

@@ -10,8 +10,8 @@ import pytest
 import toxiproxy
 from toxiproxy.exceptions import NotFound, ProxyExists
 
-from harness.faults.toxiproxy import ProxyInfo, ToxiproxyClient
-from harness.tests.faults.tcp import TcpServer, connect, free_port, round_trip
+from harness.tests.toxiproxy.tcp import TcpServer, connect, free_port, round_trip
+from harness.toxiproxy.client import ProxyInfo, ToxiproxyClient
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness.faults.server.errors import ApiError
-from harness.faults.server.toxics import TOXIC_ATTRIBUTES, Toxic, parse_toxic, updated_toxic
+from harness.toxiproxy.server.errors import ApiError
+from harness.toxiproxy.server.toxics import TOXIC_ATTRIBUTES, Toxic, parse_toxic, updated_toxic
 
 
 def test_defaults_match_toxiproxy() -> None:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from harness.faults.server.errors import (
+from harness.toxiproxy.server.errors import (
     MISSING_FIELD,
     PROXY_EXISTS,
     PROXY_NOT_FOUND,
@@ -21,10 +21,10 @@ from harness.faults.server.errors import (
     ApiError,
     bad_request,
 )
-from harness.faults.server.proxy import Proxy, split_address
-from harness.faults.server.toxics import Toxic, parse_toxic, updated_toxic
+from harness.toxiproxy.server.proxy import Proxy, split_address
+from harness.toxiproxy.server.toxics import Toxic, parse_toxic, updated_toxic
 
-log = logging.getLogger("harness.faults.server")
+log = logging.getLogger("harness.toxiproxy.server")
 
 # Toxiproxy would listen on every interface when "listen" is empty; the
 # embedded server is a local test tool, so it stays on loopback.

@@ -12,8 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import toxiproxy
 
-from harness.faults.toxiproxy import ProxyInfo, ToxiproxyClient
-from harness.tests.faults.tcp import (
+from harness.tests.toxiproxy.tcp import (
     TcpServer,
     connect,
     free_port,
@@ -21,6 +20,7 @@ from harness.tests.faults.tcp import (
     recv_exactly,
     round_trip,
 )
+from harness.toxiproxy.client import ProxyInfo, ToxiproxyClient
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -21,11 +21,11 @@ from collections import deque
 from functools import partial
 from typing import TYPE_CHECKING
 
-from harness.faults.server.stages import MAX_DELAY_S, Chunk, Stage, new_stage
-from harness.faults.server.toxics import UPSTREAM, Toxic
+from harness.toxiproxy.server.stages import MAX_DELAY_S, Chunk, Stage, new_stage
+from harness.toxiproxy.server.toxics import UPSTREAM, Toxic
 
 if TYPE_CHECKING:
-    from harness.faults.server.proxy import Connection
+    from harness.toxiproxy.server.proxy import Connection
 
 # Bytes a toxic may hold back per link before reading from the source pauses.
 QUEUE_LIMIT_BYTES = 4 * 1024 * 1024

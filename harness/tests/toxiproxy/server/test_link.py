@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from harness.faults.server.stages import _slice_offsets
-from harness.faults.toxiproxy import ProxyInfo, ToxiproxyClient
-from harness.tests.faults.tcp import connect, recv_exactly
+from harness.tests.toxiproxy.tcp import connect, recv_exactly
+from harness.toxiproxy.client import ProxyInfo, ToxiproxyClient
+from harness.toxiproxy.server.stages import _slice_offsets
 
 pytestmark = pytest.mark.timeout(60)
 
