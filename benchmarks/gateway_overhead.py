@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from harness.api import STRONG_PASSWORD as PASSWORD
+from harness.clients.api import STRONG_PASSWORD as PASSWORD
 from harness.platform.components.services import Service
 from harness.platform.local import LocalPlatform, default_components
 

@@ -24,8 +24,8 @@ import time
 import httpx
 import psutil
 
-from harness.api import ApiClient
-from harness.api_realtime import Files
+from harness.clients.api import ApiClient
+from harness.clients.realtime import Files
 from harness.platform.local import LocalPlatform, default_components
 
 GROWTH_TARGET_MIB = 20.0

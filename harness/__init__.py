@@ -5,10 +5,10 @@ from harness import EvidenceLog, FaultInjector, Platform, check, eventually
 
 from collections.abc import Callable
 
-from harness.api import ApiClient, Session, verification_token
 from harness.checks.evidence import EvidenceLog
 from harness.checks.model import Check, CheckResult, Severity, Status
 from harness.checks.registry import check, require_components
+from harness.clients.api import ApiClient, Session, verification_token
 from harness.errors import (
     CheckError,
     ComponentError,

@@ -11,7 +11,7 @@ the reports, JUnit, Allure, pytest.log) goes through `redact`:
   (passwords, access, refresh, device and verification tokens, TURN credentials,
   link signatures) and the stack's own secrets.
 
-The API client registers what it sees (harness.api); the platform's secrets are
+The API client registers what it sees (harness.clients.api); the platform's secrets are
 registered when a check asks for the stack. SEC-010 scans every artifact of the
 run for exactly these values.
 """

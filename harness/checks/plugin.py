@@ -18,13 +18,13 @@ import httpx
 import pytest
 
 from harness.checks.evidence import EvidenceLog, fault_evidence
+from harness.checks.history import History
 from harness.checks.model import CATEGORIES, PROFILES, Check, CheckResult, Evidence, Status
 from harness.checks.registry import check_of
 from harness.checks.steady import restore_steady_state
 from harness.checks.timing import FixtureClock, total_s
 from harness.errors import CheckError, HarnessError, Inconclusive, NotGranted
 from harness.faults.injector import FaultInjector
-from harness.history import History
 from harness.platform.backends import BACKENDS, create_platform
 from harness.platform.base import Platform
 from harness.redaction import redact_text, register_stack_secrets

@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.checks.scoring import DEFAULT_POLICY, Policy
-from harness.cli_options import (
+from harness.cli.console import ComponentTable
+from harness.cli.options import (
     FaultDuration,
     FaultScenario,
     LoadDuration,
@@ -25,7 +26,6 @@ from harness.cli_options import (
     StateFile,
     refusing,
 )
-from harness.console import ComponentTable
 from harness.load.evaluate import SloReport
 from harness.load.report import publish_load, utc_now
 from harness.load.session import (
@@ -37,7 +37,7 @@ from harness.load.session import (
 )
 from harness.load.slo import DEFAULT_SLO_FILE
 from harness.load.target import Target, check_loopback
-from harness.runner import new_run_id
+from harness.run.runner import new_run_id
 
 console = Console(stderr=True, soft_wrap=True)
 

@@ -32,7 +32,7 @@ from harness.load.stats import LocustStats, read_stats
 from harness.load.target import Target, resolve_target
 from harness.load.timeline import FaultWindow, PhaseStats, phases, phases_json, series
 from harness.platform.local import ProgressCallback
-from harness.scenarios_catalog import fault_for, validate_scenario
+from harness.run.chaos_catalogue import fault_for, validate_scenario
 
 #: At least this much steady load before and after a fault, seconds.
 FAULT_MARGIN_S = 10.0

@@ -25,7 +25,7 @@ from harness.errors import ConfigError, PatchError, StartupError
 from harness.platform.components.base import LocalComponent
 from harness.platform.local import LocalPlatform, default_components
 from harness.platform.source import SourceTree
-from harness.runner import COMPONENT_LOGS, collect_logs, run_checks
+from harness.run.runner import COMPONENT_LOGS, collect_logs, run_checks
 from harness.selftest.catalogue import Defect
 from harness.selftest.inventory import CheckEntry, collect_checks
 from harness.selftest.outcome import DefectOutcome, SelftestOutcome, judge

@@ -12,7 +12,7 @@ import pytest
 from harness.checks.model import Check
 from harness.checks.registry import check_of
 from harness.errors import HarnessError
-from harness.runner import REPO_ROOT, SCENARIOS_DIR
+from harness.run.runner import REPO_ROOT, SCENARIOS_DIR
 
 
 @dataclass(frozen=True)

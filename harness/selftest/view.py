@@ -7,7 +7,7 @@ from rich.progress import Progress as RichProgress
 from rich.progress import SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from harness.console import OUTCOME_COLOUR
+from harness.cli.console import OUTCOME_COLOUR
 from harness.selftest.catalogue import Defect
 from harness.selftest.engine import Progress
 from harness.selftest.outcome import COLUMNS, DefectOutcome, SelftestOutcome, rows

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import redis
 
-from harness.chaos import AFTER, DURING, INERT, REFUTED, Experiment, Probe
 from harness.faults.injector import FaultInjector
 from harness.platform.local import LocalPlatform
-from harness.scenarios_catalog import scenario_names
+from harness.run.chaos import AFTER, DURING, INERT, REFUTED, Experiment, Probe
+from harness.run.chaos_catalogue import scenario_names
 from harness.tests.stacks import redis_via_proxy
 
 FAULT_S = 1.5

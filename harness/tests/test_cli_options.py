@@ -14,8 +14,8 @@ from typer.main import get_command
 
 from harness import cli
 from harness.checks.model import Status
-from harness.cli_options import parse_duration
-from harness.console import stack_summary
+from harness.cli.console import stack_summary
+from harness.cli.options import parse_duration
 from harness.platform.base import ComponentInfo, StackInfo
 from harness.tests.report.runs import make, publish_run
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 
-from harness.runner import REPO_ROOT
+from harness.run.runner import REPO_ROOT
 from harness.selftest.inventory import collect_checks
 
 AUDIT = REPO_ROOT / "docs" / "audit.md"

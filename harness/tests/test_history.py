@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.checks.history import FAIL, INFO, OK, History, check_set_full
 from harness.errors import ConfigError
-from harness.history import FAIL, INFO, OK, History, check_set_full
 
 
 def _history(adds: dict[str, str], read: list[str]) -> History:

@@ -11,9 +11,8 @@ from typing import Any
 
 import httpx
 
-from harness.checks.library.writes import Recorder
-from harness.history import INFO, OK, History, check_set_full
-from harness.invariants import (
+from harness.checks.history import INFO, OK, History, check_set_full
+from harness.checks.invariants import (
     COMPLETE,
     FILES,
     POLLS,
@@ -26,6 +25,7 @@ from harness.invariants import (
     check_reactions,
     files_state,
 )
+from harness.checks.library.writes import Recorder
 
 
 def _write(history: History, process: int, f: str, value: Any, outcome: str, result: Any = None):

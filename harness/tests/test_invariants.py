@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from harness.errors import ConfigError
-from harness.history import FAIL, INFO, OK, History, operations, possible_finals
-from harness.invariants import (
+from harness.checks.history import FAIL, INFO, OK, History, operations, possible_finals
+from harness.checks.invariants import (
     CALLS,
     COMPLETE,
     END,
@@ -32,6 +31,7 @@ from harness.invariants import (
     files_state,
     poll_state,
 )
+from harness.errors import ConfigError
 
 
 def _write(

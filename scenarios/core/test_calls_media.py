@@ -10,8 +10,8 @@ import av
 import httpx
 
 from harness import ApiClient, EvidenceLog, Platform, Session, check, require_components
-from harness.api_realtime import Chat
-from harness.media import SfuClient
+from harness.clients.media import SfuClient
+from harness.clients.realtime import Chat
 
 FRAMES_EXPECTED = 30
 FRAMES_DEADLINE_S = 10.0

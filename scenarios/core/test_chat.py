@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from harness import ApiClient, EvidenceLog, Platform, check, require_components
-from harness.api_realtime import Chat, EventListener
+from harness.clients.realtime import Chat, EventListener
 
 
 def _chat_instances(stack: Platform) -> list[str]:

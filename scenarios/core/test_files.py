@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 from harness import ApiClient, EvidenceLog, Platform, check, require_components
-from harness.api_realtime import Files
+from harness.clients.realtime import Files
 
 #: Longest an upload URL may stay valid, seconds: long enough to send a file, short
 #: enough that a leaked link (a log line, a browser history) is dead by the time it is read.

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import pytest
 
 from harness import ApiClient, EvidenceLog, Platform, check, require_components
+from harness.checks.history import History
 from harness.checks.library.workloads import Team, Workload, judge, new_team, run_rounds
 from harness.checks.library.workloads_chat import Ballots, Messages, Reactions
 from harness.checks.library.workloads_services import (
@@ -25,7 +26,6 @@ from harness.checks.library.workloads_services import (
     token_services,
 )
 from harness.checks.library.writes import Recorder
-from harness.history import History
 
 ROUNDS = 3
 

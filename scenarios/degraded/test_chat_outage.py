@@ -27,12 +27,12 @@ from harness import (
     policy_period,
     require_components,
 )
-from harness.api_realtime import Chat, EventListener
+from harness.checks.history import History
 from harness.checks.library import recovery
 from harness.checks.library.workloads import judge, new_team, through_fault
 from harness.checks.library.workloads_chat import SEND, Ballots, Messages, Reactions
 from harness.checks.library.writes import Recorder
-from harness.history import History
+from harness.clients.realtime import Chat, EventListener
 
 PG_LATENCY_MS = 50
 PG_RESET_TOXICITY = 0.2

@@ -39,6 +39,7 @@ from harness import (
     metric_watch,
     require_components,
 )
+from harness.checks.history import History
 from harness.checks.library.storage_view import (
     ATTEMPTS_FAILED,
     CALLS_REFUSED,
@@ -53,7 +54,6 @@ from harness.checks.library.workloads_services import (
     token_services,
 )
 from harness.checks.library.writes import Recorder
-from harness.history import History
 
 #: Rounds each workload may write at most (each is a handful of concurrent requests).
 MAX_ROUNDS = 12

@@ -27,9 +27,9 @@ from harness import (
     metric_watch,
     require_components,
 )
-from harness.api_realtime import Files
 from harness.checks.library import alerts
 from harness.checks.library.storage_view import StorageView
+from harness.clients.realtime import Files
 
 FAST_503_S = 0.2
 BREAKER_DEADLINE_S = 30.0

@@ -6,7 +6,7 @@ import httpx
 from aioice.stun import TransactionFailed
 
 from harness import ApiClient, EvidenceLog, Platform, check, eventually, require_components
-from harness.api_realtime import Chat
+from harness.clients.realtime import Chat
 from harness.platform import probes
 
 PUSH_DEADLINE_S = 15.0

@@ -6,7 +6,7 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 
 from harness import ApiClient, EvidenceLog, Platform, Session, check, require_components
-from harness.api_realtime import Chat, EventListener
+from harness.clients.realtime import Chat, EventListener
 
 VOTERS = 20
 #: How long the "typing" event may take to reach the other participant. Below the

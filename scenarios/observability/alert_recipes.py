@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import httpx
 
 from harness import ApiClient, FaultInjector, Platform, Session, eventually, metric_sample
-from harness.api_realtime import Files
 from harness.checks.library.alert_firing import Recipe
+from harness.clients.realtime import Files
 
 #: Slow enough that every query lands above HighDBLatency's 500 ms p95...
 DB_LATENCY_MS = 700

@@ -18,8 +18,6 @@ import secrets
 import time
 
 from harness import ApiClient, EvidenceLog, Platform, check, require_components
-from harness.api import STRONG_PASSWORD
-from harness.api_realtime import Chat, EventListener
 from harness.checks.library.auth_abuse import (
     LOGIN,
     REGISTER,
@@ -29,6 +27,8 @@ from harness.checks.library.auth_abuse import (
     stranger,
     until_refused,
 )
+from harness.clients.api import STRONG_PASSWORD
+from harness.clients.realtime import Chat, EventListener
 
 #: A socket of a revoked session must be closed by then, seconds (the bus is immediate;
 #: the product's revocation recheck is its backstop, not the expectation).

@@ -13,8 +13,8 @@ from harness import (
     eventually,
     require_components,
 )
-from harness.api_realtime import Files
 from harness.checks.library import storage
+from harness.clients.realtime import Files
 
 ENCRYPTION_DEADLINE_S = 30.0
 

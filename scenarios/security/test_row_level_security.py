@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncpg
 
 from harness import AddressOf, ApiClient, EvidenceLog, Platform, check, require_components
-from harness.api_realtime import Chat
 from harness.checks.library.transport import tls_context
+from harness.clients.realtime import Chat
 
 CONVERSATION_TABLES = """
     SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from harness import ApiClient, EvidenceLog, Platform, check
-from harness.api_realtime import EventListener
 from harness.checks.library import secrets
+from harness.clients.realtime import EventListener
 from harness.platform.runtime import SECRET_NAMES
 
 

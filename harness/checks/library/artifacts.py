@@ -118,8 +118,8 @@ def secret_journey(api: Any, gateway_url: str, capture_url: str | None) -> list[
     password, the verification mail's token, access, refresh and device tokens, a
     rotated pair, a WebSocket authenticated in its URL, presigned upload and download
     links, TURN credentials, logout. What was done, for the evidence."""
-    from harness.api import verification_token
-    from harness.api_realtime import EventListener, Files
+    from harness.clients.api import verification_token
+    from harness.clients.realtime import EventListener, Files
 
     session = api.new_session()
     done = ["registered and logged in (password, access, refresh and device tokens)"]

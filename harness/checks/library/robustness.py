@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from harness.api import ApiClient, Session
 from harness.checks.steady import ready_state
+from harness.clients.api import ApiClient, Session
 from harness.platform.base import Platform, services_of
 
 #: How long services may take to be `ok` again after a campaign.

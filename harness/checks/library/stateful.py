@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 import httpx
 from hypothesis.stateful import RuleBasedStateMachine
 
-from harness.api import ApiClient, Session
+from harness.clients.api import ApiClient, Session
 from harness.faults.injector import FaultInjector, FaultWindow
 from harness.waiting import eventually
 

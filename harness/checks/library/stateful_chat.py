@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
-from harness.api_realtime import Chat
 from harness.checks.library.stateful import ModelMachine, begin_run
+from harness.clients.realtime import Chat
 
 PEOPLE = ("alice", "bob")
 WORDS = ("hello", "lunch", "deploy", "retro")

@@ -10,8 +10,8 @@ import httpx
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
-from harness.api_realtime import Files
 from harness.checks.library.stateful import ModelMachine, begin_run
+from harness.clients.realtime import Files
 
 SIZES = (1, 1000, 70_000)
 FILE_FAULTS = (None, "s3 cut", "s3 slow", "s3 flaky", "postgres flaky", "redis cut")

@@ -6,7 +6,7 @@ in rounds; every round sends the same write *from the same user on two
 connections at once* and writes of different users in parallel, so each
 counter and uniqueness rule meets concurrent duplicates. `read` records the
 system's final state in the history and `check` runs the matching checker
-of `harness.invariants`.
+of `harness.checks.invariants`.
 
 `through_fault` writes in rounds while a fault holds, until enough writes
 failed or were indeterminate to prove the fault touched them (or a
@@ -25,11 +25,11 @@ from typing import Any, Protocol
 
 import httpx
 
-from harness.api import ApiClient, Session
-from harness.api_realtime import Chat
 from harness.checks.evidence import EvidenceLog
+from harness.checks.invariants import InvariantResult
 from harness.checks.library.writes import Recorder
-from harness.invariants import InvariantResult
+from harness.clients.api import ApiClient, Session
+from harness.clients.realtime import Chat
 from harness.waiting import eventually
 
 #: Users of a team: the owner and three members (a p2p call's room limit is four).

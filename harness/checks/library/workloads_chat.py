@@ -6,11 +6,8 @@ from typing import Any
 
 import httpx
 
-from harness.api import ApiClient, Session
-from harness.api_realtime import Chat
-from harness.checks.library.workloads import READ_DEADLINE_S, Team, at_once
-from harness.history import check_set_full
-from harness.invariants import (
+from harness.checks.history import check_set_full
+from harness.checks.invariants import (
     POLLS,
     REACT,
     REACTIONS,
@@ -20,6 +17,9 @@ from harness.invariants import (
     check_reactions,
     poll_state,
 )
+from harness.checks.library.workloads import READ_DEADLINE_S, Team, at_once
+from harness.clients.api import ApiClient, Session
+from harness.clients.realtime import Chat
 from harness.waiting import eventually
 
 #: client_msg_id prefix of the Messages workload (other workloads send messages too).

@@ -6,10 +6,8 @@ import os
 
 import httpx
 
-from harness.api import ApiClient, Session
-from harness.checks.library.workloads import Team, at_once, race
-from harness.history import OK
-from harness.invariants import (
+from harness.checks.history import OK
+from harness.checks.invariants import (
     CALLS,
     COMPLETE,
     END,
@@ -26,6 +24,8 @@ from harness.invariants import (
     check_revocations,
     files_state,
 )
+from harness.checks.library.workloads import Team, at_once, race
+from harness.clients.api import ApiClient, Session
 from harness.platform.base import Platform
 
 #: Bytes of each uploaded file.

@@ -5,7 +5,7 @@ not happen), info for a timeout, a reset or a 5xx (it may have happened). A
 client retries an indeterminate write the way a real one does: the same
 request again (the same client_msg_id, ballot, reaction, file, token), a few
 times with a short backoff; each attempt is its own operation, so the
-checkers of `harness.invariants` see the retries too.
+checkers of `harness.checks.invariants` see the retries too.
 
 `Recorder.trouble` counts the attempts that failed or were indeterminate, the
 client's-view proof that a fault touched the writes.
@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from harness.history import FAIL, INFO, OK, History
+from harness.checks.history import FAIL, INFO, OK, History
 
 #: Attempts of one write before the client gives up (its outcome then stays unknown).
 ATTEMPTS = 6

@@ -55,7 +55,7 @@ class Capture(LocalComponent):
         return [
             sys.executable,
             "-m",
-            "harness.capture",
+            "harness.platform.capture",
             "--host",
             self.host,
             "--smtp-port",

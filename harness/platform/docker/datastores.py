@@ -170,7 +170,7 @@ def capture(images: ImageSet) -> ContainerSpec:
     spec = ContainerSpec(
         name="capture",
         image=images.image("capture"),
-        entrypoint=["python", "-m", "harness.capture"],
+        entrypoint=["python", "-m", "harness.platform.capture"],
         command=(
             f"--host 0.0.0.0 --smtp-port {CAPTURE_SMTP_PORT} --http-port {CAPTURE_HTTP_PORT} "
             "--dir /tmp/capture"

@@ -16,12 +16,12 @@ import httpx
 import pytest
 import uvicorn
 
-from harness.capture import Store, build_app
 from harness.checks.evidence import EvidenceLog
 from harness.checks.library import alert_firing, alerts
 from harness.checks.library.alert_firing import Recipe
 from harness.errors import InertFault
 from harness.faults.injector import FaultInjector, FaultWindow
+from harness.platform.capture import Store, build_app
 from harness.platform.ports import free_port
 
 

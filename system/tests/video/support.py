@@ -17,7 +17,7 @@ import uvicorn
 from aiortc.sdp import candidate_from_sdp
 from starlette.applications import Starlette
 
-from harness.media import (  # noqa: F401  (re-exported for the tests)
+from harness.clients.media import (  # noqa: F401  (re-exported for the tests)
     FRAME_DEADLINE_S,
     FRAME_SIZE,
     FrameCounter,

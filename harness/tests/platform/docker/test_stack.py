@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from harness import ApiClient, FaultInjector, eventually, metric_sample, verification_token
-from harness.api_realtime import Chat, Files
 from harness.checks.library import container as container_checks
+from harness.clients.realtime import Chat, Files
 from harness.platform.docker import DockerPlatform, ImageSet, leftovers
 from harness.platform.docker.engine import client
 from harness.platform.docker.specs import ContainerSpec, Healthcheck

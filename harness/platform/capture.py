@@ -2,7 +2,7 @@
 
 The product sends verification mail and Alertmanager sends alert mail and
 webhooks; checks read them back from here. Run it with
-`python -m harness.capture --smtp-port P --http-port Q --dir D`.
+`python -m harness.platform.capture --smtp-port P --http-port Q --dir D`.
 
 HTTP API (JSON):
     GET    /health

@@ -1,6 +1,6 @@
 """Chat, polls and files through the gateway, and a WebSocket listener for `/ws` events.
 
-Kept apart from `harness.api` (auth) so each module stays small; both speak only
+Kept apart from `harness.clients.api` (auth) so each module stays small; both speak only
 the public contract of docs/api.md.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from websockets.sync.client import ClientConnection, connect
 
-from harness.api import ApiClient, Session
+from harness.clients.api import ApiClient, Session
 
 EVENT_DEADLINE_S = 10.0
 

@@ -19,7 +19,7 @@ from harness.checks.model import CATEGORIES, PROFILES
 from harness.errors import ConfigError
 from harness.platform.backends import BACKENDS
 from harness.platform.components.services import BACKENDS as SERVICES
-from harness.scenarios_catalog import check_scenario_form
+from harness.run.chaos_catalogue import check_scenario_form
 
 _DURATION = re.compile(
     r"(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?"

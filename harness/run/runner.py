@@ -28,7 +28,7 @@ from harness.report.publish import publish
 if TYPE_CHECKING:
     from harness.platform.docker import DockerPlatform
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS_DIR = REPO_ROOT / "scenarios"
 #: Where a run keeps the components' logs.
 COMPONENT_LOGS = "logs"

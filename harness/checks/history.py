@@ -16,7 +16,7 @@ acknowledged add missing from the read is **lost**; an element read twice is
 **duplicated**; one read but never added is **unexpected**; a failed add that
 is present anyway is **failed but present**. Indeterminate adds may go either way.
 
-For rules other than a set (`harness.invariants`: ballots, reactions, files,
+For rules other than a set (`harness.checks.invariants`: ballots, reactions, files,
 revocations, calls), `operations` pairs each invocation with its completion and
 `possible_finals` gives the states a register may end in: any write that
 happened or may have, unless an acknowledged one began after it completed.

@@ -16,11 +16,11 @@ from typing import Any
 
 import httpx
 
-from harness.api import ApiClient
-from harness.chaos import Probe
+from harness.clients.api import ApiClient
 from harness.errors import ConfigError
 from harness.faults.injector import FaultInjector
 from harness.platform.base import SERVICE_NAMES, Platform, services_of
+from harness.run.chaos import Probe
 
 PROXIES = ("postgres", "redis", "s3")
 SLOW_MS, JITTER_MS = 1000, 200

@@ -14,9 +14,15 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from harness.chaos import HELD, INERT, REFUTED
 from harness.checks.scoring import DEFAULT_POLICY, Policy
-from harness.cli_options import (
+from harness.cli.console import (
+    ComponentTable,
+    RunProgress,
+    print_verdict,
+    run_experiment,
+    stack_summary,
+)
+from harness.cli.options import (
     Backend,
     Categories,
     ChaosDuration,
@@ -29,13 +35,6 @@ from harness.cli_options import (
     StateFile,
     ip_address,
 )
-from harness.console import (
-    ComponentTable,
-    RunProgress,
-    print_verdict,
-    run_experiment,
-    stack_summary,
-)
 from harness.errors import ConfigError, HarnessError, StartupError
 from harness.load.cli import load as load_command
 from harness.platform.backends import create_platform
@@ -43,8 +42,9 @@ from harness.platform.base import StackInfo
 from harness.platform.supervisor import hold, serve_foreground, start_detached, take_down
 from harness.report.pdf import print_pdf
 from harness.report.publish import rerender
-from harness.runner import RunOptions, new_run_id, run_suite
-from harness.scenarios_catalog import validate_scenario
+from harness.run.chaos import HELD, INERT, REFUTED
+from harness.run.chaos_catalogue import validate_scenario
+from harness.run.runner import RunOptions, new_run_id, run_suite
 from harness.selftest.catalogue import DEFECTS_DIR, load_catalogue, select
 from harness.selftest.engine import Selftest
 from harness.selftest.outcome import write as write_outcome
@@ -259,7 +259,3 @@ def main() -> None:
         sys.exit(EXIT_HARNESS_ERROR)
     if isinstance(code, int) and code:
         sys.exit(code)
-
-
-if __name__ == "__main__":
-    main()

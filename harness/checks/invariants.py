@@ -1,6 +1,6 @@
 """Counters and uniqueness rules of acknowledged writes, checked on histories.
 
-The set-full check of `harness.history` covers messages (a set of
+The set-full check of `harness.checks.history` covers messages (a set of
 idempotency keys). The rules here cover what a set cannot: a ballot that
 *replaces* the voter's previous one, a reaction that exists once per (user,
 emoji), a file listed once and counted once in the quota, a revocation that
@@ -17,7 +17,7 @@ violation with an example:
 | revocations | revoke {token}; use {token, where} → {status} | (the uses are the reads) |
 | calls | initiate {user} → {call}; join, leave, end {call, user} | calls {id: call_state(..)} |
 
-Outcomes are those of `harness.history`: ok (acknowledged), fail (a 4xx: it must
+Outcomes are those of `harness.checks.history`: ok (acknowledged), fail (a 4xx: it must
 be absent), info (a timeout, reset or 5xx: it may be present or not, never twice).
 """
 
@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.history import FAIL, INFO, OK, History, Operation, operations, possible_finals
+from harness.checks.history import FAIL, INFO, OK, History, Operation, operations, possible_finals
 
 VOTE, POLLS = "vote", "polls"
 REACT, REACTIONS = "react", "reactions"

@@ -11,11 +11,11 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from harness.chaos import Experiment, ExperimentResult, Sample
 from harness.checks.scoring import Scorecard, Verdict
 from harness.faults.injector import FaultInjector
 from harness.platform.base import Platform, StackInfo
-from harness.scenarios_catalog import default_steady_state, fault_for
+from harness.run.chaos import Experiment, ExperimentResult, Sample
+from harness.run.chaos_catalogue import default_steady_state, fault_for
 
 STATE_COLOUR = {"starting": "yellow", "healthy": "green", "failed": "red"}
 OUTCOME_COLOUR = {"passed": "green", "failed": "red", "skipped": "grey50"}
