@@ -1,20 +1,25 @@
-"""The readiness harness. Scenarios import what they need from here, not from submodules.
+"""The readiness harness. Scenarios import what they need from here and from `harness.checks`,
+never from submodules (scenarios/ruff.toml bans them; harness/tests/test_public_surface.py
+keeps `__all__` equal to what the namespace offers).
 
 from harness import EvidenceLog, FaultInjector, Platform, check, eventually
 """
 
-from collections.abc import Callable
+from collections.abc import Callable as _Callable
 
 from harness.checks.evidence import EvidenceLog
 from harness.checks.model import Check, CheckResult, Severity, Status
 from harness.checks.registry import check, require_components
-from harness.clients.api import ApiClient, Session, verification_token
+from harness.clients.api import STRONG_PASSWORD, ApiClient, Session, verification_token
+from harness.clients.media import SfuClient
+from harness.clients.realtime import Chat, EventListener, Files
 from harness.errors import (
     CheckError,
     ComponentError,
     ConfigError,
     FaultError,
     HarnessError,
+    Inconclusive,
     InertFault,
     PolicyError,
     StartupError,
@@ -29,42 +34,54 @@ from harness.platform.components.services import (
     CORS_ALLOWED_ORIGIN,
     GATEWAY_BUDGET_S,
 )
+from harness.platform.probes import turn_allocate
+from harness.platform.runtime import SECRET_NAMES
+from harness.redaction import RUN_SECRETS
 from harness.waiting import eventually
 
 #: A fixture that maps a component name to (host, port).
-AddressOf = Callable[[str], tuple[str, int]]
+AddressOf = _Callable[[str], tuple[str, int]]
 
 __all__ = [
-    "BACKEND_BUDGET_S",
-    "CORS_ALLOWED_ORIGIN",
-    "GATEWAY_BUDGET_S",
     "AddressOf",
     "ApiClient",
+    "BACKEND_BUDGET_S",
+    "CORS_ALLOWED_ORIGIN",
+    "Chat",
     "Check",
     "CheckError",
     "CheckResult",
     "ComponentError",
     "ComponentInfo",
     "ConfigError",
+    "EventListener",
     "EvidenceLog",
     "FaultError",
     "FaultInjector",
     "FaultWindow",
+    "Files",
+    "GATEWAY_BUDGET_S",
     "HarnessError",
+    "Inconclusive",
     "InertFault",
     "Platform",
     "PolicyError",
+    "RUN_SECRETS",
+    "SECRET_NAMES",
+    "STRONG_PASSWORD",
     "Session",
     "Severity",
+    "SfuClient",
     "StackInfo",
     "StartupError",
     "Status",
     "check",
     "eventually",
     "metric_sample",
-    "policy_period",
     "metric_watch",
+    "policy_period",
     "require_components",
     "services_of",
+    "turn_allocate",
     "verification_token",
 ]

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness import EvidenceLog, check
-from harness.checks.library import alert_routing, alert_selectors, compose_rendered, config_audit
-from harness.checks.library.config_audit import ComposeFile
+from harness.checks import alert_routing, alert_selectors, compose_rendered, config_audit
 
 #: Paths inside the compose/ folder under audit (the `compose_dir` fixture).
 APP_FILE = "docker-compose.yml"
@@ -27,20 +26,20 @@ ALERT_RULES = "prometheus/rules"
 #: Written by compose/offline/build; the deployment passes it as --env-file (compose/README.md).
 OFFLINE_IMAGES = "offline/images.env"
 
-Audit = Callable[[ComposeFile, EvidenceLog], list[str]]
+Audit = Callable[[config_audit.ComposeFile, EvidenceLog], list[str]]
 
 
 @pytest.fixture(scope="module")
-def app(compose_dir: Path) -> ComposeFile:
-    return ComposeFile.load(compose_dir / APP_FILE)
+def app(compose_dir: Path) -> config_audit.ComposeFile:
+    return config_audit.ComposeFile.load(compose_dir / APP_FILE)
 
 
 @pytest.fixture(scope="module")
-def monitoring(compose_dir: Path) -> ComposeFile:
-    return ComposeFile.load(compose_dir / MONITORING_FILE)
+def monitoring(compose_dir: Path) -> config_audit.ComposeFile:
+    return config_audit.ComposeFile.load(compose_dir / MONITORING_FILE)
 
 
-def _no_defects(audit: Audit, evidence: EvidenceLog, *files: ComposeFile) -> None:
+def _no_defects(audit: Audit, evidence: EvidenceLog, *files: config_audit.ComposeFile) -> None:
     defects = [defect for file in files for defect in audit(file, evidence)]
     assert not defects, "; ".join(defects)
 
@@ -55,7 +54,9 @@ def _no_defects(audit: Audit, evidence: EvidenceLog, *files: ComposeFile) -> Non
     impact="A container still starting is reported unhealthy and restarted in a loop; nothing can "
     "tell starting from broken.",
 )
-def test_health_checks(app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog) -> None:
+def test_health_checks(
+    app: config_audit.ComposeFile, monitoring: config_audit.ComposeFile, evidence: EvidenceLog
+) -> None:
     _no_defects(config_audit.healthcheck_defects, evidence, app, monitoring)
 
 
@@ -69,7 +70,9 @@ def test_health_checks(app: ComposeFile, monitoring: ComposeFile, evidence: Evid
     impact="A crashed container stays down until someone notices: an outage that could heal "
     "itself needs a person at night.",
 )
-def test_restart_policies(app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog) -> None:
+def test_restart_policies(
+    app: config_audit.ComposeFile, monitoring: config_audit.ComposeFile, evidence: EvidenceLog
+) -> None:
     _no_defects(config_audit.restart_defects, evidence, app, monitoring)
 
 
@@ -83,7 +86,9 @@ def test_restart_policies(app: ComposeFile, monitoring: ComposeFile, evidence: E
     impact="One container can take all the host's memory or CPU; the OOM killer then picks a "
     "victim, possibly the database.",
 )
-def test_resource_limits(app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog) -> None:
+def test_resource_limits(
+    app: config_audit.ComposeFile, monitoring: config_audit.ComposeFile, evidence: EvidenceLog
+) -> None:
     _no_defects(config_audit.resource_defects, evidence, app, monitoring)
 
 
@@ -98,7 +103,7 @@ def test_resource_limits(app: ComposeFile, monitoring: ComposeFile, evidence: Ev
     "host or its logs holds the keys.",
 )
 def test_secrets_from_files(
-    app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog
+    app: config_audit.ComposeFile, monitoring: config_audit.ComposeFile, evidence: EvidenceLog
 ) -> None:
     _no_defects(config_audit.plain_secret_defects, evidence, app, monitoring)
 
@@ -114,7 +119,7 @@ def test_secrets_from_files(
     "the network can read or change them.",
 )
 def test_no_insecure_flags(
-    app: ComposeFile, monitoring: ComposeFile, evidence: EvidenceLog
+    app: config_audit.ComposeFile, monitoring: config_audit.ComposeFile, evidence: EvidenceLog
 ) -> None:
     _no_defects(config_audit.insecure_flag_defects, evidence, app, monitoring)
 
@@ -129,7 +134,7 @@ def test_no_insecure_flags(
     impact="Passwords and messages travel to PostgreSQL unencrypted: a network observer reads "
     "every conversation.",
 )
-def test_database_tls(app: ComposeFile, evidence: EvidenceLog) -> None:
+def test_database_tls(app: config_audit.ComposeFile, evidence: EvidenceLog) -> None:
     _no_defects(config_audit.database_tls_defects, evidence, app)
 
 
@@ -143,7 +148,7 @@ def test_database_tls(app: ComposeFile, evidence: EvidenceLog) -> None:
     impact="TURN health says nothing true about authentication: calls behind NAT fail while the "
     "dashboard shows green.",
 )
-def test_turn_health_check(app: ComposeFile, evidence: EvidenceLog) -> None:
+def test_turn_health_check(app: config_audit.ComposeFile, evidence: EvidenceLog) -> None:
     _no_defects(config_audit.turn_healthcheck_defects, evidence, app)
 
 
@@ -157,7 +162,7 @@ def test_turn_health_check(app: ComposeFile, evidence: EvidenceLog) -> None:
     impact="A dead backup scheduler goes unnoticed until a restore is needed and there is no "
     "recent backup.",
 )
-def test_backup_health_check(app: ComposeFile, evidence: EvidenceLog) -> None:
+def test_backup_health_check(app: config_audit.ComposeFile, evidence: EvidenceLog) -> None:
     _no_defects(config_audit.backup_healthcheck_defects, evidence, app)
 
 
@@ -171,7 +176,7 @@ def test_backup_health_check(app: ComposeFile, evidence: EvidenceLog) -> None:
     impact="The monitoring stack fails to start on a fresh host, and the system runs without "
     "alerts.",
 )
-def test_monitoring_network(monitoring: ComposeFile, evidence: EvidenceLog) -> None:
+def test_monitoring_network(monitoring: config_audit.ComposeFile, evidence: EvidenceLog) -> None:
     _no_defects(config_audit.external_network_defects, evidence, monitoring)
 
 
@@ -184,7 +189,7 @@ def test_monitoring_network(monitoring: ComposeFile, evidence: EvidenceLog) -> N
     fix="Set smtp_smarthost, from and to; the SMTP password as smtp_auth_password_file.",
     impact="Alerts are never e-mailed: an outage is discovered by users, not by the team on call.",
 )
-def test_alert_email(monitoring: ComposeFile, evidence: EvidenceLog) -> None:
+def test_alert_email(monitoring: config_audit.ComposeFile, evidence: EvidenceLog) -> None:
     _no_defects(config_audit.alert_email_defects, evidence, monitoring)
 
 
@@ -198,7 +203,7 @@ def test_alert_email(monitoring: ComposeFile, evidence: EvidenceLog) -> None:
     "SC_STORAGE_ENCRYPTION_KEY_FILE for the storage service.",
     impact="A stolen disk or a leaked bucket exposes every user's files in clear.",
 )
-def test_encryption_at_rest(app: ComposeFile, evidence: EvidenceLog) -> None:
+def test_encryption_at_rest(app: config_audit.ComposeFile, evidence: EvidenceLog) -> None:
     _no_defects(config_audit.encryption_at_rest_defects, evidence, app)
 
 

@@ -12,7 +12,7 @@ import socket
 from pathlib import Path
 
 from harness import AddressOf, EvidenceLog, FaultInjector, Platform, check, services_of
-from harness.checks.library import chaos_wiring
+from harness.checks import chaos_wiring
 
 PROXIED = ("postgres", "redis", "s3")
 

@@ -21,7 +21,7 @@ from harness import (
     metric_sample,
     metric_watch,
 )
-from harness.checks.library.connectivity import answers_within, assert_answered, timed_request
+from harness.checks import connectivity
 
 #: A route per backend that must touch PostgreSQL (no token needed for auth's).
 DB_ROUTES = {"auth": ("POST", "/api/v1/auth/login")}
@@ -66,7 +66,7 @@ def test_gateway_times_out_a_hung_backend(
     before = metric_sample(gateway, "request_timeout_total", service="gateway")
     with faults.paused_process("auth"):
         faults.require_proof()  # auth answered before the pause and not after it
-        response = answers_within(
+        response = connectivity.answers_within(
             "GET /api/v1/auth/me with auth paused",
             "GET",
             f"{gateway}/api/v1/auth/me",
@@ -108,14 +108,14 @@ def test_backends_enforce_their_budget(
             slow_calls_seen = _watch_slow_db_calls(url, name, window)
             label = f"{name} {method} {path} with a hung database"
             answers.append(
-                timed_request(
+                connectivity.timed_request(
                     label, method, url + path, BACKEND_BUDGET_S, evidence, json=LOGIN_BODY
                 )
             )
             slow_calls_seen()
     faults.require_proof()  # before judging: a backend the latency never reached proves nothing
     for answer in answers:
-        assert_answered(answer, BACKEND_BUDGET_S, {503, 504})
+        connectivity.assert_answered(answer, BACKEND_BUDGET_S, {503, 504})
 
 
 @check(
@@ -134,7 +134,7 @@ def test_gateway_reports_a_dead_backend(
     faults.kill("auth")
     faults.require_proof()  # auth answered before the kill and not after it
     gateway = stack.endpoint("gateway").url or ""
-    response = answers_within(
+    response = connectivity.answers_within(
         "GET /api/v1/auth/me with auth killed",
         "GET",
         f"{gateway}/api/v1/auth/me",

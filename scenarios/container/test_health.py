@@ -9,7 +9,7 @@ about a component that flaps or crash-loops.
 from __future__ import annotations
 
 from harness import EvidenceLog, Platform, check
-from harness.checks.library import container
+from harness.checks import container
 
 
 @check(

@@ -9,9 +9,16 @@ import time
 import av
 import httpx
 
-from harness import ApiClient, EvidenceLog, Platform, Session, check, require_components
-from harness.clients.media import SfuClient
-from harness.clients.realtime import Chat
+from harness import (
+    ApiClient,
+    Chat,
+    EvidenceLog,
+    Platform,
+    Session,
+    SfuClient,
+    check,
+    require_components,
+)
 
 FRAMES_EXPECTED = 30
 FRAMES_DEADLINE_S = 10.0

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from harness import ApiClient, EvidenceLog, Platform, check, require_components
-from harness.clients.realtime import Chat, EventListener
+from harness import ApiClient, Chat, EventListener, EvidenceLog, Platform, check, require_components
 
 
 def _chat_instances(stack: Platform) -> list[str]:

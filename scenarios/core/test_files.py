@@ -7,8 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from harness import ApiClient, EvidenceLog, Platform, check, require_components
-from harness.clients.realtime import Files
+from harness import ApiClient, EvidenceLog, Files, Platform, check, require_components
 
 #: Longest an upload URL may stay valid, seconds: long enough to send a file, short
 #: enough that a leaked link (a log line, a browser history) is dead by the time it is read.

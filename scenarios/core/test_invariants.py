@@ -16,30 +16,23 @@ from collections.abc import Callable
 import pytest
 
 from harness import ApiClient, EvidenceLog, Platform, check, require_components
-from harness.checks.history import History
-from harness.checks.library.workloads import Team, Workload, judge, new_team, run_rounds
-from harness.checks.library.workloads_chat import Ballots, Messages, Reactions
-from harness.checks.library.workloads_services import (
-    Calls,
-    Revocations,
-    Uploads,
-    token_services,
-)
-from harness.checks.library.writes import Recorder
+from harness.checks import History, workloads, workloads_chat, workloads_services, writes
 
 ROUNDS = 3
 
 
 @pytest.fixture
-def team(stack: Platform, api: ApiClient, gateway_url: str, history: History) -> Team:
+def team(stack: Platform, api: ApiClient, gateway_url: str, history: History) -> workloads.Team:
     require_components(stack.names(), "auth", "chat")
-    return new_team(api, gateway_url, Recorder(history), token_services(stack))
+    return workloads.new_team(
+        api, gateway_url, writes.Recorder(history), workloads_services.token_services(stack)
+    )
 
 
-def _exercise(team: Team, workload: Workload, evidence: EvidenceLog) -> None:
+def _exercise(team: workloads.Team, workload: workloads.Workload, evidence: EvidenceLog) -> None:
     workload.prepare(team)
-    run_rounds(team, [workload], ROUNDS)
-    judge(team, [workload], evidence)
+    workloads.run_rounds(team, [workload], ROUNDS)
+    workloads.judge(team, [workload], evidence)
 
 
 def _invariant(check_id: str, title: str, fix: str) -> Callable[..., object]:
@@ -60,8 +53,8 @@ def _invariant(check_id: str, title: str, fix: str) -> Callable[..., object]:
     "Messages: one client_msg_id sent concurrently by its user is stored once",
     "Insert on a unique (sender, client_msg_id) and answer the stored message on a conflict.",
 )
-def test_concurrent_duplicate_messages(team: Team, evidence: EvidenceLog) -> None:
-    _exercise(team, Messages(), evidence)
+def test_concurrent_duplicate_messages(team: workloads.Team, evidence: EvidenceLog) -> None:
+    _exercise(team, workloads_chat.Messages(), evidence)
 
 
 @_invariant(
@@ -69,8 +62,8 @@ def test_concurrent_duplicate_messages(team: Team, evidence: EvidenceLog) -> Non
     "Polls: concurrent and changed votes leave one ballot per voter, counted once",
     "One ballot row per (poll, voter); a vote replaces it in one transaction.",
 )
-def test_concurrent_votes(team: Team, evidence: EvidenceLog) -> None:
-    _exercise(team, Ballots(), evidence)
+def test_concurrent_votes(team: workloads.Team, evidence: EvidenceLog) -> None:
+    _exercise(team, workloads_chat.Ballots(), evidence)
 
 
 @_invariant(
@@ -78,8 +71,8 @@ def test_concurrent_votes(team: Team, evidence: EvidenceLog) -> None:
     "Reactions: the same reaction added concurrently is present once per (user, emoji)",
     "A unique (message, user, emoji) and an insert that ignores the conflict.",
 )
-def test_concurrent_reactions(team: Team, evidence: EvidenceLog) -> None:
-    _exercise(team, Reactions(), evidence)
+def test_concurrent_reactions(team: workloads.Team, evidence: EvidenceLog) -> None:
+    _exercise(team, workloads_chat.Reactions(), evidence)
 
 
 @_invariant(
@@ -87,9 +80,11 @@ def test_concurrent_reactions(team: Team, evidence: EvidenceLog) -> None:
     "Files: concurrent completes list a file once; racing reservations never exceed quota",
     "Reserve under a per-owner lock; compute the quota from the rows, not a counter.",
 )
-def test_concurrent_uploads_and_quota(stack: Platform, team: Team, evidence: EvidenceLog) -> None:
+def test_concurrent_uploads_and_quota(
+    stack: Platform, team: workloads.Team, evidence: EvidenceLog
+) -> None:
     require_components(stack.names(), "storage")
-    _exercise(team, Uploads(race_quota=True), evidence)
+    _exercise(team, workloads_services.Uploads(race_quota=True), evidence)
 
 
 @_invariant(
@@ -98,10 +93,10 @@ def test_concurrent_uploads_and_quota(stack: Platform, team: Team, evidence: Evi
     "Write the revocation where every instance reads it before acknowledging the logout.",
 )
 def test_revoked_tokens_are_refused_everywhere(
-    stack: Platform, team: Team, evidence: EvidenceLog
+    stack: Platform, team: workloads.Team, evidence: EvidenceLog
 ) -> None:
     require_components(stack.names(), "video", "storage")
-    _exercise(team, Revocations(ROUNDS), evidence)
+    _exercise(team, workloads_services.Revocations(ROUNDS), evidence)
 
 
 @_invariant(
@@ -109,6 +104,8 @@ def test_revoked_tokens_are_refused_everywhere(
     "Calls: racing joins and leaves leave the state and participants the transitions made",
     "Lock the call row for each transition (read-decide-write in one transaction).",
 )
-def test_concurrent_call_transitions(stack: Platform, team: Team, evidence: EvidenceLog) -> None:
+def test_concurrent_call_transitions(
+    stack: Platform, team: workloads.Team, evidence: EvidenceLog
+) -> None:
     require_components(stack.names(), "video")
-    _exercise(team, Calls(), evidence)
+    _exercise(team, workloads_services.Calls(), evidence)

@@ -16,7 +16,9 @@ import time
 
 from harness import (
     ApiClient,
+    Chat,
     CheckError,
+    EventListener,
     EvidenceLog,
     FaultInjector,
     Platform,
@@ -27,12 +29,7 @@ from harness import (
     policy_period,
     require_components,
 )
-from harness.checks.history import History
-from harness.checks.library import recovery
-from harness.checks.library.workloads import judge, new_team, through_fault
-from harness.checks.library.workloads_chat import SEND, Ballots, Messages, Reactions
-from harness.checks.library.writes import Recorder
-from harness.clients.realtime import Chat, EventListener
+from harness.checks import History, recovery, workloads, workloads_chat, writes
 
 PG_LATENCY_MS = 50
 PG_RESET_TOXICITY = 0.2
@@ -74,10 +71,10 @@ def test_no_acknowledged_message_is_lost(
     evidence: EvidenceLog,
 ) -> None:
     require_components(stack.names(), "chat")
-    team = new_team(api, gateway_url, Recorder(history))
+    team = workloads.new_team(api, gateway_url, writes.Recorder(history))
     # Votes and reactions beside the messages: enough concurrency that the database pool
     # opens connections, which are the ones the toxics reach.
-    messages = [Messages(), Ballots(), Reactions()]
+    messages = [workloads_chat.Messages(), workloads_chat.Ballots(), workloads_chat.Reactions()]
     for workload in messages:
         workload.prepare(team)
     chat = stack.endpoint(sorted(n for n in stack.names() if n.startswith("chat"))[0]).url or ""
@@ -86,7 +83,7 @@ def test_no_acknowledged_message_is_lost(
 
     def touched(_trouble: int) -> bool:
         degraded_seen.append(_degraded(chat) == 1)
-        sends_troubled.append(team.recorder.trouble_of(SEND))
+        sends_troubled.append(team.recorder.trouble_of(workloads_chat.SEND))
         return sends_troubled[-1] >= ENOUGH_TROUBLE and any(degraded_seen)
 
     with contextlib.ExitStack() as sick:
@@ -94,14 +91,14 @@ def test_no_acknowledged_message_is_lost(
         redis_window = faults.windows[-1]
         sick.enter_context(faults.latency("postgres", ms=PG_LATENCY_MS))
         resets = faults.flaky("postgres", toxicity=PG_RESET_TOXICITY)
-        trouble = through_fault(team, messages, resets, touched, HOLD_S, MAX_ROUNDS)
+        trouble = workloads.through_fault(team, messages, resets, touched, HOLD_S, MAX_ROUNDS)
     redis_window.observe("checks that saw chat degraded", sum(degraded_seen))
     # The database's latency and resets are proven by the writes they failed or left unknown.
     for window in faults.windows[1:]:
         window.observe("writes failed or unknown", trouble)
         window.observe("message sends among them", sends_troubled[-1])
     faults.require_proof(evidence)
-    judge(team, messages, evidence)
+    workloads.judge(team, messages, evidence)
 
 
 def _degraded(url: str) -> float:

@@ -39,21 +39,14 @@ from harness import (
     metric_watch,
     require_components,
 )
-from harness.checks.history import History
-from harness.checks.library.storage_view import (
-    ATTEMPTS_FAILED,
-    CALLS_REFUSED,
-    storage_s3_counters,
+from harness.checks import (
+    History,
+    storage_view,
+    workloads,
+    workloads_chat,
+    workloads_services,
+    writes,
 )
-from harness.checks.library.workloads import Team, Workload, judge, new_team, through_fault
-from harness.checks.library.workloads_chat import Ballots, Messages, Reactions
-from harness.checks.library.workloads_services import (
-    Calls,
-    Revocations,
-    Uploads,
-    token_services,
-)
-from harness.checks.library.writes import Recorder
 
 #: Rounds each workload may write at most (each is a handful of concurrent requests).
 MAX_ROUNDS = 12
@@ -72,14 +65,14 @@ FAST_POLL_S = 0.05
 EVERY_KIND = ("messages", "ballots", "reactions", "uploads", "revocations", "calls")
 
 
-def _workloads(kinds: tuple[str, ...]) -> list[Workload]:
-    made: dict[str, Callable[[], Workload]] = {
-        "messages": Messages,
-        "ballots": Ballots,
-        "reactions": Reactions,
-        "uploads": Uploads,
-        "revocations": lambda: Revocations(MAX_ROUNDS),
-        "calls": Calls,
+def _workloads(kinds: tuple[str, ...]) -> list[workloads.Workload]:
+    made: dict[str, Callable[[], workloads.Workload]] = {
+        "messages": workloads_chat.Messages,
+        "ballots": workloads_chat.Ballots,
+        "reactions": workloads_chat.Reactions,
+        "uploads": workloads_services.Uploads,
+        "revocations": lambda: workloads_services.Revocations(MAX_ROUNDS),
+        "calls": workloads_services.Calls,
     }
     return [made[kind]() for kind in kinds]
 
@@ -90,33 +83,38 @@ def profile(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def team(stack: Platform, api: ApiClient, gateway_url: str, history: History) -> Team:
+def team(stack: Platform, api: ApiClient, gateway_url: str, history: History) -> workloads.Team:
     require_components(stack.names(), "auth", "chat", "video", "storage")
-    return new_team(api, gateway_url, Recorder(history), token_services(stack))
+    return workloads.new_team(
+        api, gateway_url, writes.Recorder(history), workloads_services.token_services(stack)
+    )
 
 
 def _experiment(
-    team: Team,
-    workloads: list[Workload],
+    team: workloads.Team,
+    jobs: list[workloads.Workload],
     fault: contextlib.AbstractContextManager[Any],
     profile: str,
     touched: Callable[[int], bool] | None = None,
 ) -> int:
     """Prepare, write through the fault; the attempts that failed or were unknown in it."""
-    for workload in workloads:
+    for workload in jobs:
         workload.prepare(team)
     enough = ENOUGH_TROUBLE[profile]
-    return through_fault(
-        team, workloads, fault, touched or (lambda n: n >= enough), HOLD_S[profile], MAX_ROUNDS
+    return workloads.through_fault(
+        team, jobs, fault, touched or (lambda n: n >= enough), HOLD_S[profile], MAX_ROUNDS
     )
 
 
 def _conclude(
-    team: Team, workloads: list[Workload], faults: FaultInjector, evidence: EvidenceLog
+    team: workloads.Team,
+    jobs: list[workloads.Workload],
+    faults: FaultInjector,
+    evidence: EvidenceLog,
 ) -> None:
     """Unknown if a fault touched nothing; else the invariants decide."""
     faults.require_proof(evidence)
-    judge(team, workloads, evidence)
+    workloads.judge(team, jobs, evidence)
 
 
 def _invariant(check_id: str, title: str, profile: str = "smoke") -> Callable[..., object]:
@@ -141,10 +139,14 @@ def _degraded(stack: Platform) -> Callable[[], bool]:
 
 @_invariant("INV-007", "Writes under a Redis cut: none lost, none doubled, revocations hold")
 def test_writes_under_redis_cut(
-    stack: Platform, faults: FaultInjector, team: Team, profile: str, evidence: EvidenceLog
+    stack: Platform,
+    faults: FaultInjector,
+    team: workloads.Team,
+    profile: str,
+    evidence: EvidenceLog,
 ) -> None:
     kinds = ("messages", "ballots", "revocations") if profile == "smoke" else EVERY_KIND
-    workloads = _workloads(kinds)
+    jobs = _workloads(kinds)
     degraded = _degraded(stack)
     seen: list[bool] = []
 
@@ -152,25 +154,30 @@ def test_writes_under_redis_cut(
         seen.append(degraded())  # the server's view: every chat instance fell back
         return sum(seen) >= 2
 
-    _experiment(team, workloads, faults.cut("redis"), profile, touched)
+    _experiment(team, jobs, faults.cut("redis"), profile, touched)
     # The window is made as the fault is entered, inside the experiment: the newest one.
     faults.windows[-1].observe("polls that saw every chat instance degraded", sum(seen))
-    _conclude(team, workloads, faults, evidence)
+    _conclude(team, jobs, faults, evidence)
 
 
 def _postgres_fault(
-    faults: FaultInjector, team: Team, profile: str, evidence: EvidenceLog, make: str, **kw: Any
+    faults: FaultInjector,
+    team: workloads.Team,
+    profile: str,
+    evidence: EvidenceLog,
+    make: str,
+    **kw: Any,
 ) -> None:
     kinds = ("messages", "ballots") if profile == "smoke" else EVERY_KIND
-    workloads = _workloads(kinds)
-    trouble = _experiment(team, workloads, getattr(faults, make)("postgres", **kw), profile)
+    jobs = _workloads(kinds)
+    trouble = _experiment(team, jobs, getattr(faults, make)("postgres", **kw), profile)
     faults.windows[-1].observe("writes failed or unknown", trouble)
-    _conclude(team, workloads, faults, evidence)
+    _conclude(team, jobs, faults, evidence)
 
 
 @_invariant("INV-008", "Writes under a PostgreSQL cut: refused or unknown, never lost or doubled")
 def test_writes_under_postgres_cut(
-    faults: FaultInjector, team: Team, profile: str, evidence: EvidenceLog
+    faults: FaultInjector, team: workloads.Team, profile: str, evidence: EvidenceLog
 ) -> None:
     _postgres_fault(faults, team, profile, evidence, "cut")
 
@@ -179,7 +186,7 @@ def test_writes_under_postgres_cut(
     "INV-009", "Writes with PostgreSQL connections reset (reset_peer): none lost or doubled", "full"
 )
 def test_writes_with_postgres_resets(
-    faults: FaultInjector, team: Team, profile: str, evidence: EvidenceLog
+    faults: FaultInjector, team: workloads.Team, profile: str, evidence: EvidenceLog
 ) -> None:
     _postgres_fault(faults, team, profile, evidence, "flaky", toxicity=0.3)
 
@@ -188,18 +195,26 @@ def test_writes_with_postgres_resets(
     "INV-010", "Writes with a PostgreSQL link that stops answering (timeout): none lost", "full"
 )
 def test_writes_with_postgres_timeouts(
-    faults: FaultInjector, team: Team, profile: str, evidence: EvidenceLog
+    faults: FaultInjector, team: workloads.Team, profile: str, evidence: EvidenceLog
 ) -> None:
     _postgres_fault(faults, team, profile, evidence, "half_open")
 
 
 @_invariant("INV-011", "Uploads with S3 flaky, then cut: files listed once, quota exact", "full")
 def test_uploads_under_s3_faults(
-    stack: Platform, faults: FaultInjector, team: Team, profile: str, evidence: EvidenceLog
+    stack: Platform,
+    faults: FaultInjector,
+    team: workloads.Team,
+    profile: str,
+    evidence: EvidenceLog,
 ) -> None:
     storage = stack.endpoint("storage").url or ""
-    uploads = Uploads()
-    failed = {ATTEMPTS_FAILED: storage_s3_counters(storage)[ATTEMPTS_FAILED]}
+    uploads = workloads_services.Uploads()
+    failed = {
+        storage_view.ATTEMPTS_FAILED: storage_view.storage_s3_counters(storage)[
+            storage_view.ATTEMPTS_FAILED
+        ]
+    }
     flaky = functools.partial(faults.flaky, "s3", toxicity=0.5)
     _upload_through(team, uploads, faults, flaky, profile, failed)
     # The cut holds until storage's own calls failed (after their retries) or were refused:
@@ -207,15 +222,17 @@ def test_uploads_under_s3_faults(
     answered = len(uploads.completes_unavailable)
     calls = {
         COMPLETES_UNAVAILABLE: lambda: len(uploads.completes_unavailable) - answered,
-        CALLS_REFUSED: storage_s3_counters(storage)[CALLS_REFUSED],
+        storage_view.CALLS_REFUSED: storage_view.storage_s3_counters(storage)[
+            storage_view.CALLS_REFUSED
+        ],
     }
     _upload_through(team, uploads, faults, functools.partial(faults.cut, "s3"), profile, calls)
     _conclude(team, [uploads], faults, evidence)
 
 
 def _upload_through(
-    team: Team,
-    uploads: Uploads,
+    team: workloads.Team,
+    uploads: workloads_services.Uploads,
     faults: FaultInjector,
     fault: Callable[[], contextlib.AbstractContextManager[Any]],
     profile: str,
@@ -244,14 +261,18 @@ def _upload_through(
 
 @_invariant("INV-012", "Writes while a chat instance is killed: none lost or doubled", "full")
 def test_writes_while_chat_is_killed(
-    stack: Platform, faults: FaultInjector, team: Team, profile: str, evidence: EvidenceLog
+    stack: Platform,
+    faults: FaultInjector,
+    team: workloads.Team,
+    profile: str,
+    evidence: EvidenceLog,
 ) -> None:
     victim = sorted(n for n in stack.names() if n.startswith("chat"))[0]
-    workloads = _workloads(("messages", "ballots", "reactions"))
+    jobs = _workloads(("messages", "ballots", "reactions"))
     served = metric_watch(stack.endpoint(victim).url or "", "http_requests_total", method="POST")
-    trouble = _experiment(team, workloads, _killed_mid_writes(faults, victim, served), profile)
+    trouble = _experiment(team, jobs, _killed_mid_writes(faults, victim, served), profile)
     faults.windows[-1].observe("writes failed or unknown", trouble)
-    _conclude(team, workloads, faults, evidence)
+    _conclude(team, jobs, faults, evidence)
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ from harness import (
     ApiClient,
     EvidenceLog,
     FaultInjector,
+    Files,
     Platform,
     check,
     eventually,
@@ -27,9 +28,7 @@ from harness import (
     metric_watch,
     require_components,
 )
-from harness.checks.library import alerts
-from harness.checks.library.storage_view import StorageView
-from harness.clients.realtime import Files
+from harness.checks import alerts, storage_view
 
 FAST_503_S = 0.2
 BREAKER_DEADLINE_S = 30.0
@@ -68,12 +67,12 @@ def test_flaky_s3_is_retried(
     retries = metric_watch(storage, "s3_retries_total")
     statuses: list[int] = []
     with faults.flaky("s3", toxicity=0.5) as window:
-        storage_view = StorageView.watch(storage, window)
+        view = storage_view.StorageView.watch(storage, window)
         for file_id in staged:  # a kept-alive connection may be spared a while: go on
             statuses.append(files.complete(file_id).status_code)
-            if len(statuses) >= FLAKY_UPLOADS and storage_view.failed() > 0:
+            if len(statuses) >= FLAKY_UPLOADS and view.failed() > 0:
                 break
-        storage_view.record()
+        view.record()
     faults.require_proof()  # before judging: resets storage never met prove nothing
     retries = retries()
     evidence.note("complete statuses with S3 flaky", str(statuses))
@@ -109,12 +108,12 @@ def test_s3_outage_is_fenced(
     files = Files(api, session)
     probe, last = _staged(files, 2)
     with faults.cut("s3") as window:
-        storage_view = StorageView.watch(storage, window)
+        view = storage_view.StorageView.watch(storage, window)
         opened = time.monotonic()
         while _breaker(storage) != 1 and time.monotonic() - opened < BREAKER_DEADLINE_S:
             files.complete(probe)
         evidence.number("breaker open after", time.monotonic() - opened, "s")
-        storage_view.record()
+        view.record()
         faults.require_proof()  # before judging the breaker: a cut storage never met
         assert _breaker(storage) == 1, "the breaker never opened"
         started = time.monotonic()

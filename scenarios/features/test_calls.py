@@ -5,9 +5,16 @@ from __future__ import annotations
 import httpx
 from aioice.stun import TransactionFailed
 
-from harness import ApiClient, EvidenceLog, Platform, check, eventually, require_components
-from harness.clients.realtime import Chat
-from harness.platform import probes
+from harness import (
+    ApiClient,
+    Chat,
+    EvidenceLog,
+    Platform,
+    check,
+    eventually,
+    require_components,
+    turn_allocate,
+)
 
 PUSH_DEADLINE_S = 15.0
 PUSH_CHANNEL = "push"
@@ -39,9 +46,7 @@ def test_turn_credentials_work(stack: Platform, api: ApiClient, evidence: Eviden
     body = answer.json()
     assert body["username"].endswith(f":{session.user_id}") and body["ttl"] > 0
     try:
-        relayed = probes.turn_allocate(
-            *_turn_address(body["urls"]), body["username"], body["credential"]
-        )
+        relayed = turn_allocate(*_turn_address(body["urls"]), body["username"], body["credential"])
     except TransactionFailed as exc:  # coturn answered with a STUN error: it refused them
         raise AssertionError(f"coturn refused the API's TURN credentials: {exc}") from exc
     evidence.note("relayed address", f"{relayed[0]}:{relayed[1]}")

@@ -5,8 +5,16 @@ from __future__ import annotations
 import random
 from concurrent.futures import ThreadPoolExecutor
 
-from harness import ApiClient, EvidenceLog, Platform, Session, check, require_components
-from harness.clients.realtime import Chat, EventListener
+from harness import (
+    ApiClient,
+    Chat,
+    EventListener,
+    EvidenceLog,
+    Platform,
+    Session,
+    check,
+    require_components,
+)
 
 VOTERS = 20
 #: How long the "typing" event may take to reach the other participant. Below the

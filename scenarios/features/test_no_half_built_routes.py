@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness import EvidenceLog, Platform, check, services_of
-from harness.checks.library import features
+from harness.checks import features
 
 
 @check(

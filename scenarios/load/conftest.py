@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness import EvidenceLog, Platform
-from harness.load import LoadOptions, LoadOutcome, load_evidence, load_on_stack
+from harness.checks import LoadOptions, LoadOutcome, load_evidence, load_on_stack
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pytest
 
 from harness import Platform, check, require_components
-from harness.load import (
+from harness.checks import (
     CHAOS_CHECKS,
     LoadOptions,
     LoadOutcome,

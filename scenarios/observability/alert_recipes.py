@@ -17,9 +17,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from harness import ApiClient, FaultInjector, Platform, Session, eventually, metric_sample
-from harness.checks.library.alert_firing import Recipe
-from harness.clients.realtime import Files
+from harness import ApiClient, FaultInjector, Files, Platform, Session, eventually, metric_sample
+from harness.checks import alert_firing
 
 #: Slow enough that every query lands above HighDBLatency's 500 ms p95...
 DB_LATENCY_MS = 700
@@ -117,23 +116,25 @@ def _slow_stores(faults: FaultInjector) -> Iterator[None]:
         yield
 
 
-RECIPES: list[Recipe[AlertContext]] = [
-    Recipe("Redis down", ("RedisDegradedMode",), lambda f: f.cut("redis"), SignedInCalls),
-    Recipe(
+RECIPES: list[alert_firing.Recipe[AlertContext]] = [
+    alert_firing.Recipe(
+        "Redis down", ("RedisDegradedMode",), lambda f: f.cut("redis"), SignedInCalls
+    ),
+    alert_firing.Recipe(
         "S3 down",
         ("MinIOCircuitBreakerOpen", "BackupStale", "HighErrorRate"),
         lambda f: f.cut("s3"),
         StorageCompletes,
         services=("storage", "backup"),
     ),
-    Recipe(
+    alert_firing.Recipe(
         "auth hung",
         ("ServiceDown", "HighRequestTimeoutRate"),
         lambda f: f.paused_process("auth"),
         HungCalls,
         services=("auth", "gateway"),
     ),
-    Recipe(
+    alert_firing.Recipe(
         "slow stores",
         ("HighDBLatency", "HighRedisLatency", "HighHTTPLatency"),
         _slow_stores,

@@ -12,10 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import ApiClient, EvidenceLog, FaultInjector, Platform, check
-from harness.checks.library import alert_firing, alert_selectors, alerts
-from harness.checks.library.alert_firing import Recipe
-from harness.errors import Inconclusive
+from harness import ApiClient, EvidenceLog, FaultInjector, Inconclusive, Platform, check
+from harness.checks import alert_firing, alert_selectors, alerts
 from scenarios.observability.alert_recipes import RECIPES, AlertContext
 
 #: Above the worst case: every incident waits out the rules' window once, then fires.
@@ -78,7 +76,7 @@ def alert_context(stack: Platform, gateway_url: str, api: ApiClient) -> AlertCon
 
 
 def _fire(
-    recipe: Recipe[AlertContext],
+    recipe: alert_firing.Recipe[AlertContext],
     context: AlertContext,
     faults: FaultInjector,
     capture_url: str,

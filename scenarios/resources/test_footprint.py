@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from harness import EvidenceLog, Platform, check
-from harness.checks.library import container
+from harness.checks import container
 
 #: Resident memory budgets, matching the memory limits of compose/docker-compose.yml.
 MEMORY_BUDGET_MIB = {"postgres": 1024, "prometheus": 512, "video": 512}

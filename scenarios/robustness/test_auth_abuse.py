@@ -17,18 +17,17 @@ import itertools
 import secrets
 import time
 
-from harness import ApiClient, EvidenceLog, Platform, check, require_components
-from harness.checks.library.auth_abuse import (
-    LOGIN,
-    REGISTER,
-    WEAK_PASSWORD,
-    WRONG_PASSWORD,
-    forged_token,
-    stranger,
-    until_refused,
+from harness import (
+    STRONG_PASSWORD,
+    ApiClient,
+    Chat,
+    EventListener,
+    EvidenceLog,
+    Platform,
+    check,
+    require_components,
 )
-from harness.clients.api import STRONG_PASSWORD
-from harness.clients.realtime import Chat, EventListener
+from harness.checks import auth_abuse
 
 #: A socket of a revoked session must be closed by then, seconds (the bus is immediate;
 #: the product's revocation recheck is its backstop, not the expectation).
@@ -131,24 +130,27 @@ def test_guessing_is_throttled_but_the_owner_gets_in(
 ) -> None:
     owner = api.new_session()
     device_token = api.login(owner.email).json().get("device_token")
-    guesses = itertools.repeat({"email": owner.email, "password": WRONG_PASSWORD})
-    with stranger(gateway_url) as guesser:
-        on_account = until_refused(guesser, LOGIN, guesses, ACCOUNT_GUESSES_CAP)
+    guesses = itertools.repeat({"email": owner.email, "password": auth_abuse.WRONG_PASSWORD})
+    with auth_abuse.stranger(gateway_url) as guesser:
+        on_account = auth_abuse.until_refused(
+            guesser, auth_abuse.LOGIN, guesses, ACCOUNT_GUESSES_CAP
+        )
         right_but_stranger = guesser.post(
-            LOGIN, json={"email": owner.email, "password": STRONG_PASSWORD}
+            auth_abuse.LOGIN, json={"email": owner.email, "password": STRONG_PASSWORD}
         )
     evidence.note("a stranger guessing one account's password", on_account.summary())
     evidence.note("then the right password from the stranger", str(right_but_stranger.status_code))
     own_device = api.http.post(
-        LOGIN,
+        auth_abuse.LOGIN,
         json={"email": owner.email, "password": STRONG_PASSWORD, "device_token": device_token},
     )
     evidence.note("the owner, from their device, right after", str(own_device.status_code))
     sprayed = (
-        {"email": f"nobody-{i}@example.com", "password": WRONG_PASSWORD} for i in itertools.count()
+        {"email": f"nobody-{i}@example.com", "password": auth_abuse.WRONG_PASSWORD}
+        for i in itertools.count()
     )
-    with stranger(gateway_url) as sprayer:
-        across = until_refused(sprayer, LOGIN, sprayed, ADDRESS_GUESSES_CAP)
+    with auth_abuse.stranger(gateway_url) as sprayer:
+        across = auth_abuse.until_refused(sprayer, auth_abuse.LOGIN, sprayed, ADDRESS_GUESSES_CAP)
     evidence.note("a stranger guessing across accounts", across.summary())
     assert device_token, "login returned no device token: the owner cannot be told apart"
     assert on_account.first(429), f"{ACCOUNT_GUESSES_CAP} wrong passwords on one account, no 429"
@@ -177,13 +179,13 @@ def test_registration_is_throttled(
     attempts = (
         {
             "email": f"bulk-{secrets.token_hex(6)}@example.com",
-            "password": WEAK_PASSWORD,
+            "password": auth_abuse.WEAK_PASSWORD,
             "display_name": "bulk",
         }
         for _ in itertools.count()
     )
-    with stranger(gateway_url) as bot:
-        made = until_refused(bot, REGISTER, attempts, REGISTRATION_CEILING)
+    with auth_abuse.stranger(gateway_url) as bot:
+        made = auth_abuse.until_refused(bot, auth_abuse.REGISTER, attempts, REGISTRATION_CEILING)
     evidence.note("registrations from one address", made.summary())
     evidence.note("Retry-After on the refusal", made.retry_after[-1] or "none")
     harness_own = api.register()
@@ -223,7 +225,7 @@ def test_malformed_claims_are_refused(
     reads = {s: path for s, path in READS.items() if any(n.startswith(s) for n in stack.names())}
     rows, problems = [], []
     for name, claims in cases.items():
-        token = forged_token(key, **{"sub": user.user_id, **claims})
+        token = auth_abuse.forged_token(key, **{"sub": user.user_id, **claims})
         for service, path in reads.items():
             status = api.http.get(path, headers={"Authorization": f"Bearer {token}"}).status_code
             rows.append([name, service, str(status)])

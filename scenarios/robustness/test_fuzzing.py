@@ -19,30 +19,19 @@ from dataclasses import dataclass
 
 import pytest
 
-from harness import ApiClient, EvidenceLog, Platform, check, services_of
-from harness.checks.library.contract import service_document
-from harness.checks.library.fuzzing import (
-    BUDGETS,
-    FUZZ_SEED,
-    Finding,
-    Fuzzer,
-    Pass,
-    PassResult,
-    load_targets,
-)
-from harness.checks.library.robustness import FreshSession, health_problems
-from harness.errors import Inconclusive
+from harness import ApiClient, EvidenceLog, Inconclusive, Platform, check, services_of
+from harness.checks import contract, fuzzing, robustness
 
 FINDING_COLUMNS = ("pass", "operation", "mode", "failure", "status", "smallest request")
 
 
 @dataclass
 class Campaign:
-    passes: list[PassResult]
+    passes: list[fuzzing.PassResult]
     operations: int
     health: list[str]
 
-    def findings(self, server_side: bool) -> list[Finding]:
+    def findings(self, server_side: bool) -> list[fuzzing.Finding]:
         return [f for p in self.passes for f in p.findings.values() if f.server_side == server_side]
 
 
@@ -51,26 +40,27 @@ def campaign(
     stack: Platform, gateway_url: str, profile: str, experiment_evidence: EvidenceLog
 ) -> Campaign:
     documents = {
-        name: service_document(name, stack.endpoint(name).url or "") for name in services_of(stack)
+        name: contract.service_document(name, stack.endpoint(name).url or "")
+        for name in services_of(stack)
     }
-    targets = load_targets(service_document("gateway", gateway_url), documents)
-    fuzzer = Fuzzer(gateway_url, targets, BUDGETS[profile])
+    targets = fuzzing.load_targets(contract.service_document("gateway", gateway_url), documents)
+    fuzzer = fuzzing.Fuzzer(gateway_url, targets, fuzzing.BUDGETS[profile])
     with ApiClient(gateway_url) as api:
-        user = FreshSession(api)
+        user = robustness.FreshSession(api)
         passes = [
-            fuzzer.run(Pass("anonymous", dict)),
-            fuzzer.run(Pass("authenticated", user.headers, user.renew_if_revoked)),
+            fuzzer.run(fuzzing.Pass("anonymous", dict)),
+            fuzzer.run(fuzzing.Pass("authenticated", user.headers, user.renew_if_revoked)),
         ]
-    done = Campaign(passes, len(targets), health_problems(stack))
+    done = Campaign(passes, len(targets), robustness.health_problems(stack))
     _record(done, profile, experiment_evidence)
     return done
 
 
 def _record(done: Campaign, profile: str, evidence: EvidenceLog) -> None:
-    budget = BUDGETS[profile]
+    budget = fuzzing.BUDGETS[profile]
     evidence.note(
         "campaign",
-        f"seed {FUZZ_SEED}, profile {profile}: {budget.examples} examples per operation, "
+        f"seed {fuzzing.FUZZ_SEED}, profile {profile}: {budget.examples} examples per operation, "
         f"mode and pass; {done.operations} operations",
     )
     for result in done.passes:
@@ -88,7 +78,9 @@ def _record(done: Campaign, profile: str, evidence: EvidenceLog) -> None:
     evidence.note("health after the campaign", "; ".join(done.health) or "every component ok")
 
 
-def _judge(done: Campaign, findings: list[Finding], evidence: EvidenceLog, what: str) -> None:
+def _judge(
+    done: Campaign, findings: list[fuzzing.Finding], evidence: EvidenceLog, what: str
+) -> None:
     """Failures fail the check; without any, operations left unfuzzed make it unknown."""
     evidence.number(f"{what}: distinct failures", len(findings))
     if findings:

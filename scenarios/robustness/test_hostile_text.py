@@ -13,9 +13,7 @@ Expectations: never a 5xx, and no success that hands the raw character back
 from __future__ import annotations
 
 from harness import ApiClient, EvidenceLog, Platform, check, services_of
-from harness.checks.library.authz_objects import FACTORIES
-from harness.checks.library.contract import read_contract
-from harness.checks.library.hostile_text import HostileTextProbe
+from harness.checks import authz_objects, contract, hostile_text
 
 COLUMNS = ("operation", "field", "value", "status", "verdict")
 
@@ -36,9 +34,11 @@ COLUMNS = ("operation", "field", "value", "status", "verdict")
 )
 def test_hostile_text_is_refused(stack: Platform, api: ApiClient, evidence: EvidenceLog) -> None:
     services = {name: stack.endpoint(name).url or "" for name in services_of(stack)}
-    contract = read_contract(services)
+    document = contract.read_contract(services)
     owner, peer = api.new_session(), api.new_session()
-    report = HostileTextProbe(api.http, owner, peer, FACTORIES).run(contract)
+    report = hostile_text.HostileTextProbe(api.http, owner, peer, authz_objects.FACTORIES).run(
+        document
+    )
     evidence.number("requests", len(report.probes))
     evidence.number("fields probed", len({(p.route, p.field) for p in report.probes}))
     evidence.table("hostile text per field", COLUMNS, [p.row() for p in report.probes])

@@ -26,38 +26,37 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness import ApiClient, EvidenceLog, FaultInjector, Platform, check, require_components
-from harness.checks.library.stateful import (
-    STATEFUL_BUDGETS,
-    STATEFUL_SEED,
-    Context,
-    MachineRun,
-    ModelMachine,
-    run_machine,
-    summary,
+from harness import (
+    ApiClient,
+    EvidenceLog,
+    FaultInjector,
+    HarnessError,
+    Inconclusive,
+    Platform,
+    check,
+    require_components,
 )
-from harness.checks.library.stateful_chat import ChatMachine
-from harness.checks.library.stateful_files import FileMachine
-from harness.checks.library.stateful_polls import PollMachine
-from harness.errors import HarnessError, Inconclusive
+from harness.checks import stateful, stateful_chat, stateful_files, stateful_polls
 
 PEOPLE = ("alice", "bob", "carol")
 
 
 @pytest.fixture
-def context(stack: Platform, api: ApiClient, profile: str) -> Iterator[Context]:
+def context(stack: Platform, api: ApiClient, profile: str) -> Iterator[stateful.Context]:
     injector = FaultInjector(stack)
     users = {name: api.new_session() for name in PEOPLE}
     try:
-        yield Context(api, injector, users, STATEFUL_BUDGETS[profile])
+        yield stateful.Context(api, injector, users, stateful.STATEFUL_BUDGETS[profile])
     finally:
         problems = injector.restore()
         if problems:
             raise HarnessError(f"could not undo faults: {'; '.join(problems)}")
 
 
-def _model_holds(machine: type[ModelMachine], context: Context, evidence: EvidenceLog) -> None:
-    run = run_machine(machine, context, STATEFUL_SEED)
+def _model_holds(
+    machine: type[stateful.ModelMachine], context: stateful.Context, evidence: EvidenceLog
+) -> None:
+    run = stateful.run_machine(machine, context, stateful.STATEFUL_SEED)
     _record(run, context, evidence)
     assert run.failure is None, (
         f"{run.machine}: {run.failure} (shortest failing sequence: {len(run.steps)} lines)"
@@ -66,19 +65,21 @@ def _model_holds(machine: type[ModelMachine], context: Context, evidence: Eviden
         raise Inconclusive("no fault window touched traffic: the model held, the chaos is unproven")
 
 
-def _record(run: MachineRun, context: Context, evidence: EvidenceLog) -> None:
+def _record(run: stateful.MachineRun, context: stateful.Context, evidence: EvidenceLog) -> None:
     budget = context.budget
     evidence.note(
         "campaign",
-        f"seed {STATEFUL_SEED}: {budget.examples} sequences of at most {budget.steps} steps, "
-        f"{budget.shrink_s:g} s of shrinking",
+        f"seed {stateful.STATEFUL_SEED}: {budget.examples} sequences of at most "
+        f"{budget.steps} steps, {budget.shrink_s:g} s of shrinking",
     )
     evidence.number("sequences run (shrinking included)", context.runs)
     evidence.number("operations sent", context.steps)
     evidence.number("operations retried after their fault", context.retried)
     evidence.number("time", run.seconds, "s")
     evidence.table(
-        "outcomes by fault", ("fault", "acknowledged", "refused", "unknown"), summary(context)
+        "outcomes by fault",
+        ("fault", "acknowledged", "refused", "unknown"),
+        stateful.summary(context),
     )
     windows = context.injector.windows
     evidence.number("fault windows", len(windows))
@@ -105,9 +106,11 @@ def _record(run: MachineRun, context: Context, evidence: EvidenceLog) -> None:
     impact="Messages or reactions that users saw acknowledged go missing, appear twice or "
     "differ between history and search after a fault or a retry.",
 )
-def test_chat_holds_its_model(stack: Platform, context: Context, evidence: EvidenceLog) -> None:
+def test_chat_holds_its_model(
+    stack: Platform, context: stateful.Context, evidence: EvidenceLog
+) -> None:
     require_components(stack.names(), "auth", "chat")
-    _model_holds(ChatMachine, context, evidence)
+    _model_holds(stateful_chat.ChatMachine, context, evidence)
 
 
 @check(
@@ -123,9 +126,11 @@ def test_chat_holds_its_model(stack: Platform, context: Context, evidence: Evide
     impact="Poll results users rely on count votes twice, lose changed votes or accept votes "
     "after the poll closed.",
 )
-def test_polls_hold_their_model(stack: Platform, context: Context, evidence: EvidenceLog) -> None:
+def test_polls_hold_their_model(
+    stack: Platform, context: stateful.Context, evidence: EvidenceLog
+) -> None:
     require_components(stack.names(), "auth", "chat")
-    _model_holds(PollMachine, context, evidence)
+    _model_holds(stateful_polls.PollMachine, context, evidence)
 
 
 @check(
@@ -141,6 +146,8 @@ def test_polls_hold_their_model(stack: Platform, context: Context, evidence: Evi
     impact="Uploaded files vanish or come back with other bytes, deleted files keep using "
     "quota, or users are refused uploads they have room for.",
 )
-def test_files_hold_their_model(stack: Platform, context: Context, evidence: EvidenceLog) -> None:
+def test_files_hold_their_model(
+    stack: Platform, context: stateful.Context, evidence: EvidenceLog
+) -> None:
     require_components(stack.names(), "auth", "storage")
-    _model_holds(FileMachine, context, evidence)
+    _model_holds(stateful_files.FileMachine, context, evidence)

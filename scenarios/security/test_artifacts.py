@@ -1,7 +1,7 @@
 """Hypothesis: nothing the run publishes holds one of its secrets.
 
 Steady state: everything the other checks of the run did (this check runs last).
-Journey: every kind of secret a run handles, once (harness.checks.library.artifacts:
+Journey: every kind of secret a run handles, once (harness.checks.artifacts:
 a password, the mailed verification token, access, refresh and device tokens, a
 rotated pair, a WebSocket authenticated in its URL, presigned upload and download
 links, TURN credentials, logout).
@@ -18,18 +18,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from harness import ApiClient, EvidenceLog, Platform, check
-from harness.checks.library.artifacts import (
-    component_logs,
-    junit,
-    rendered_reports,
-    run_folder,
-    scan,
-    secret_journey,
-)
-from harness.checks.plugin import RunSoFar
-from harness.platform.runtime import SECRET_NAMES
-from harness.redaction import RUN_SECRETS
+from harness import RUN_SECRETS, SECRET_NAMES, ApiClient, EvidenceLog, Platform, check
+from harness.checks import RunSoFar, artifacts
 
 LEAK_COLUMNS = ("artifact", "line", "excerpt (secret redacted)")
 
@@ -56,19 +46,19 @@ def test_no_secret_in_any_artifact(
     evidence: EvidenceLog,
     tmp_path: Path,
 ) -> None:
-    for step in secret_journey(api, gateway_url, capture_url):
+    for step in artifacts.secret_journey(api, gateway_url, capture_url):
         evidence.note("handled", step)
     secrets = [*RUN_SECRETS.values(), *(stack.secret(name) for name in SECRET_NAMES)]
-    artifacts = [
-        *(run_folder(run_so_far.run_dir) if run_so_far.run_dir is not None else []),
-        *rendered_reports(run_so_far.results, stack.backend, tmp_path / "reports"),
-        *[a for a in [junit(run_so_far.config)] if a is not None],
-        *component_logs({name: stack.logs(name) for name in stack.names()}),
+    found = [
+        *(artifacts.run_folder(run_so_far.run_dir) if run_so_far.run_dir is not None else []),
+        *artifacts.rendered_reports(run_so_far.results, stack.backend, tmp_path / "reports"),
+        *[a for a in [artifacts.junit(run_so_far.config)] if a is not None],
+        *artifacts.component_logs({name: stack.logs(name) for name in stack.names()}),
     ]
-    leaks, scanned = scan(artifacts, secrets)
+    leaks, scanned = artifacts.scan(found, secrets)
     evidence.number("secrets of the run looked for", len(secrets))
     evidence.number("artifacts scanned", scanned)
-    kinds = Counter(a.name.split("/")[0] for a in artifacts)
+    kinds = Counter(a.name.split("/")[0] for a in found)
     evidence.note("artifacts", ", ".join(f"{kind} ×{n}" for kind, n in sorted(kinds.items())))
     evidence.number("lines holding a secret", len(leaks))
     if leaks:

@@ -5,10 +5,7 @@ from __future__ import annotations
 import time
 
 from harness import ApiClient, EvidenceLog, Platform, check, services_of
-from harness.checks.library.authz import AuthorizationAudit, Cast
-from harness.checks.library.authz_objects import FACTORIES, UNBOUND_IDS
-from harness.checks.library.authz_sockets import audit_sockets
-from harness.checks.library.contract import read_contract
+from harness.checks import authz, authz_objects, authz_sockets, contract
 
 
 @check(
@@ -27,12 +24,14 @@ from harness.checks.library.contract import read_contract
 def test_authorization_matrix(stack: Platform, gateway_url: str, evidence: EvidenceLog) -> None:
     started = time.monotonic()
     services = {name: stack.endpoint(name).url or "" for name in services_of(stack)}
-    contract = read_contract(services)
+    document = contract.read_contract(services)
     with ApiClient(gateway_url) as api:
-        cast = Cast(api.new_session(), api.new_session(), api.new_session())
-        audit = AuthorizationAudit(api.http, cast, FACTORIES, UNBOUND_IDS)
-        audit.run(contract)
-        audit_sockets(audit, contract, gateway_url)
+        cast = authz.Cast(api.new_session(), api.new_session(), api.new_session())
+        audit = authz.AuthorizationAudit(
+            api.http, cast, authz_objects.FACTORIES, authz_objects.UNBOUND_IDS
+        )
+        audit.run(document)
+        authz_sockets.audit_sockets(audit, document, gateway_url)
     matrix = audit.matrix
     evidence.table("authorization matrix (route × role → status)", *matrix.table())
     evidence.number("routes in the matrix", len(matrix.rows))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness import CORS_ALLOWED_ORIGIN, ApiClient, EvidenceLog, Platform, check, services_of
-from harness.checks.library import cors
+from harness.checks import cors
 
 #: A route that answers with the user's data when the credentials are good.
 GATEWAY_API_PATH = "/api/v1/auth/me"

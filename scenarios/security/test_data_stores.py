@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from harness import AddressOf, EvidenceLog, Platform, check
-from harness.checks.library import transport
+from harness.checks import transport
 
 pytestmark = pytest.mark.steady_state(services=False)
 

@@ -8,13 +8,13 @@ from harness import (
     AddressOf,
     ApiClient,
     EvidenceLog,
+    Files,
     Platform,
     check,
     eventually,
     require_components,
 )
-from harness.checks.library import storage
-from harness.clients.realtime import Files
+from harness.checks import storage
 
 ENCRYPTION_DEADLINE_S = 30.0
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from harness import EvidenceLog, Platform, check, services_of
-from harness.checks.library import observability
+from harness.checks import observability
 
 
 @check(

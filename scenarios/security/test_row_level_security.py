@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from harness import AddressOf, ApiClient, EvidenceLog, Platform, check, require_components
-from harness.checks.library.transport import tls_context
-from harness.clients.realtime import Chat
+from harness import AddressOf, ApiClient, Chat, EvidenceLog, Platform, check, require_components
+from harness.checks import transport
 
 CONVERSATION_TABLES = """
     SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity
@@ -40,7 +39,7 @@ async def test_row_level_security_is_forced(
         user="secureconnect",
         database="secureconnect",
         password=stack.secret("db_password"),
-        ssl=tls_context(stack.ca_certificate()),
+        ssl=transport.tls_context(stack.ca_certificate()),
     )
     try:
         tables = await conn.fetch(CONVERSATION_TABLES)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from harness import ApiClient, EvidenceLog, Platform, check
-from harness.checks.library import secrets
-from harness.clients.realtime import EventListener
-from harness.platform.runtime import SECRET_NAMES
+from harness import SECRET_NAMES, ApiClient, EventListener, EvidenceLog, Platform, check
+from harness.checks import secrets
 
 
 @check(
