@@ -37,9 +37,9 @@ from harness.cli.options import (
 )
 from harness.errors import ConfigError, HarnessError, StartupError
 from harness.load.cli import load as load_command
-from harness.platform.backends import create_platform
+from harness.platform.backends import backend_named, create_platform
 from harness.platform.base import StackInfo
-from harness.platform.supervisor import hold, serve_foreground, start_detached, take_down
+from harness.platform.supervisor import serve_foreground, start_detached, take_down
 from harness.report.pdf import print_pdf
 from harness.report.publish import rerender
 from harness.run.chaos import HELD, INERT, REFUTED
@@ -75,23 +75,25 @@ def up(
     service: Services = None,
 ) -> None:
     """Start the stack and keep it up until Ctrl-C (or `readiness down` with --detach)."""
-    if backend == "attach":
+    chosen = backend_named(backend)
+    if not chosen.starts_stack:
         raise ConfigError(
-            "--backend attach judges a stack that is already up (readiness run --backend "
-            "attach --stack FILE); readiness up starts one"
+            f"--backend {backend} judges a stack that is already up (readiness run --backend "
+            f"{backend} --stack FILE); readiness up starts one"
         )
-    if backend == "docker" and (detach or supervised):
+    if (detach or supervised) and not chosen.detaches:
         raise ConfigError(
-            "--detach is for the local backend; run the docker stack in the foreground"
+            f"--detach is not for the {backend} backend; run its stack in the foreground"
         )
     if detach:
         with console.status("starting the stack in the background..."):
-            info = start_detached(state_file, state_file.parent / "stack-supervisor.log", service)
+            log = state_file.parent / "stack-supervisor.log"
+            info = start_detached(backend, state_file, log, service)
         console.print(stack_summary(info))
         console.print(f"state in [bold]{state_file}[/]; stop it with [bold]readiness down[/]")
         return
     if supervised:
-        serve_foreground(state_file, services=service)
+        serve_foreground(backend, state_file, services=service)
         return
     progress = ComponentTable(console)
 
@@ -101,10 +103,7 @@ def up(
         console.print(f"state in [bold]{state_file}[/]; Ctrl-C stops the stack")
 
     with progress.live:
-        if backend == "docker":
-            hold(create_platform(backend, service, progress), state_file, on_up=announce)
-        else:
-            serve_foreground(state_file, progress=progress, on_up=announce, services=service)
+        serve_foreground(backend, state_file, progress=progress, on_up=announce, services=service)
 
 
 @app.command()
@@ -186,7 +185,7 @@ def chaos(
     """
     platform = create_platform(backend, service, stack_file=stack)
     validate_scenario(scenario, platform)
-    attached = backend == "attach"
+    attached = not backend_named(backend).starts_stack
     with console.status("checking the stack..." if attached else "starting the stack..."):
         platform.up()
     try:

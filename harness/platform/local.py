@@ -8,6 +8,7 @@ no process behind, also after Ctrl-C or a failed start.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import time
 from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -135,6 +136,11 @@ class LocalPlatform:
             self._toxiproxy = None
         if self.run is not None:
             self.run.remove(include_run_dir=self._owns_run_dir)
+
+    def save_logs(self, target: Path) -> None:
+        """The components write their logs into the run directory: copied as they are."""
+        if self.run is not None and (self.run.run_dir / "logs").is_dir():
+            shutil.copytree(self.run.run_dir / "logs", target, dirs_exist_ok=True)
 
     def __enter__(self) -> LocalPlatform:
         self.up()

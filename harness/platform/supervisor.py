@@ -19,8 +19,9 @@ from pathlib import Path
 import psutil
 
 from harness.errors import ConfigError, StartupError
+from harness.platform.backends import create_platform
 from harness.platform.base import Platform, StackInfo
-from harness.platform.local import LocalPlatform, ProgressCallback, default_components
+from harness.platform.local import ProgressCallback
 
 DETACH_DEADLINE_S = 120.0
 DOWN_GRACE_S = 30.0
@@ -31,24 +32,23 @@ def _raise_interrupt(_signum: int, _frame: object) -> None:
 
 
 def serve_foreground(
+    backend: str,
     state_file: Path,
     progress: ProgressCallback | None = None,
     on_up: Callable[[StackInfo], None] | None = None,
     stop: threading.Event | None = None,
     services: list[str] | None = None,
 ) -> None:
-    """Bring the local stack up and hold it (see `hold`).
+    """Bring the stack up and hold it (see `hold`).
 
-    The state file is rewritten whenever the watchdog restarts a component, so
-    the pids in it stay current."""
-    platform: LocalPlatform
+    The state file is rewritten whenever the platform restarts a component, so the
+    pids in it stay current."""
+    platform: Platform
 
     def rewrite(_component: str) -> None:
         _write_state(platform.info(), state_file)
 
-    platform = LocalPlatform(
-        components=default_components(services), progress=progress, on_restart=rewrite
-    )
+    platform = create_platform(backend, services, progress, on_restart=rewrite)
     hold(platform, state_file, on_up, stop)
 
 
@@ -80,7 +80,7 @@ def _write_state(info: StackInfo, state_file: Path) -> None:
 
 
 def start_detached(
-    state_file: Path, log_file: Path, services: list[str] | None = None
+    backend: str, state_file: Path, log_file: Path, services: list[str] | None = None
 ) -> StackInfo:
     """Start a supervisor in its own session and wait until it reports the stack up."""
     if state_file.exists():
@@ -95,6 +95,7 @@ def start_detached(
         "harness.cli",
         "up",
         "--supervised",
+        f"--backend={backend}",
         "--state-file",
         str(state_file),
         *(f"--service={name}" for name in services or []),

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,16 +15,12 @@ from harness.checks.model import CATEGORIES, PROFILES, CheckResult
 from harness.checks.plugin import PLATFORM_KEY, RESULTS_KEY
 from harness.checks.scoring import DEFAULT_POLICY, Policy, Scorecard
 from harness.errors import ConfigError, HarnessError
-from harness.platform.attach import AttachPlatform
 from harness.platform.backends import check_backend, create_platform
 from harness.platform.base import Platform
-from harness.platform.local import LocalPlatform, ProgressCallback
+from harness.platform.local import ProgressCallback
 from harness.redaction import redact_tree
 from harness.report.inventory import snapshot_components
 from harness.report.publish import publish
-
-if TYPE_CHECKING:
-    from harness.platform.docker import DockerPlatform
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS_DIR = REPO_ROOT / "scenarios"
@@ -121,7 +115,7 @@ def run_suite(
         )
         components = snapshot_components(platform)
     finally:
-        collect_logs(platform, run_dir / COMPONENT_LOGS)
+        platform.save_logs(run_dir / COMPONENT_LOGS)
         platform.down()
     published = publish(
         run_dir,
@@ -177,25 +171,3 @@ def run_checks(
             f"see {run_dir / 'pytest.log'}"
         )
     return plugin.results
-
-
-def collect_logs(platform: LocalPlatform | DockerPlatform | AttachPlatform, target: Path) -> None:
-    if isinstance(platform, AttachPlatform):
-        _granted_logs(platform, target)
-        return
-    if platform.run is None:
-        return
-    write_logs = getattr(platform, "write_logs", None)
-    if write_logs is not None:
-        write_logs()  # a container's log lives in the engine until written out
-    source = platform.run.run_dir / "logs"
-    if source.is_dir():
-        shutil.copytree(source, target, dirs_exist_ok=True)
-
-
-def _granted_logs(platform: AttachPlatform, target: Path) -> None:
-    """The log of every component of an attached stack that its stack file grants."""
-    target.mkdir(parents=True, exist_ok=True)
-    for name in platform.names():
-        with contextlib.suppress(HarnessError):
-            (target / f"{name}.log").write_text(platform.logs(name))

@@ -25,7 +25,7 @@ from harness.errors import ConfigError, PatchError, StartupError
 from harness.platform.components.base import LocalComponent
 from harness.platform.local import LocalPlatform, default_components
 from harness.platform.source import SourceTree
-from harness.run.runner import COMPONENT_LOGS, collect_logs, run_checks
+from harness.run.runner import COMPONENT_LOGS, run_checks
 from harness.selftest.catalogue import Defect
 from harness.selftest.inventory import CheckEntry, collect_checks
 from harness.selftest.outcome import DefectOutcome, SelftestOutcome, judge
@@ -145,5 +145,5 @@ class Selftest:
             self.progress.phase(f"{label}: running {', '.join(check_ids)}")
             return run_checks(platform, run_dir, PROFILE, args, on_check)
         finally:
-            collect_logs(platform, run_dir / COMPONENT_LOGS)
+            platform.save_logs(run_dir / COMPONENT_LOGS)
             platform.down()

@@ -1,18 +1,20 @@
-"""`readiness run --profile smoke` from a stopped state: verdict, report path, in time."""
+"""`readiness run --profile smoke` from a stopped state: verdict, report path, the report.
+
+How long a smoke run takes is a figure of the report (its duration), not a pass mark
+here: on a loaded machine the same run takes twice as long and is no less right."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-SMOKE_DEADLINE_S = 300.0
+#: A bound on the whole run, so a hang ends the test (a quiet machine needs about 5 min).
+SMOKE_BOUND_S = 1200.0
 
 
 def test_smoke_run_prints_the_verdict_and_writes_the_report(tmp_path: Path) -> None:
-    started = time.monotonic()
     result = subprocess.run(
         [
             sys.executable,
@@ -27,12 +29,10 @@ def test_smoke_run_prints_the_verdict_and_writes_the_report(tmp_path: Path) -> N
         ],
         capture_output=True,
         text=True,
-        timeout=SMOKE_DEADLINE_S + 60,
+        timeout=SMOKE_BOUND_S,
         check=False,
     )
-    elapsed = time.monotonic() - started
     assert result.returncode in (0, 1), result.stderr[-3000:]
-    assert elapsed < SMOKE_DEADLINE_S, f"smoke run took {elapsed:.0f}s"
     assert "verdict:" in result.stderr and "report:" in result.stderr
     latest = tmp_path / "latest"
     results = json.loads((latest / "results.json").read_text())

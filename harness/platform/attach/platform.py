@@ -12,11 +12,12 @@ when it restarts a component) keeps pids and restart counts current.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ComponentError, ConfigError, StartupError
+from harness.errors import ComponentError, ConfigError, HarnessError, StartupError
 from harness.platform import probes as base_probes
 from harness.platform.attach import probes
 from harness.platform.attach.control import PidControl, ProcessControl
@@ -165,6 +166,13 @@ class AttachPlatform:
             return path.read_text(errors="replace")
         except OSError as exc:
             raise ComponentError(f"the log of {component} ({path}): {exc}") from exc
+
+    def save_logs(self, target: Path) -> None:
+        """The log of every component whose log the stack file grants."""
+        target.mkdir(parents=True, exist_ok=True)
+        for name in self.names():
+            with contextlib.suppress(HarnessError):
+                (target / f"{name}.log").write_text(self.logs(name))
 
     # -- one component -----------------------------------------------------------------
 

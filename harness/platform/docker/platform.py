@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import threading
 import time
@@ -305,11 +306,19 @@ class DockerPlatform:
         raise ComponentError(f"unknown component {component!r}")
 
     def write_logs(self) -> None:
-        """Every container's log into <run dir>/logs/, for the report."""
+        """Every container's log into <run dir>/logs/ (the engine drops it with the
+        container)."""
         assert self.run is not None
         for name in list(self.containers):
             with contextlib.suppress(Exception):
                 self.run.log_path(name).write_text(self.logs(name))
+
+    def save_logs(self, target: Path) -> None:
+        if self.run is None:
+            return
+        self.write_logs()
+        if (self.run.run_dir / "logs").is_dir():
+            shutil.copytree(self.run.run_dir / "logs", target, dirs_exist_ok=True)
 
     def _tail(self, component: str) -> str:
         with contextlib.suppress(Exception):
