@@ -9,7 +9,7 @@ from collections.abc import Callable as _Callable
 
 from harness.checks.evidence import EvidenceLog
 from harness.checks.model import Check, CheckResult, Severity, Status
-from harness.checks.registry import check, require_components
+from harness.checks.registry import check, one_check_each, require_components
 from harness.clients.api import STRONG_PASSWORD, ApiClient, Session, verification_token
 from harness.clients.media import SfuClient
 from harness.clients.realtime import Chat, EventListener, Files
@@ -79,6 +79,7 @@ __all__ = [
     "eventually",
     "metric_sample",
     "metric_watch",
+    "one_check_each",
     "policy_period",
     "require_components",
     "services_of",
