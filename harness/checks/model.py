@@ -49,6 +49,20 @@ CATEGORIES: dict[str, str] = {
     "robustness": "API Robustness (Hostile Clients)",
 }
 
+#: Rows the seed audit judged per category (its pass/fail matrix, 102 in all): the
+#: report puts them beside the checks a run judged, so a row of the seed has ours to
+#: compare with. Categories the seed did not have are absent.
+SEED_ROWS: dict[str, int] = {
+    "container": 14,
+    "connectivity": 6,
+    "degraded": 8,
+    "core": 25,
+    "observability": 12,
+    "security": 21,
+    "resources": 9,
+    "features": 7,
+}
+
 PROFILES = ("smoke", "full")
 
 

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
-from harness.checks.model import CATEGORIES, CheckResult, Severity, Status
+from harness.checks.model import CATEGORIES, SEED_ROWS, CheckResult, Severity, Status
 from harness.checks.scoring import CategoryScore, Policy, Scorecard, Verdict
 from harness.report.charts import FaultShade, timeline
 from harness.report.compose_inventory import ComposeInventory
@@ -107,6 +107,11 @@ class CategoryView:
 
     def by_severity(self, severity: str) -> SeverityCounts:
         return count(severity, [r for r in self.results if r.check.severity == severity])
+
+    @property
+    def seed_rows(self) -> str:
+        """The seed audit's rows for this category ("-" where the seed had none)."""
+        return str(SEED_ROWS[self.key]) if self.key in SEED_ROWS else "-"
 
 
 @dataclass

@@ -68,14 +68,17 @@ def test_a_partial_scope_says_so_in_its_badge(
 
 def test_counts_show_failed_and_unknown_checks_of_every_severity(blocker: Rendered) -> None:
     categories = blocker.text("category-table")
-    assert "Auth, Chat, Video, Storage Core Flows ? NOT JUDGED 0% 0/1 1 unknown" in categories
-    assert "Redis/S3/DB Degraded Mode ✘ FAIL 50% 1/2 1 failed" in categories
+    # Passed, then the seed audit's rows of the category (25 core flows, 8 degraded).
+    assert "Auth, Chat, Video, Storage Core Flows ? NOT JUDGED 0% 0/1 25 1 unknown" in categories
+    assert "Redis/S3/DB Degraded Mode ✘ FAIL 50% 1/2 8 1 failed" in categories
+    assert "Load & SLO ⚠️ PARTIAL 0% 0/1 - " in categories, "the seed had no load category"
     severities = blocker.text("severity-table")
     assert "BLOCKER 2 1 1 1 skipped 4" in severities
     assert (
         "| **Auth, Chat, Video, Storage Core Flows** | ❔ NOT JUDGED | 0% | 0/1 | 1 unknown |"
         in (blocker.markdown)
     )
+    assert "| **Auth, Chat, Video, Storage Core Flows** | 25 | 0/1 |" in blocker.markdown
 
 
 def test_the_diff_names_the_verdict_change_and_compares_like_with_like(
