@@ -13,6 +13,7 @@ instances, so most deliveries cross instances over Redis pub/sub).
 After a warm-up (--warmup-seconds at --rate, not reported), phase 1,
 latency: messages are sent open loop at --rate per second for --seconds,
 each by a random member of a random conversation, through the gateway.
+Every client pings every 20 s, as the apps do, so no socket is closed as idle.
 Fan-out latency is measured per delivered copy, from just before the POST
 to the `message.new` frame read on a recipient's socket (all members, the
 sender included, so 10 copies per message with the defaults).
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -55,6 +57,8 @@ P99_TARGET_MS = 150.0
 TARGET_RATE = 100.0
 #: After the last send, how long copies may still arrive before they count as lost.
 DRAIN_DEADLINE_S = 10.0
+#: Seconds between a client's pings, well inside chat's 60 s idle limit.
+HEARTBEAT_S = 20.0
 #: Loopback addresses the simulated clients send from (127.0.1.1 ...).
 CLIENT_ADDRESSES = 50
 #: Message numbers (client_msg_id "bench-<n>") of the warm-up and of phase 2; phase 1 starts at 0.
@@ -211,6 +215,15 @@ async def listen(socket: ClientConnection, run_of: list[Run]) -> None:
     CLOSED_BY_SERVER[code] = CLOSED_BY_SERVER.get(code, 0) + 1
 
 
+async def heartbeat(socket: ClientConnection) -> None:
+    """Ping as the apps do, so no socket is closed as idle (chat drops one silent for 60 s)
+    during a long set-up or a run: every copy of every message is then accounted for."""
+    with contextlib.suppress(ConnectionClosed):
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            await socket.send(json.dumps({"type": "ping"}))
+
+
 async def open_sockets(
     bases: list[str], members: list[Member], run_of: list[Run]
 ) -> tuple[list[ClientConnection], list[asyncio.Task[None]], dict[str, int]]:
@@ -223,6 +236,7 @@ async def open_sockets(
         instances[instance] = instances.get(instance, 0) + 1
         sockets.append(socket)
     tasks = [asyncio.create_task(listen(s, run_of)) for s in sockets]
+    tasks += [asyncio.create_task(heartbeat(s)) for s in sockets]
     return sockets, tasks, instances
 
 
