@@ -57,6 +57,8 @@ P99_TARGET_MS = 150.0
 TARGET_RATE = 100.0
 #: After the last send, how long copies may still arrive before they count as lost.
 DRAIN_DEADLINE_S = 10.0
+#: Transactions timed to measure the database's own commit latency.
+FLOOR_SAMPLES = 200
 #: Seconds between a client's pings, well inside chat's 60 s idle limit.
 HEARTBEAT_S = 20.0
 #: Loopback addresses the simulated clients send from (127.0.1.1 ...).
@@ -155,9 +157,10 @@ class Member:
     conversation: str = ""
 
 
-async def create_users(stack: LocalPlatform, count: int) -> list[Member]:
+async def connect_postgres(stack: LocalPlatform) -> asyncpg.Connection:
+    """Straight to PostgreSQL (not through Toxiproxy), as the services' user, over TLS."""
     host, port = str(stack.endpoint("postgres").address).rsplit(":", 1)
-    connection = await asyncpg.connect(
+    return await asyncpg.connect(
         host=host,
         port=int(port),
         user="secureconnect",
@@ -165,6 +168,36 @@ async def create_users(stack: LocalPlatform, count: int) -> list[Member]:
         password=stack.secret("db_password"),
         ssl=ssl.create_default_context(cafile=str(stack.ca_certificate())),
     )
+
+
+async def database_floor(stack: LocalPlatform) -> str:
+    """This machine's PostgreSQL beside the run: a round trip, and a one-row write's
+    commit (WAL flushed to disk). No send can be faster than one commit: a slow disk
+    shows here, apart from the code."""
+    connection = await connect_postgres(stack)
+    trips, commits = [], []
+    try:
+        await connection.execute("CREATE TABLE IF NOT EXISTS bench_commit (n int)")
+        for n in range(FLOOR_SAMPLES):
+            started = time.perf_counter()
+            await connection.fetchval("SELECT 1")
+            trips.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            await connection.execute("INSERT INTO bench_commit VALUES ($1)", n)
+            commits.append((time.perf_counter() - started) * 1000)
+        await connection.execute("DROP TABLE bench_commit")
+        fsync = await connection.fetchval("SHOW fsync")
+    finally:
+        await connection.close()
+    return (
+        f"PostgreSQL beside the run (direct, TLS): round trip p50 {pct(trips, 0.5):.2f} ms; "
+        f"one-row commit p50 {pct(commits, 0.5):.2f} ms, p99 {pct(commits, 0.99):.2f} ms "
+        f"(fsync {fsync}: the local stack trades power-loss safety for speed)"
+    )
+
+
+async def create_users(stack: LocalPlatform, count: int) -> list[Member]:
+    connection = await connect_postgres(stack)
     ids = [uuid.uuid4() for _ in range(count)]
     try:
         await connection.executemany(
@@ -434,6 +467,7 @@ async def set_up(stack: LocalPlatform, args: argparse.Namespace) -> Setup:
     print(f"{len(sockets)} sockets open in {len(groups)} conversations; per instance: {spread}")
     load = os.getloadavg()[0]
     print(f"machine: {psutil.cpu_count()} cores, load average {load:.1f} before the run")
+    print(await database_floor(stack))
     clients = [HttpClient(gateway, f"127.0.1.{i + 1}") for i in range(CLIENT_ADDRESSES)]
     return Setup(groups, clients, sockets, listeners, run_of, cpu_of(stack))
 
