@@ -24,6 +24,8 @@ from harness.errors import CheckError
 
 ONESHOT_LABEL = "com.secureconnect.oneshot"
 RESTART_POLICIES = ("unless-stopped", "always")
+#: How a health check's test starts when it is a list: the command follows.
+HEALTHCHECK_FORMS = ("CMD", "CMD-SHELL")
 SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|PRIVATE|ACCESS_KEY|API_KEY)")
 #: Substrings that turn TLS or authentication off.
 INSECURE_FLAGS = ("--insecure", "sslmode=disable", "ssl=off", "no-auth", "protected-mode no")
@@ -116,8 +118,10 @@ def healthcheck_test(service: dict[str, Any]) -> str:
 def healthcheck_defect(name: str, service: dict[str, Any]) -> str | None:
     """A long-running service's health check is missing or has no start_period."""
     check = service.get("healthcheck") or {}
-    test = healthcheck_test(service)
-    if not test or check.get("disable") or test.strip() == "NONE":
+    command = healthcheck_test(service).split(maxsplit=1)
+    if command and command[0] in HEALTHCHECK_FORMS:
+        command = command[1:]  # what runs: a blank one (a variable rendered empty) is none
+    if not command or check.get("disable") or command[0] == "NONE":
         return f"{name}: no health check"
     if not check.get("start_period") or str(check["start_period"]).strip() in ("0", "0s"):
         return f"{name}: health check without start_period"
