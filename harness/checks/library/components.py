@@ -194,7 +194,7 @@ def memory_defects(
 
 
 def declared_dependencies(shipped: Shipped, service: str) -> list[str]:
-    """What the application's compose file declares `service` depends on: its
+    """What the application's compose file declares `service` depends on (sorted): its
     depends_on, a one-shot step replaced by what the step depends on."""
     declared: list[str] = []
     for services in _app_renderings(shipped):
@@ -205,7 +205,7 @@ def declared_dependencies(shipped: Shipped, service: str) -> list[str]:
                 pending += _depends_on(services[name])
             elif name not in declared:
                 declared.append(name)
-    return declared
+    return sorted(declared)
 
 
 def _app_renderings(shipped: Shipped) -> list[dict[str, dict[str, Any]]]:
@@ -283,7 +283,7 @@ def edge_defect(
             eventually(sees_cut, EDGE_SEEN_S, interval_s=0.2, what=f"/ready seeing {store} cut")
         except TimeoutError:
             pass
-    evidence.note(f"/ready during the {store} cut", str(seen) or "nothing")
+    evidence.note(f"/ready during the {store} cut", str(seen) if seen else "nothing")
     if any(state != "ok" for state in seen.values()):
         return None
     return (
