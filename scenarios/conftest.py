@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from harness import AddressOf, ApiClient, Platform
+from harness.checks import components
 
 
 def split_address(address: str) -> tuple[str, int]:
@@ -52,3 +54,9 @@ def capture_url(stack: Platform) -> str:
 def api(gateway_url: str) -> Iterator[ApiClient]:
     with ApiClient(gateway_url) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def shipped(compose_dir: Path) -> components.Shipped:
+    """The shipped compose files as the compose tool renders them, once per session."""
+    return components.render_shipped(compose_dir)

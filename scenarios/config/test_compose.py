@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from harness import EvidenceLog, check
-from harness.checks import alert_routing, alert_selectors, compose_rendered, config_audit
+from harness.checks import (
+    alert_routing,
+    alert_selectors,
+    components,
+    compose_rendered,
+    config_audit,
+)
 
 #: Paths inside the compose/ folder under audit (the `compose_dir` fixture).
 APP_FILE = "docker-compose.yml"
@@ -23,8 +29,6 @@ CHAOS_OVERLAY = "docker-compose.chaos.yml"
 ALERTMANAGER_CONFIG = "alertmanager/alertmanager.yml"
 PROMETHEUS_CONFIG = "prometheus/prometheus.yml"
 ALERT_RULES = "prometheus/rules"
-#: Written by compose/offline/build; the deployment passes it as --env-file (compose/README.md).
-OFFLINE_IMAGES = "offline/images.env"
 
 Audit = Callable[[config_audit.ComposeFile, EvidenceLog], list[str]]
 
@@ -239,12 +243,9 @@ def test_compose_config_validates(compose_dir: Path, evidence: EvidenceLog) -> N
     "burst takes the host's memory from every other service.",
 )
 def test_rendered_configuration(compose_dir: Path, evidence: EvidenceLog) -> None:
-    env_files: list[Path | None] = [None]
-    if (compose_dir / OFFLINE_IMAGES).is_file():
-        env_files.append(compose_dir / OFFLINE_IMAGES)
+    env_files = components.deployment_env_files(compose_dir)
     evidence.note("environments", ", ".join(str(f or "registry images") for f in env_files))
-    app, monitoring = compose_dir / APP_FILE, compose_dir / MONITORING_FILE
-    stacks = [[app], [monitoring], [app, compose_dir / CHAOS_OVERLAY]]
+    stacks = components.shipped_stacks(compose_dir)
     defects = compose_rendered.rendered_defects(stacks, env_files, evidence)
     assert not defects, "; ".join(defects)
 

@@ -8,27 +8,12 @@ every service that names a store in its /ready reaches it through the proxy ther
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 from harness import AddressOf, EvidenceLog, FaultInjector, Platform, check, services_of
-from harness.checks import chaos_wiring
+from harness.checks import chaos_wiring, components
 
 PROXIED = ("postgres", "redis", "s3")
-
-
-def _connects(address: tuple[str, int]) -> str:
-    try:
-        with socket.create_connection(address, timeout=2) as sock:
-            sock.settimeout(0.5)
-            try:
-                # An open proxy whose upstream is gone accepts, then closes at once.
-                closed = sock.recv(1) == b""
-            except TimeoutError:
-                closed = False
-            return "closed by peer" if closed else "connected"
-    except OSError as exc:
-        return f"refused: {exc.strerror or exc}"
 
 
 @check(
@@ -55,11 +40,11 @@ def test_every_edge_is_proxied_and_cuttable(
         assert proxies[name].upstream == stack.endpoint(name).address, (
             f"the {name} proxy points at {proxies[name].upstream}, not at {name}"
         )
-        before = _connects(proxied(name))
+        before = components.connects(proxied(name))
         with faults.cut(name) as window:
-            during = _connects(proxied(name))
+            during = components.connects(proxied(name))
             window.observe("connections through the proxy refused", during != "connected")
-        after = _connects(proxied(name))
+        after = components.connects(proxied(name))
         evidence.note(
             f"{name} via proxy: before / during cut / after", f"{before} / {during} / {after}"
         )

@@ -88,7 +88,7 @@ def _cpus(value: Any) -> float | None:
         return None
 
 
-def _limits(service: dict[str, Any]) -> dict[str, Any]:
+def limits_of(service: dict[str, Any]) -> dict[str, Any]:
     """Every limit the service sets, by where it is set."""
     deploy = ((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}
     found = {"mem_limit": service.get("mem_limit"), "cpus": service.get("cpus")}
@@ -96,10 +96,17 @@ def _limits(service: dict[str, Any]) -> dict[str, Any]:
     return {where: value for where, value in found.items() if value is not None}
 
 
+def memory_limit_bytes(service: dict[str, Any]) -> float | None:
+    """The service's smallest memory limit in bytes; None when it sets none it can read."""
+    found = [memory_bytes(v) for where, v in limits_of(service).items() if "mem" in where]
+    readable = [amount for amount in found if amount is not None]
+    return min(readable) if readable else None
+
+
 def limit_defects(name: str, service: dict[str, Any]) -> list[str]:
     """A positive memory and CPU limit; no limit that renders to 0, blank or junk."""
     defects = []
-    limits = _limits(service)
+    limits = limits_of(service)
     for where, value in limits.items():
         amount = memory_bytes(value) if "mem" in where else _cpus(value)
         if amount is None or amount <= 0:
@@ -127,6 +134,6 @@ def rendered_defects(
             for variable in rendered.unset:
                 defects.append(f"{label}: variable {variable} is not set (rendered blank)")
             for name, service in rendered.services.items():
-                evidence.note(f"{label} {name} rendered limits", str(_limits(service)))
+                evidence.note(f"{label} {name} rendered limits", str(limits_of(service)))
                 defects += [f"{label}: {d}" for d in limit_defects(name, service)]
     return list(dict.fromkeys(defects))

@@ -24,6 +24,8 @@ from harness.errors import CheckError
 
 ONESHOT_LABEL = "com.secureconnect.oneshot"
 RESTART_POLICIES = ("unless-stopped", "always")
+#: How a health check's test starts when it is a list: the command follows.
+HEALTHCHECK_FORMS = ("CMD", "CMD-SHELL")
 SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|PRIVATE|ACCESS_KEY|API_KEY)")
 #: Substrings that turn TLS or authentication off.
 INSECURE_FLAGS = ("--insecure", "sslmode=disable", "ssl=off", "no-auth", "protected-mode no")
@@ -95,7 +97,7 @@ def environment_of(service: dict[str, Any]) -> dict[str, str]:
 
 def _healthcheck_text(compose: ComposeFile, name: str) -> str:
     """The health check command plus the scripts it runs from mounted files."""
-    test = _text((compose.services[name].get("healthcheck") or {}).get("test"))
+    test = healthcheck_test(compose.services[name])
     scripts = []
     for word in test.split():
         mounted = compose.mounted_file(name, word) if word.startswith("/") else None
@@ -108,32 +110,53 @@ def _healthcheck_text(compose: ComposeFile, name: str) -> str:
 # -- CFG-001..003: health, restart, resources --------------------------------------
 
 
+def healthcheck_test(service: dict[str, Any]) -> str:
+    """The command of a service's health check, as one line ("" when it has none)."""
+    return _text((service.get("healthcheck") or {}).get("test"))
+
+
+def healthcheck_defect(name: str, service: dict[str, Any]) -> str | None:
+    """A long-running service's health check is missing or has no start_period."""
+    check = service.get("healthcheck") or {}
+    command = healthcheck_test(service).split(maxsplit=1)
+    if command and command[0] in HEALTHCHECK_FORMS:
+        command = command[1:]  # what runs: a blank one (a variable rendered empty) is none
+    if not command or check.get("disable") or command[0] == "NONE":
+        return f"{name}: no health check"
+    if not check.get("start_period") or str(check["start_period"]).strip() in ("0", "0s"):
+        return f"{name}: health check without start_period"
+    return None
+
+
+def restart_defect(name: str, service: dict[str, Any]) -> str | None:
+    """A service that does not restart unless stopped (a one-shot step: on failure)."""
+    policy = str(service.get("restart", "no"))
+    allowed = ("on-failure", *RESTART_POLICIES) if is_oneshot(service) else RESTART_POLICIES
+    if policy.split(":")[0] not in allowed:
+        return f"{name}: restart policy {policy!r}, want one of {', '.join(allowed)}"
+    return None
+
+
 def healthcheck_defects(compose: ComposeFile, evidence: EvidenceLog) -> list[str]:
     """Every long-running service has a health check with a start_period."""
     defects = []
     for name, service in compose.services.items():
         if is_oneshot(service):
             continue
-        check = service.get("healthcheck") or {}
-        test = _text(check.get("test"))
-        evidence.note(f"{compose.path.name} {name} healthcheck", test or "none")
-        if not test or check.get("disable") or test.strip() == "NONE":
-            defects.append(f"{name}: no health check")
-        elif not check.get("start_period"):
-            defects.append(f"{name}: health check without start_period")
-    return defects
+        evidence.note(
+            f"{compose.path.name} {name} healthcheck", healthcheck_test(service) or "none"
+        )
+        defects.append(healthcheck_defect(name, service))
+    return [defect for defect in defects if defect]
 
 
 def restart_defects(compose: ComposeFile, evidence: EvidenceLog) -> list[str]:
     """Services restart unless stopped (one-shot steps: on failure)."""
     defects = []
     for name, service in compose.services.items():
-        policy = str(service.get("restart", "no"))
-        evidence.note(f"{compose.path.name} {name} restart", policy)
-        allowed = ("on-failure", *RESTART_POLICIES) if is_oneshot(service) else RESTART_POLICIES
-        if policy.split(":")[0] not in allowed:
-            defects.append(f"{name}: restart policy {policy!r}, want one of {', '.join(allowed)}")
-    return defects
+        evidence.note(f"{compose.path.name} {name} restart", str(service.get("restart", "no")))
+        defects.append(restart_defect(name, service))
+    return [defect for defect in defects if defect]
 
 
 def resource_defects(compose: ComposeFile, evidence: EvidenceLog) -> list[str]:

@@ -42,7 +42,8 @@ def _liveness(url: str) -> None:
         raise ConnectionError(f"GET /health answered {answer.status_code}: {answer.text[:200]}")
 
 
-def _probe(stack: Platform, name: str, service: bool) -> str | None:
+def probe_problem(stack: Platform, name: str, service: bool) -> str | None:
+    """What is wrong with `name` now (its probe, and a service's /health); None when well."""
     try:
         stack.probe(name)
         if service:
@@ -58,7 +59,7 @@ def _settle(stack: Platform, names: list[str], services: set[str]) -> None:
     deadline = time.monotonic() + SETTLE_S
     pending = list(names)
     while pending and time.monotonic() < deadline:
-        pending = [name for name in pending if _probe(stack, name, name in services)]
+        pending = [name for name in pending if probe_problem(stack, name, name in services)]
         if pending:
             time.sleep(PROBE_POLL_S)
 
@@ -75,7 +76,7 @@ def watch_health(stack: Platform, observe_s: float = OBSERVE_S) -> HealthWatch:
     while watch.rounds < MIN_ROUNDS or time.monotonic() < end:
         for name in names:
             started = time.monotonic()
-            problem = _probe(stack, name, name in services)
+            problem = probe_problem(stack, name, name in services)
             elapsed_ms = (time.monotonic() - started) * 1000
             watch.slowest_ms[name] = max(watch.slowest_ms.get(name, 0.0), elapsed_ms)
             if problem is not None:
@@ -118,16 +119,24 @@ def memory_defects(
     samples say so) is over budget too, whatever it uses now that it restarted."""
     over = {}
     for name in stack.names():
-        sample = stack.stats(name)
-        rss = sample.rss_bytes / MIB
-        budget = budgets_mib.get(name.split("-")[0], default_mib)
-        if getattr(sample, "oom_killed", False):
-            limit = getattr(sample, "memory_limit_bytes", 0) / MIB
-            restarts = getattr(sample, "restarts", 0)
-            over[name] = (
-                f"OOM-killed at its {limit:.0f} MiB limit, restarted {restarts}x "
-                f"(now {rss:.0f} MiB, budget {budget} MiB)"
-            )
-        elif rss > budget:
-            over[name] = f"{rss:.0f} MiB > {budget} MiB"
+        problem = memory_defect(stack, name, budgets_mib.get(name.split("-")[0], default_mib))
+        if problem:
+            over[name] = problem
     return over
+
+
+def memory_defect(stack: Platform, name: str, budget_mib: float) -> str | None:
+    """`name`'s resident memory over `budget_mib`, or its container OOM-killed at its
+    limit, with the numbers; None when within."""
+    sample = stack.stats(name)
+    rss = sample.rss_bytes / MIB
+    if getattr(sample, "oom_killed", False):
+        limit = getattr(sample, "memory_limit_bytes", 0) / MIB
+        restarts = getattr(sample, "restarts", 0)
+        return (
+            f"OOM-killed at its {limit:.0f} MiB limit, restarted {restarts}x "
+            f"(now {rss:.0f} MiB, budget {budget_mib:.0f} MiB)"
+        )
+    if rss > budget_mib:
+        return f"{rss:.0f} MiB > {budget_mib:.0f} MiB"
+    return None
