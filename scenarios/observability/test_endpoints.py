@@ -53,7 +53,7 @@ def test_probes(stack: Platform, evidence: EvidenceLog) -> None:
         "{item} serves /metrics with its domain metrics, labelled with its name",
         category="observability",
         severity="HIGH",
-        finding="HIGH-4: Redis degraded-mode metrics not exposed; metrics table: {item}",
+        finding="Metrics table: {item}'s domain metrics (HIGH-4: degraded metrics not exposed)",
         fix="Register {item}'s metrics at start-up (HTTP, and its DB, Redis, WebSocket, calls "
         "or S3 clients) with service={item} as their label.",
         impact="Prometheus cannot see {item}'s traffic or its dependencies: dashboards and "
