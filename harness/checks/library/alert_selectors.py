@@ -96,10 +96,15 @@ def _matcher(raw: promql_parser.Matcher) -> Matcher:
 
 def selectors_of(rule: AlertRule) -> list[Selector]:
     """The vector selectors of a rule's expression (inside range vectors too)."""
+    return selectors_in(rule.name, rule.expr)
+
+
+def selectors_in(name: str, expr: str) -> list[Selector]:
+    """The vector selectors of the PromQL expression `expr` (a rule's, a panel's) named `name`."""
     try:
-        expression = promql_parser.parse(rule.expr)
+        expression = promql_parser.parse(expr)
     except ValueError as exc:
-        raise CheckError(f"{rule.name}: cannot parse {rule.expr!r}: {exc}") from exc
+        raise CheckError(f"{name}: cannot parse {expr!r}: {exc}") from exc
     nodes: list[promql_parser.Expr] = []
     promql_parser.walk(expression, nodes.append)
     selectors = []
@@ -107,11 +112,11 @@ def selectors_of(rule: AlertRule) -> list[Selector]:
         if not isinstance(node, promql_parser.VectorSelector):
             continue
         if node.matchers.or_matchers:
-            raise CheckError(f"{rule.name}: `or` inside a selector is not supported")
+            raise CheckError(f"{name}: `or` inside a selector is not supported")
         matchers = tuple(
             _matcher(m) for m in node.matchers.matchers if m.name != "__name__" or not node.name
         )
-        selectors.append(Selector(rule.name, node.name, matchers))
+        selectors.append(Selector(name, node.name, matchers))
     return selectors
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,11 @@ from harness.errors import Inconclusive
 UNSET_VARIABLE = re.compile(r'The "?([A-Za-z_][A-Za-z0-9_]*)"? variable is not set')
 MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)b?\s*$", re.IGNORECASE)
 UNIT_BYTES = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+#: The deployment's compose files, each a stack of its own (compose/README.md).
+DEPLOYMENT_FILES = ("docker-compose.yml", "docker-compose.monitoring.yml")
+#: Logging drivers that keep a bounded file on the host: json-file with max-size, and
+#: local, which rotates by default.
+ROTATING_DRIVERS = ("json-file", "local")
 #: What compose needs from the host's environment to find the engine; nothing else.
 HOST_VARIABLES = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT")
 
@@ -40,6 +45,7 @@ class Rendered:
     services: dict[str, dict[str, Any]]
     unset: tuple[str, ...]
     error: str
+    secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def clean_environment() -> dict[str, str]:
@@ -69,8 +75,8 @@ def render(files: list[Path], env_file: Path | None) -> Rendered:
     unset = tuple(dict.fromkeys(UNSET_VARIABLE.findall(result.stderr)))
     if result.returncode != 0:
         return Rendered(name, {}, unset, result.stderr.strip().splitlines()[-1:][0])
-    services = (yaml.safe_load(result.stdout) or {}).get("services") or {}
-    return Rendered(name, services, unset, "")
+    config = yaml.safe_load(result.stdout) or {}
+    return Rendered(name, config.get("services") or {}, unset, "", config.get("secrets") or {})
 
 
 def memory_bytes(value: Any) -> float | None:
@@ -137,3 +143,27 @@ def rendered_defects(
                 evidence.note(f"{label} {name} rendered limits", str(limits_of(service)))
                 defects += [f"{label}: {d}" for d in limit_defects(name, service)]
     return list(dict.fromkeys(defects))
+
+
+def render_deployment(compose_dir: Path) -> list[Rendered]:
+    """Each of the deployment's compose files as Docker will run it (registry images)."""
+    return [render([compose_dir / name], None) for name in DEPLOYMENT_FILES]
+
+
+def rotation_defects(name: str, service: dict[str, Any]) -> list[str]:
+    """The container's log is rotated at a positive size: json-file with max-size (and a
+    max-file count when given), or the local driver; Docker's default keeps it unbounded."""
+    logging = service.get("logging") or {}
+    driver = str(logging.get("driver") or "json-file")
+    options = logging.get("options") or {}
+    if driver not in ROTATING_DRIVERS:
+        return [f"{name}: logging driver {driver!r} keeps no bounded file on the host"]
+    size, count = options.get("max-size"), options.get("max-file", "1")
+    if driver == "json-file" and size is None:
+        return [f"{name}: json-file logging without max-size: its log grows without bound"]
+    defects = []
+    if size is not None and not (memory_bytes(size) or 0) > 0:
+        defects.append(f"{name}: logging max-size {size!r} is not a positive size")
+    if not str(count).isdigit() or int(count) < 1:
+        defects.append(f"{name}: logging max-file {count!r} is not a positive count")
+    return defects

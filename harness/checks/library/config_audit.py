@@ -177,11 +177,14 @@ def resource_defects(compose: ComposeFile, evidence: EvidenceLog) -> list[str]:
 # -- CFG-004..006: secrets, insecure flags, database TLS -----------------------------
 
 
-def _secret_file_defect(compose: ComposeFile, name: str, key: str, value: str) -> str | None:
-    mounted = {
-        (s if isinstance(s, str) else s.get("source"))
-        for s in compose.services[name].get("secrets", [])
-    }
+def mounted_secrets(service: dict[str, Any]) -> set[str]:
+    """The Docker secrets a compose service mounts (short or long syntax)."""
+    return {(s if isinstance(s, str) else s.get("source")) for s in service.get("secrets") or []}
+
+
+def secret_file_defect(name: str, service: dict[str, Any], key: str, value: str) -> str | None:
+    """A `*_FILE` setting that points at no Docker secret the service mounts."""
+    mounted = mounted_secrets(service)
     secret = value.removeprefix("/run/secrets/")
     if "/" in secret:
         return f"{name}: {key} points at {value}, not at a Docker secret"
@@ -197,7 +200,7 @@ def plain_secret_defects(compose: ComposeFile, evidence: EvidenceLog) -> list[st
         for key, value in environment_of(service).items():
             if key.endswith("_FILE"):
                 if SECRET_NAME.search(key) or "KEY" in key:
-                    defect = _secret_file_defect(compose, name, key, value)
+                    defect = secret_file_defect(name, service, key, value)
                     if defect:
                         defects.append(defect)
                 continue

@@ -111,6 +111,12 @@ class _BareService:
         async def ready(_: object) -> JSONResponse:
             return JSONResponse({"status": "ok"})
 
+        async def metrics(_: object) -> PlainTextResponse:
+            # The Redis gauge declared, its sample labelled with the wrong service.
+            return PlainTextResponse(
+                '# TYPE redis_degraded_mode gauge\nredis_degraded_mode{service="redis"} 0.0\n'
+            )
+
         async def hang(_: object) -> PlainTextResponse:
             await asyncio.sleep(3600)
             return PlainTextResponse("never")
@@ -126,6 +132,7 @@ class _BareService:
             routes=[
                 Route("/health", health),
                 Route("/ready", ready),
+                Route("/metrics", metrics),
                 Route("/hang", hang),
                 Route("/openapi.json", openapi),
                 Route("/unfinished", unfinished, methods=["POST"]),
@@ -152,20 +159,27 @@ def bare_service() -> Iterator[_BareService]:
     service.thread.join(timeout=10)
 
 
-def test_a_service_without_headers_fails_sec_005(bare_service: _BareService) -> None:
+def test_a_service_without_headers_fails_each_header_check(bare_service: _BareService) -> None:
     import httpx
 
-    defects = observability.header_defects("bare", httpx.get(f"{bare_service.url}/health"))
-    assert len(defects) == len(observability.SECURITY_HEADERS)
-    assert any("x-frame-options is None" in d for d in defects)
+    response = httpx.get(f"{bare_service.url}/health")
+    headers = observability.SECURITY_HEADERS
+    defects = [observability.header_defect("bare", response, h) for h in headers]
+    assert all(defects)
+    assert "x-frame-options is None" in str(defects[0])
 
 
-def test_a_service_without_metrics_or_dependencies_fails_obs_005(
+def test_a_ready_without_dependencies_fails_obs_005(bare_service: _BareService) -> None:
+    defects = observability.probe_defects("bare", bare_service.url, EvidenceLog())
+    assert defects == ["bare /ready answered 200 naming []"]
+
+
+def test_metrics_labelled_for_another_service_fail_the_metrics_checks(
     bare_service: _BareService,
 ) -> None:
-    defects = observability.probes_and_metrics("bare", bare_service.url, EvidenceLog())
-    assert any("/ready answered 200 naming []" in d for d in defects)
-    assert any("lacks" in d and "redis_degraded_mode" in d for d in defects)
+    defects = observability.metrics_defects("bare", bare_service.url, "gateway", EvidenceLog())
+    assert any("lacks" in d and "http_requests_total" in d for d in defects)
+    assert any('service="gateway"' in d and "Redis (redis_degraded_mode)" in d for d in defects)
 
 
 def test_plain_text_logs_fail_obs_006() -> None:
