@@ -1,0 +1,152 @@
+"""PostgreSQL cut, slow or killed: what every service must do about it.
+
+/ready of every service that needs the database says so (503, postgres down) within
+seconds; a write fails fast (503, or the request budget's 504 when the database is only
+slow) instead of hanging; once PostgreSQL is back the same processes serve writes again,
+none restarted. Whether anything acknowledged was lost is INV-008..010's question.
+
+    with db_outage.FAULTS["cut"](faults) as window: ...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from harness.checks.evidence import EvidenceLog
+from harness.clients.api import ApiClient
+from harness.clients.realtime import Chat
+from harness.faults.injector import FaultInjector, FaultWindow
+from harness.metrics import watch
+from harness.platform.base import Platform, services_of
+from harness.platform.components.services import BACKEND_BUDGET_S
+from harness.waiting import eventually
+
+#: Latency added to every PostgreSQL packet for "slow": above the readiness ping's 1 s.
+SLOW_MS = 1500
+#: How long /ready may take to say the database is down, seconds (ping 1 s + one probe).
+READY_DEADLINE_S = 5.0
+#: How long the services may take to serve writes once PostgreSQL is back (a killed
+#: PostgreSQL replays its log first), seconds.
+RECOVERY_DEADLINE_S = 30.0
+#: Slack on the service's request budget for the round trip through the gateway, seconds.
+ANSWER_SLACK_S = 1.0
+DB_ERRORS = "database errors counted by chat"
+WRITES_REFUSED = "writes refused"
+
+Fault = Callable[[FaultInjector], contextlib.AbstractContextManager[FaultWindow]]
+
+FAULTS: dict[str, Fault] = {
+    "cut": lambda faults: faults.cut("postgres"),
+    "slow": lambda faults: faults.latency("postgres", ms=SLOW_MS),
+    "killed": lambda faults: faults.killed("postgres"),
+}
+#: What a write may answer under each fault: a slow database may run out the request's
+#: own budget (504) before the database call's deadline (503).
+REFUSALS: dict[str, set[int]] = {"cut": {503}, "slow": {503, 504}, "killed": {503}}
+
+
+def _ready(url: str) -> httpx.Response:
+    return httpx.get(f"{url}/ready", timeout=READY_DEADLINE_S)
+
+
+def database_services(stack: Platform) -> dict[str, str]:
+    """name → URL of every service whose /ready names postgres."""
+    found = {}
+    for name in services_of(stack):
+        url = stack.endpoint(name).url or ""
+        if url and "postgres" in _ready(url).json().get("dependencies", {}):
+            found[name] = url
+    return found
+
+
+def _postgres_state(url: str) -> tuple[int, str]:
+    answer = _ready(url)
+    return answer.status_code, answer.json()["dependencies"]["postgres"]["state"]
+
+
+@dataclass
+class Writer:
+    """Alice's messages to bob: the write whose answer the check times."""
+
+    chat: Chat
+    conversation: str
+
+    @classmethod
+    def of(cls, api: ApiClient) -> Writer:
+        alice, bob = api.new_session(), api.new_session()
+        chat = Chat(api, alice)
+        return cls(chat, chat.conversation(bob))
+
+    def write(self) -> tuple[int, float]:
+        started = time.monotonic()
+        try:
+            status = self.chat.send(self.conversation, "during the outage").status_code
+        except httpx.TimeoutException:
+            status = 0  # no answer at all within the client's timeout
+        return status, time.monotonic() - started
+
+
+def _states(services: dict[str, str]) -> dict[str, tuple[int, str]]:
+    return {name: _postgres_state(url) for name, url in services.items()}
+
+
+def judge(
+    stack: Platform, faults: FaultInjector, api: ApiClient, fault: str, evidence: EvidenceLog
+) -> None:
+    services = database_services(stack)
+    assert services, "no service names postgres in its /ready"
+    writer = Writer.of(api)
+    restarts = {name: stack.restarts(name) for name in services}
+    chats = [url for name, url in services.items() if name.startswith("chat")]
+    errors = [watch(url, "db_errors_total") for url in chats]
+    with FAULTS[fault](faults) as window:
+        status, elapsed = writer.write()
+        window.observe(WRITES_REFUSED, status != 201)
+        window.observe_growth(DB_ERRORS, lambda: sum(e() for e in errors), 1.0)
+        try:
+            eventually(
+                lambda: all(s == (503, "down") for s in _states(services).values()),
+                READY_DEADLINE_S,
+                interval_s=0.5,
+            )
+        except TimeoutError:
+            pass  # judged below, after the proof
+        during = _states(services)
+        faults.require_proof(evidence)  # before judging: a fault no request met
+    evidence.number("write answered", status)
+    evidence.number("write answered after", elapsed, "s")
+    evidence.note("/ready during the fault (status, postgres)", str(during))
+    wrong = {name: state for name, state in during.items() if state != (503, "down")}
+    assert not wrong, f"/ready does not say the database is down: {wrong}"
+    budget = BACKEND_BUDGET_S + ANSWER_SLACK_S
+    assert status in REFUSALS[fault] and elapsed <= budget, (
+        f"a write answered {status} after {elapsed:.1f}s; expected {sorted(REFUSALS[fault])} "
+        f"within {budget}s"
+    )
+    _recovered(stack, writer, services, restarts, evidence)
+
+
+def _recovered(
+    stack: Platform,
+    writer: Writer,
+    services: dict[str, str],
+    restarts: dict[str, int],
+    evidence: EvidenceLog,
+) -> None:
+    """Writes and /ready come back by themselves, with the same processes."""
+    started = time.monotonic()
+    eventually(lambda: writer.write()[0] == 201, RECOVERY_DEADLINE_S, 0.5, "a write succeeding")
+    evidence.number("writes served again after", time.monotonic() - started, "s")
+    eventually(
+        lambda: all(s == (200, "ok") for s in _states(services).values()),
+        RECOVERY_DEADLINE_S,
+        0.5,
+        "/ready ok everywhere",
+    )
+    restarted = {n: stack.restarts(n) - before for n, before in restarts.items()}
+    assert not any(restarted.values()), f"services were restarted to recover: {restarted}"
