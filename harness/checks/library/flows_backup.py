@@ -65,14 +65,15 @@ def _started_at(key: str) -> datetime:
     return datetime.strptime(stamp, STAMP).replace(tzinfo=UTC)
 
 
-def _first_after(client: Minio, since: datetime) -> str | None:
+def _first_after(client: Minio, since: datetime) -> str:
+    """The first finished backup started after `since`; "" while there is none."""
     keys = [
         o.object_name or ""
         for o in client.list_objects(BUCKET, prefix=PREFIX)
         if not o.is_dir and (o.object_name or "").endswith(".dump")
     ]
     later = sorted(k for k in keys if _started_at(k) > since)
-    return later[0] if later else None
+    return later[0] if later else ""
 
 
 def _libpq(stack: Platform, host: str, port: int) -> Callable[[str], dict[str, str]]:

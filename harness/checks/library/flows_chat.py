@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+
 from harness.checks.evidence import EvidenceLog
 from harness.clients.api import ApiClient, Session
 from harness.clients.realtime import Chat, EventListener
@@ -42,10 +44,10 @@ class Room:
     def chat(self, who: Session) -> Chat:
         return Chat(self.api, who)
 
-    def get(self, who: Session, path: str, **params: Any) -> Any:
+    def get(self, who: Session, path: str, **params: Any) -> httpx.Response:
         return self.api.http.get(path, params=params, headers=who.headers)
 
-    def post(self, who: Session, path: str, body: Any = None) -> Any:
+    def post(self, who: Session, path: str, body: Any = None) -> httpx.Response:
         return self.api.http.post(path, json=body, headers=who.headers)
 
 
