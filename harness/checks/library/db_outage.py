@@ -101,9 +101,8 @@ def _states(services: dict[str, str]) -> dict[str, tuple[int, str]]:
 
 def _seen_down(services: dict[str, str]) -> dict[str, tuple[int, str]]:
     """Each service's /ready (status, postgres state): the first that said postgres down
-    within READY_DEADLINE_S, else the last seen. Asked all at once and each judged on its
-    own: a killed PostgreSQL is back in seconds (the platform restarts it), and a probe
-    of a down database waits for its ping's timeout."""
+    within READY_DEADLINE_S, else the last seen. Asked all at once (a probe of a down
+    database waits for its ping's timeout) and each judged on its own."""
     seen: dict[str, tuple[int, str]] = {}
 
     def all_down() -> bool:
@@ -127,12 +126,15 @@ def judge(
     restarts = {name: stack.restarts(name) for name in services}
     chats = [url for name, url in services.items() if name.startswith("chat")]
     errors = [watch(url, "db_errors_total") for url in chats]
-    with FAULTS[fault](faults) as window:
-        status, elapsed = writer.write()
-        window.observe(WRITES_REFUSED, status != 201)
-        window.observe_growth(DB_ERRORS, lambda: sum(e() for e in errors), 1.0)
-        during = _seen_down(services)
-        faults.require_proof(evidence)  # before judging: a fault no request met
+    # /ready is watched from just before the fault: a killed PostgreSQL is back in seconds.
+    with ThreadPoolExecutor(max_workers=1) as watcher:
+        watching = watcher.submit(_seen_down, services)
+        with FAULTS[fault](faults) as window:
+            status, elapsed = writer.write()
+            during = watching.result()
+            window.observe(WRITES_REFUSED, status != 201)
+            window.observe_growth(DB_ERRORS, lambda: sum(e() for e in errors), 1.0)
+            faults.require_proof(evidence)  # before judging: a fault no request met
     evidence.number("write answered", status)
     evidence.number("write answered after", elapsed, "s")
     evidence.note("/ready during the fault (status, postgres state)", str(during))
