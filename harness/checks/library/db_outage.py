@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import httpx
 
 from harness.checks.evidence import EvidenceLog
-from harness.clients.api import ApiClient
+from harness.clients.api import ApiClient, Session
 from harness.clients.realtime import Chat
 from harness.faults.injector import FaultInjector, FaultWindow
 from harness.metrics import watch
@@ -74,19 +74,19 @@ def _postgres_state(url: str) -> tuple[int, str]:
 class Writer:
     """Alice's messages to bob: the write whose answer the check times."""
 
-    chat: Chat
+    alice: Session
     conversation: str
 
     @classmethod
     def of(cls, api: ApiClient) -> Writer:
         alice, bob = api.new_session(), api.new_session()
-        chat = Chat(api, alice)
-        return cls(chat, chat.conversation(bob))
+        return cls(alice, Chat(api, alice).conversation(bob))
 
-    def write(self) -> tuple[int, float]:
+    def write(self, api: ApiClient) -> tuple[int, float]:
+        """Send through `api` (the gateway, or one instance); (status, seconds)."""
         started = time.monotonic()
         try:
-            status = self.chat.send(self.conversation, "during the outage").status_code
+            status = Chat(api, self.alice).send(self.conversation, "outage").status_code
         except httpx.TimeoutException:
             status = 0  # no answer at all within the client's timeout
         return status, time.monotonic() - started
@@ -130,7 +130,7 @@ def judge(
     with ThreadPoolExecutor(max_workers=1) as watcher:
         watching = watcher.submit(_seen_down, services)
         with FAULTS[fault](faults) as window:
-            status, elapsed = writer.write()
+            status, elapsed = writer.write(api)
             during = watching.result()
             window.observe(WRITES_REFUSED, status != 201)
             window.observe_growth(DB_ERRORS, lambda: sum(e() for e in errors), 1.0)
@@ -148,6 +148,13 @@ def judge(
     _recovered(stack, writer, services, restarts, evidence)
 
 
+def _serves_writes(writer: Writer, name: str, url: str) -> None:
+    with ApiClient(url) as direct:
+        eventually(
+            lambda: writer.write(direct)[0] == 201, RECOVERY_DEADLINE_S, 0.5, f"a write on {name}"
+        )
+
+
 def _recovered(
     stack: Platform,
     writer: Writer,
@@ -155,10 +162,15 @@ def _recovered(
     restarts: dict[str, int],
     evidence: EvidenceLog,
 ) -> None:
-    """Writes and /ready come back by themselves, with the same processes."""
+    """Writes through every chat instance and /ready come back by themselves, with the same
+    processes (through the gateway, one instance that recovered would hide one that did not)."""
     started = time.monotonic()
-    eventually(lambda: writer.write()[0] == 201, RECOVERY_DEADLINE_S, 0.5, "a write succeeding")
-    evidence.number("writes served again after", time.monotonic() - started, "s")
+    for name, url in services.items():
+        if name.startswith("chat"):
+            _serves_writes(writer, name, url)
+    evidence.number(
+        "every chat instance served writes again after", time.monotonic() - started, "s"
+    )
     eventually(
         lambda: all(s == (200, "ok") for s in _states(services).values()),
         RECOVERY_DEADLINE_S,
