@@ -1,10 +1,23 @@
-"""Messages reach the other participant's socket, across chat instances, and stay private."""
+"""Chat through the gateway: a message crosses chat instances, and a check per step of the
+chat flow (history, search, reactions, typing, presence) and of polls (create, vote, close)."""
 
 from __future__ import annotations
 
 import uuid
 
-from harness import ApiClient, Chat, EventListener, EvidenceLog, Platform, check, require_components
+import pytest
+
+from harness import (
+    ApiClient,
+    Chat,
+    EventListener,
+    EvidenceLog,
+    Platform,
+    check,
+    one_check_each,
+    require_components,
+)
+from harness.checks import flows_chat
 
 
 def _chat_instances(stack: Platform) -> list[str]:
@@ -41,49 +54,43 @@ def test_message_crosses_instances(stack: Platform, api: ApiClient, evidence: Ev
     evidence.note("delivered event", str(event))
 
 
-@check(
-    "CORE-003",
-    "History, search and reactions work and a non-participant sees 404 everywhere",
-    category="core",
-    severity="HIGH",
-    finding="Chat flow; authorization on every conversation (no IDOR)",
-    fix="Check participation in the service and keep row-level security behind it.",
-    impact="Users cannot find or react to messages, or outsiders read conversations they are not "
-    "part of.",
+@pytest.mark.parametrize(
+    "step",
+    one_check_each(
+        {
+            "CORE-003": "history",
+            "CORE-011": "search",
+            "CORE-012": "reactions",
+            "CORE-013": "typing",
+            "CORE-014": "presence",
+        },
+        "Chat {item} works for the participants and shows nothing to anyone else",
+        category="core",
+        severity={
+            "history": "HIGH",
+            "search": "HIGH",
+            "reactions": "MEDIUM",
+            "typing": "MEDIUM",
+            "presence": "MEDIUM",
+        },
+        finding="Chat flow: {item}; authorization on every conversation (no IDOR)",
+        fix="Implement {item} as API.md says; check participation in the service and keep "
+        "row-level security behind it.",
+        impact="Chat {item} is broken for the people in a conversation, or shows it to people "
+        "outside it.",
+    )
+    + one_check_each(
+        {"CORE-015": "poll create", "CORE-016": "poll vote", "CORE-017": "poll close"},
+        "{item}: as API.md says, for participants only",
+        category="core",
+        severity="HIGH",
+        finding="BLOCKER-2: polls; chat flow: {item}",
+        fix="Implement {item} as API.md says, one ballot per voter, closed by its creator.",
+        impact="Polls cannot be trusted: {item} does not do what users were told.",
+    ),
 )
-def test_history_search_reactions_and_privacy(
-    stack: Platform, api: ApiClient, evidence: EvidenceLog
+def test_chat_step(
+    step: str, stack: Platform, api: ApiClient, gateway_url: str, evidence: EvidenceLog
 ) -> None:
     _chat_instances(stack)
-    alice, bob, eve = api.new_session(), api.new_session(), api.new_session()
-    chat = Chat(api, alice)
-    conversation = chat.conversation(bob)
-    word = f"zebra{uuid.uuid4().hex[:8]}"
-    message = chat.send(conversation, f"the {word} crossed").json()
-    assert [m["message_id"] for m in chat.history(conversation)] == [message["message_id"]]
-    found = api.http.get("/api/v1/search/messages", params={"q": word}, headers=bob.headers)
-    assert [m["message_id"] for m in found.json()["results"]] == [message["message_id"]]
-    reaction = api.http.post(
-        f"/api/v1/messages/{message['message_id']}/reactions",
-        json={"emoji": "👍"},
-        headers=bob.headers,
-    )
-    assert reaction.status_code == 201, f"reaction answered {reaction.status_code}"
-    outsider = {
-        "history": api.http.get(
-            f"/api/v1/conversations/{conversation}/messages", headers=eve.headers
-        ).status_code,
-        "send": Chat(api, eve).send(conversation, "let me in").status_code,
-        "react": api.http.post(
-            f"/api/v1/messages/{message['message_id']}/reactions",
-            json={"emoji": "👍"},
-            headers=eve.headers,
-        ).status_code,
-        "search hits": len(
-            api.http.get("/api/v1/search/messages", params={"q": word}, headers=eve.headers).json()[
-                "results"
-            ]
-        ),
-    }
-    evidence.note("a non-participant's attempts", str(outsider))
-    assert outsider == {"history": 404, "send": 404, "react": 404, "search hits": 0}, outsider
+    flows_chat.STEPS[step](flows_chat.Room.of(api, gateway_url), evidence)

@@ -1,73 +1,37 @@
-"""The file flow of the API contract: presigned upload, complete, download, privacy, quota."""
+"""The file flow of the API contract, a check per step (upload, download, delete, quota),
+and the presigned upload URL."""
 
 from __future__ import annotations
 
-import os
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
-from harness import ApiClient, EvidenceLog, Files, Platform, check, require_components
+from harness import ApiClient, EvidenceLog, Platform, check, one_check_each, require_components
+from harness.checks import flows_files
 
 #: Longest an upload URL may stay valid, seconds: long enough to send a file, short
 #: enough that a leaked link (a log line, a browser history) is dead by the time it is read.
 PRESIGNED_URL_MAX_TTL_S = 15 * 60
 
 
-@check(
-    "CORE-004",
-    "Files: uploaded bytes come back identical; a truncated upload is refused; others get 404",
-    category="core",
-    severity="BLOCKER",
-    finding="Storage flow: upload URL, upload, complete, download URL, delete, quota",
-    fix="Implement the Files contract of API.md with owner-only access.",
-    impact="Uploaded files come back corrupted, or other users can download them.",
+@pytest.mark.parametrize(
+    "step",
+    one_check_each(
+        {"CORE-004": "upload", "CORE-023": "download", "CORE-024": "delete", "CORE-025": "quota"},
+        "Files {item}: as API.md says, and nobody but the owner reaches the file",
+        category="core",
+        severity={"upload": "BLOCKER", "download": "BLOCKER", "delete": "HIGH", "quota": "HIGH"},
+        finding="Storage flow: upload URL, upload, complete, download URL, delete, quota",
+        fix="Implement the Files contract of API.md ({item}) with owner-only access.",
+        impact="File {item} is broken: files come back corrupted, stay after deletion, reach "
+        "other users, or outgrow the quota.",
+    ),
 )
-def test_file_flow(stack: Platform, api: ApiClient, evidence: EvidenceLog) -> None:
+def test_file_step(step: str, stack: Platform, api: ApiClient, evidence: EvidenceLog) -> None:
     require_components(stack.names(), "storage")
-    owner, other = api.new_session(), api.new_session()
-    files = Files(api, owner)
-    data = os.urandom(256 * 1024)
-    completed = files.upload(data)
-    evidence.http("complete", completed)
-    assert completed.status_code == 200, f"complete answered {completed.status_code}"
-    file_id = completed.json()["file_id"]
-    assert files.download(file_id) == data, "the downloaded bytes differ from the uploaded"
-    outsider = {
-        "download-url": api.http.get(
-            f"/api/v1/files/{file_id}/download-url", headers=other.headers
-        ).status_code,
-        "delete": api.http.delete(f"/api/v1/files/{file_id}", headers=other.headers).status_code,
-    }
-    evidence.note("another user's attempts", str(outsider))
-    assert outsider == {"download-url": 404, "delete": 404}, outsider
-    quota = api.http.get("/api/v1/files/quota", headers=owner.headers).json()
-    evidence.note("quota after one file", str(quota))
-    too_big = api.http.post(
-        "/api/v1/files/upload-url",
-        headers=owner.headers,
-        json={
-            "filename": "huge.bin",
-            "content_type": "application/zip",
-            "size": quota["limit_bytes"] + 1,
-        },
-    )
-    assert too_big.status_code == 413, f"over quota answered {too_big.status_code}"
-    after = api.http.get("/api/v1/files/quota", headers=owner.headers).json()
-    assert after["used_bytes"] == quota["used_bytes"], "a refused upload reserved space"
-    assert api.http.delete(f"/api/v1/files/{file_id}", headers=owner.headers).status_code == 204
-    _truncated_upload_is_refused(files, data, evidence)
-
-
-def _truncated_upload_is_refused(files: Files, data: bytes, evidence: EvidenceLog) -> None:
-    """An upload that stopped half-way is not a file: complete answers 409."""
-    staged = files.stage(data[: len(data) // 2], size=len(data))
-    assert staged.status_code == 201, f"upload-url answered {staged.status_code}"
-    completed = files.complete(staged.json()["file_id"])
-    evidence.http("complete of a truncated upload", completed)
-    assert completed.status_code == 409, (
-        f"complete of half the declared bytes answered {completed.status_code}, not 409"
-    )
+    flows_files.STEPS[step](flows_files.Owner.of(api), evidence)
 
 
 @check(

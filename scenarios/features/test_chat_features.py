@@ -15,6 +15,7 @@ from harness import (
     check,
     require_components,
 )
+from harness.checks import flows_chat
 
 VOTERS = 20
 #: How long the "typing" event may take to reach the other participant. Below the
@@ -98,3 +99,21 @@ def test_typing_reaches_the_other_participant(
         )
     evidence.note("typing event", str(event))
     assert event["data"].get("user_id") == alice.user_id
+
+
+@check(
+    "FEAT-007",
+    "Message search finds by words in any order, only in the caller's conversations, paged",
+    category="features",
+    severity="MEDIUM",
+    finding="Unfinished features: message search",
+    fix="Full-text search (websearch_to_tsquery over a stemmed tsvector) restricted to the "
+    "caller's conversations, with a limit.",
+    impact="Users cannot find a message unless they type its exact words in order, or search "
+    "shows them messages of conversations they are not in.",
+)
+def test_search_finds_by_words(
+    stack: Platform, api: ApiClient, gateway_url: str, evidence: EvidenceLog
+) -> None:
+    require_components(stack.names(), "chat")
+    flows_chat.search_feature(flows_chat.Room.of(api, gateway_url), evidence)
