@@ -133,6 +133,12 @@ class ResilientRedis:
     def degraded(self) -> bool:
         return self.machine.state is RedisState.DEGRADED
 
+    @property
+    def healthy_for_s(self) -> float | None:
+        """Seconds since this instance last left degraded mode (or started); None while
+        degraded."""
+        return None if self.degraded else self.machine.clock.monotonic() - self.machine.since
+
     def on_recovery(self, hook: RecoveryHook) -> None:
         self._hooks.append(hook)
 

@@ -168,6 +168,12 @@ class DurableRevocations(Protocol):
         ...
 
 
+#: How long after this instance's Redis is back a "not revoked" from Redis is checked
+#: against the durable copy as well: well above the skew between instances' health
+#: checks (every 0.5 s) and the write-back that follows a recovery.
+RECOVERY_GRACE_S = 10.0
+
+
 class RevocationList:
     def __init__(
         self,
@@ -214,19 +220,34 @@ class RevocationList:
 
     async def is_revoked(self, *token_ids: str) -> bool:
         """Fails closed: when neither Redis nor the durable copy can answer, the token
-        cannot be told from a revoked one, and the caller gets 503 (never a pass)."""
+        cannot be told from a revoked one, and the caller gets 503 (never a pass).
+
+        Redis alone decides once this instance has seen it healthy for RECOVERY_GRACE_S.
+        Before that, another instance may still be degraded: its revocations reach only
+        the durable copy until its own health check sees Redis back and writes them there,
+        so a "not revoked" from Redis is checked against the durable copy too."""
         keys = [REVOKED_KEY_PREFIX + token_id for token_id in token_ids]
         found = await self.redis.lookup_any(keys)
-        if found is None and self.durable is not None:
-            # Redis could not answer, degraded or not yet: the durable copy decides.
-            found = await self.durable.contains_any(list(token_ids))
+        if found or self.durable is None or not self._durable_decides(found):
+            return bool(found)
+        durable = await self.durable.contains_any(list(token_ids))
+        if durable is None:
             if found is None:
                 raise DomainError(
                     503,
                     "revocation_unavailable",
                     "whether the token was revoked cannot be checked now; try again",
                 )
-        return bool(found)
+            # PostgreSQL is away too: what Redis holds is all that can be known (a
+            # revocation acknowledged only durably needed PostgreSQL to be there).
+            return False
+        return durable
+
+    def _durable_decides(self, found: bool | None) -> bool:
+        """Redis could not answer, or it has not been healthy long enough to hold what
+        other instances acknowledged while they were degraded."""
+        healthy_for = self.redis.healthy_for_s
+        return found is None or healthy_for is None or healthy_for < RECOVERY_GRACE_S
 
 
 class TokenVerifier:
