@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from secureconnect.auth.deps import AuthServiceDep, ClientAddress, CurrentClaims
+from secureconnect.auth.deps import AuthServiceDep, ClientAddress
 from secureconnect.auth.schemas import (
     EmailVerified,
     LoginRequest,
@@ -14,6 +14,7 @@ from secureconnect.auth.schemas import (
     UserOut,
     VerifyEmailRequest,
 )
+from secureconnect.common.deps import CurrentClaims
 from secureconnect.common.openapi import errors
 
 router = APIRouter(prefix="/api/v1/auth")

@@ -33,7 +33,6 @@ from secureconnect.common.tokens import (
     AccessClaims,
     RevocationList,
     TokenCodec,
-    TokenVerifier,
     new_opaque_token,
 )
 
@@ -83,7 +82,6 @@ class AuthService:
         self.sessions = sessions
         self.codec = codec
         self.revocations = revocations
-        self.verifier = TokenVerifier(codec, revocations)
         self.guard = guard
         self.devices = devices
         self.bus = bus

@@ -29,6 +29,7 @@ from secureconnect.chat.typing_indicator import TYPING_TIMEOUT_S, TypingService
 from secureconnect.common.app import create_app
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
 from secureconnect.common.db import Database
+from secureconnect.common.deps import install_state
 from secureconnect.common.health import Dependency, DependencyState
 from secureconnect.common.probes import database_dependency, redis_dependency
 from secureconnect.common.resilient_redis import ResilientRedis
@@ -92,12 +93,11 @@ def create_chat_app(settings: ChatSettings, clock: Clock = SYSTEM_CLOCK) -> Fast
         presence.start()
         state.chat.typing.start()
         state.polls.start()
-        app.state.chat = state
-        app.state.dependencies += [
-            database_dependency(db),
-            redis_dependency(redis),
-            bus_dependency(bus, redis),
-        ]
+        install_state(
+            app,
+            state,
+            [database_dependency(db), redis_dependency(redis), bus_dependency(bus, redis)],
+        )
         try:
             yield
         finally:

@@ -6,8 +6,9 @@ import uuid
 
 from fastapi import APIRouter
 
-from secureconnect.chat.deps import CurrentUser, PollServiceDep
+from secureconnect.chat.deps import PollServiceDep
 from secureconnect.chat.schemas import CreatePoll, PollOut, VoteRequest
+from secureconnect.common.deps import CurrentUser
 from secureconnect.common.openapi import errors
 
 router = APIRouter(prefix="/api/v1")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from secureconnect.chat.deps import ChatServiceDep, CurrentUser
+from secureconnect.chat.deps import ChatServiceDep
 from secureconnect.chat.schemas import (
     ConversationList,
     ConversationOut,
@@ -31,6 +31,7 @@ from secureconnect.chat.service import (
     HISTORY_PAGE_MAX,
     SEARCH_RESULTS_MAX,
 )
+from secureconnect.common.deps import CurrentUser
 from secureconnect.common.openapi import errors
 
 router = APIRouter(prefix="/api/v1")

@@ -31,6 +31,7 @@ from secureconnect.chat.hub import (
     Frame,
     close_quietly,
 )
+from secureconnect.common.deps import socket_claims
 from secureconnect.common.errors import DomainError
 from secureconnect.common.service_tokens import verify_service_token
 from secureconnect.common.tokens import bearer_token
@@ -105,17 +106,12 @@ async def _handle(frame: PingFrame | TypingFrame, connection: Connection, state:
         connection.offer(Frame(encode(ERROR, error), now, "local"))
 
 
-def _token(websocket: WebSocket) -> str:
-    token = websocket.query_params.get("token")
-    return token if token else bearer_token(websocket.headers.get("authorization"))
-
-
 @router.websocket("/ws")
 async def events(websocket: WebSocket, state: State) -> None:
     # Accept first: only an accepted socket can be closed with a code and a reason.
     await websocket.accept()
     try:
-        claims = await state.verifier.verify(_token(websocket))
+        claims = await socket_claims(websocket)
     except DomainError as exc:
         await close_quietly(websocket, CLOSE_UNAUTHORIZED, f"{exc.code}: {exc.message}")
         return

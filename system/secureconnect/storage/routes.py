@@ -9,8 +9,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
+from secureconnect.common.deps import CurrentUser
 from secureconnect.common.openapi import errors
-from secureconnect.storage.deps import CurrentUser, StorageServiceDep
+from secureconnect.storage.deps import StorageServiceDep
 from secureconnect.storage.schemas import (
     CompletedOut,
     DownloadUrlOut,

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from secureconnect.common.app import create_app
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
 from secureconnect.common.db import Database
+from secureconnect.common.deps import install_state
 from secureconnect.common.probes import database_dependency, redis_dependency
 from secureconnect.common.resilient_redis import ResilientRedis
 from secureconnect.common.revocations_pg import PostgresRevocations
@@ -100,13 +101,16 @@ def create_video_app(settings: VideoSettings, clock: Clock = SYSTEM_CLOCK) -> Fa
         settings.recording_dir.mkdir(parents=True, exist_ok=True)
         clear_spool(settings.recording_dir)
         state = build_state(settings, db, redis, s3, http, clock)
-        app.state.video = state
-        app.state.dependencies += [
-            database_dependency(db),
-            redis_dependency(redis),
-            turn_dependency(state.turn, settings.turn_probe_url),
-            s3_dependency(s3, bucket),
-        ]
+        install_state(
+            app,
+            state,
+            [
+                database_dependency(db),
+                redis_dependency(redis),
+                turn_dependency(state.turn, settings.turn_probe_url),
+                s3_dependency(s3, bucket),
+            ],
+        )
         tasks = [
             asyncio.create_task(s3.ensure_bucket_eventually(bucket), name="video-bucket"),
             asyncio.create_task(state.calls.sweep_forever(), name="video-ring-sweeper"),

@@ -8,8 +8,9 @@ import uuid
 
 from fastapi import APIRouter, Response
 
+from secureconnect.common.deps import CurrentUser
 from secureconnect.common.openapi import errors
-from secureconnect.video.deps import CallServiceDep, CurrentUser, State
+from secureconnect.video.deps import CallServiceDep, State
 from secureconnect.video.schemas import (
     CallOut,
     DeviceIn,
