@@ -25,7 +25,7 @@ from secureconnect.auth.schemas import TokenPair, UserOut
 from secureconnect.auth.settings import AuthSettings
 from secureconnect.auth.store import RefreshRecord, SessionStore, User, UserStore, token_hash, utc
 from secureconnect.auth.throttle import LoginAttempt, LoginGuard
-from secureconnect.common.bus import BusPublisher
+from secureconnect.common.bus import SESSION_REVOKED, BusPublisher
 from secureconnect.common.clock import Clock
 from secureconnect.common.errors import DomainError
 from secureconnect.common.tokens import (
@@ -38,8 +38,6 @@ from secureconnect.common.tokens import (
 
 log = logging.getLogger(__name__)
 
-#: chat's bus event that closes a revoked session's sockets (chat/events.py).
-SESSION_REVOKED = "session.revoked"
 SESSION_EVENTS = Counter(
     "session_events_total",
     "Revoked sessions handed to chat, to close their sockets",

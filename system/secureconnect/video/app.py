@@ -11,6 +11,7 @@ import httpx
 from fastapi import FastAPI
 
 from secureconnect.common.app import create_app
+from secureconnect.common.bus import BusPublisher
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
 from secureconnect.common.db import Database
 from secureconnect.common.deps import install_state
@@ -21,8 +22,8 @@ from secureconnect.common.s3 import ResilientS3, credentials, minio_client, s3_d
 from secureconnect.common.tokens import RevocationList, TokenCodec, TokenVerifier
 from secureconnect.video import routes, ws
 from secureconnect.video.deps import VideoState
-from secureconnect.video.events import CallEvents
 from secureconnect.video.fcm import FcmPushProvider, ServiceAccount
+from secureconnect.video.metrics import CALL_EVENTS
 from secureconnect.video.push import (
     LogPushProvider,
     PushDispatcher,
@@ -71,7 +72,7 @@ def build_state(
 ) -> VideoState:
     name = settings.service_name
     store = CallStore(db)
-    events = CallEvents(redis, settings.chat_urls, settings.jwt_key(), clock, http)
+    events = BusPublisher(redis, settings.chat_urls, settings.jwt_key(), clock, http, CALL_EVENTS)
     push = PushDispatcher(push_provider(settings, http, clock, store), name)
     calls = CallService(store, events, push, clock, settings.ring_timeout_s, name)
     recorder = CallRecorder(store, s3, settings.s3_bucket, settings.recording_dir, clock, name)

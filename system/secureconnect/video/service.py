@@ -4,7 +4,9 @@ everyone hears about it; when an unanswered call gives up.
 The state machine itself is in lifecycle.py. Here: a call is placed in a
 conversation by one of its members and rings the others (`call.incoming` on
 their sockets, and a push notification); every change is announced to all
-participants as `call.updated`; a call still ringing RING_TIMEOUT_S after it
+participants as `call.updated` (both through chat's event bus, common/bus.py:
+notifications, never the record, so a failure is counted and logged, never
+raised here; a client that missed one reads the call); a call still ringing RING_TIMEOUT_S after it
 was placed ends as unanswered — the sweeper looks every RING_SWEEP_INTERVAL_S,
 and a join that arrives after the deadline ends it too, so the rule holds by
 the injected clock even between sweeps. Anyone outside the call gets 404.
@@ -23,10 +25,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Protocol
 
+from secureconnect.common.bus import CALL_INCOMING, CALL_UPDATED, BusPublisher
 from secureconnect.common.clock import Clock
 from secureconnect.common.errors import DomainError
 from secureconnect.video import lifecycle
-from secureconnect.video.events import CALL_INCOMING, CALL_UPDATED, CallEvents
 from secureconnect.video.lifecycle import ACTIVE, ENDED, INVITED, JOINED, RINGING
 from secureconnect.video.metrics import CALL_TRANSITIONS, CALLS_ACTIVE, CALLS_RINGING
 from secureconnect.video.push import IncomingCallPush, PushDispatcher
@@ -62,7 +64,7 @@ class CallService:
     def __init__(
         self,
         store: CallStore,
-        events: CallEvents,
+        events: BusPublisher,
         push: PushDispatcher,
         clock: Clock,
         ring_timeout_s: float,

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from secureconnect.common.bus import BusPublisher
 from secureconnect.common.clock import ManualClock
 from secureconnect.common.db import Database
 from secureconnect.common.errors import DomainError
 from secureconnect.common.resilient_redis import ResilientRedis
 from secureconnect.video import lifecycle
-from secureconnect.video.events import CallEvents
+from secureconnect.video.metrics import CALL_EVENTS
 from secureconnect.video.push import LogPushProvider, PushDispatcher
 from secureconnect.video.service import CallService
 from secureconnect.video.settings import RING_TIMEOUT_S, VideoSettings
@@ -38,7 +39,7 @@ async def clocked(settings: VideoSettings) -> AsyncIterator[ClockedCalls]:
     redis = ResilientRedis(settings, "video-clocked", clock)
     await redis.start()
     http = httpx.AsyncClient()
-    events = CallEvents(redis, [], settings.jwt_key(), clock, http)
+    events = BusPublisher(redis, [], settings.jwt_key(), clock, http, CALL_EVENTS)
     push = PushDispatcher(LogPushProvider("video-clocked"), "video-clocked")
     calls = CallService(CallStore(db), events, push, clock, RING_TIMEOUT_S, "video-clocked")
     try:
