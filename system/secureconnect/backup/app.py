@@ -7,8 +7,6 @@ health check of the container or orchestrator notices a silent scheduler.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,7 +18,7 @@ from secureconnect.backup.archive import BackupArchive
 from secureconnect.backup.deps import BackupState, State
 from secureconnect.backup.scheduler import BackupScheduler
 from secureconnect.backup.settings import BackupSettings
-from secureconnect.common.app import create_app
+from secureconnect.common.app import create_app, running
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
 from secureconnect.common.db import Database
 from secureconnect.common.deps import install_state
@@ -58,13 +56,10 @@ def create_backup_app(settings: BackupSettings, clock: Clock = SYSTEM_CLOCK) -> 
             await s3.ensure_bucket_eventually(bucket)
             await scheduler.run_forever()
 
-        task = asyncio.create_task(schedule(), name="backup-schedule")
         try:
-            yield
+            async with running({"backup-schedule": schedule()}):
+                yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await s3.close()
             await db.close()
 

@@ -179,6 +179,14 @@ def credentials(settings: S3Settings) -> tuple[str, str]:
     return access, secret
 
 
+def public_presigner(settings: S3Settings, public_endpoint: str | None) -> Minio | None:
+    """A client that signs URLs for the S3 endpoint clients see, when it is not the one
+    the service uses (None: the service's own client signs)."""
+    if not public_endpoint:
+        return None
+    return minio_client(public_endpoint, *credentials(settings))
+
+
 class ResilientS3:
     def __init__(
         self,
