@@ -25,7 +25,12 @@ from secureconnect.chat.service import ChatService
 from secureconnect.chat.settings import ChatSettings
 from secureconnect.chat.sockets import REVOCATION_RECHECK_S, SocketService
 from secureconnect.chat.store import ConversationStore, MessageStore
-from secureconnect.chat.typing_indicator import TYPING_TIMEOUT_S, TypingService
+from secureconnect.chat.typing_indicator import (
+    TYPING_THROTTLE_S,
+    TYPING_TIMEOUT_S,
+    TypingService,
+)
+from secureconnect.chat.typing_store import TypingStore
 from secureconnect.common.app import create_app
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
 from secureconnect.common.db import Database
@@ -59,7 +64,8 @@ def build_state(
     bus = EventBus(settings, redis, hub, settings.instance_id, clock)
     presence_store = PresenceStore(redis, settings.instance_id, PRESENCE_TTL_S, LAST_SEEN_TTL_S)
     presence = PresenceService(presence_store, bus, clock)
-    typing = TypingService(redis, bus, clock)
+    typing_store = TypingStore(redis, TYPING_TIMEOUT_S, TYPING_THROTTLE_S)
+    typing = TypingService(typing_store, bus, clock)
     chat = ChatService(conversations, MessageStore(scope), bus, typing, presence, clock, name)
     revocations = RevocationList(redis, PostgresRevocations(db), clock)
     verifier = TokenVerifier(TokenCodec(settings.jwt_key(), clock), revocations)
