@@ -1,38 +1,42 @@
-"""FastAPI dependencies of the auth service, as Annotated aliases.
-
-They are `async def` on purpose: FastAPI runs plain functions on a thread
-pool, a thread hop per dependency on the hot path.
-"""
+"""The auth service's state and the FastAPI dependencies of its routes (Annotated
+aliases; the caller's token is common/deps.py's `CurrentClaims`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends
+from starlette.requests import HTTPConnection
 
 from secureconnect.auth.service import AuthService
+from secureconnect.auth.settings import AuthSettings
+from secureconnect.common.deps import state_dependency
 from secureconnect.common.request_info import client_address
-from secureconnect.common.tokens import AccessClaims, bearer_token
+from secureconnect.common.tokens import TokenVerifier
 
 
-async def get_auth_service(request: Request) -> AuthService:
-    return request.app.state.auth_service
+@dataclass(frozen=True)
+class AuthState:
+    """Everything the routes reach, built once in the lifespan."""
+
+    auth: AuthService
+    verifier: TokenVerifier
+    settings: AuthSettings
 
 
-AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+State = Annotated[AuthState, Depends(state_dependency(AuthState))]
 
 
-async def current_claims(
-    service: AuthServiceDep, authorization: Annotated[str | None, Header()] = None
-) -> AccessClaims:
-    return await service.verifier.verify(bearer_token(authorization))
+async def get_auth(state: State) -> AuthService:
+    return state.auth
 
 
-CurrentClaims = Annotated[AccessClaims, Depends(current_claims)]
+AuthServiceDep = Annotated[AuthService, Depends(get_auth)]
 
 
-async def get_client_address(request: Request) -> str:
-    return client_address(request, request.app.state.settings.trusted_proxies)
+async def get_client_address(connection: HTTPConnection, state: State) -> str:
+    return client_address(connection, state.settings.trusted_proxies)
 
 
 ClientAddress = Annotated[str, Depends(get_client_address)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from secureconnect.auth.deps import AuthServiceDep, ClientAddress, CurrentClaims
+from secureconnect.auth.deps import AuthServiceDep, ClientAddress
 from secureconnect.auth.schemas import (
     EmailVerified,
     LoginRequest,
@@ -13,7 +13,10 @@ from secureconnect.auth.schemas import (
     TokenPair,
     UserOut,
     VerifyEmailRequest,
+    token_pair,
+    user_out,
 )
+from secureconnect.common.deps import CurrentClaims
 from secureconnect.common.openapi import errors
 
 router = APIRouter(prefix="/api/v1/auth")
@@ -23,8 +26,7 @@ router = APIRouter(prefix="/api/v1/auth")
 async def register(
     body: RegisterRequest, service: AuthServiceDep, client: ClientAddress
 ) -> UserOut:
-    await service.guard.admit_registration(client)
-    return await service.register(body.email, body.password, body.display_name)
+    return user_out(await service.register(body.email, body.password, body.display_name, client))
 
 
 @router.post("/verify-email")
@@ -35,12 +37,12 @@ async def verify_email(body: VerifyEmailRequest, service: AuthServiceDep) -> Ema
 
 @router.post("/login", responses=errors(401))
 async def login(body: LoginRequest, service: AuthServiceDep, client: ClientAddress) -> TokenPair:
-    return await service.login(body.email, body.password, client, body.device_token)
+    return token_pair(await service.login(body.email, body.password, client, body.device_token))
 
 
 @router.post("/refresh", responses=errors(401))
 async def refresh(body: RefreshRequest, service: AuthServiceDep) -> TokenPair:
-    return await service.refresh(body.refresh_token)
+    return token_pair(await service.refresh(body.refresh_token))
 
 
 @router.post("/logout", status_code=204)
@@ -51,4 +53,4 @@ async def logout(claims: CurrentClaims, service: AuthServiceDep) -> Response:
 
 @router.get("/me")
 async def me(claims: CurrentClaims, service: AuthServiceDep) -> UserOut:
-    return await service.me(claims)
+    return user_out(await service.me(claims))

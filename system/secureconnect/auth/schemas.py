@@ -1,4 +1,5 @@
-"""Request and response bodies of the auth API (see API.md)."""
+"""Request and response bodies of the auth API (see API.md), and the shaping of responses
+from what the service returns."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, EmailStr
 
+from secureconnect.auth.service import Tokens
+from secureconnect.auth.store import User
 from secureconnect.common.text import opaque, single_line
 
 DisplayName = single_line(64)
@@ -55,3 +58,21 @@ class TokenPair(BaseModel):
 
 class EmailVerified(BaseModel):
     email_verified: bool = True
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        user_id=str(user.id),
+        email=user.email,
+        display_name=user.display_name,
+        email_verified=user.email_verified,
+    )
+
+
+def token_pair(tokens: Tokens) -> TokenPair:
+    return TokenPair(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+        device_token=tokens.device_token,
+    )

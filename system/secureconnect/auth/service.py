@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass, replace
 
 from prometheus_client import Counter
 
 from secureconnect.auth.devices import DeviceTokens
 from secureconnect.auth.mailer import Mailer, verification_message
 from secureconnect.auth.passwords import Passwords, check_password_strength
-from secureconnect.auth.schemas import TokenPair, UserOut
 from secureconnect.auth.settings import AuthSettings
 from secureconnect.auth.store import RefreshRecord, SessionStore, User, UserStore, token_hash, utc
 from secureconnect.auth.throttle import LoginAttempt, LoginGuard
-from secureconnect.common.bus import BusPublisher
+from secureconnect.common.bus import SESSION_REVOKED, BusPublisher
 from secureconnect.common.clock import Clock
 from secureconnect.common.errors import DomainError
 from secureconnect.common.tokens import (
@@ -33,14 +33,11 @@ from secureconnect.common.tokens import (
     AccessClaims,
     RevocationList,
     TokenCodec,
-    TokenVerifier,
     new_opaque_token,
 )
 
 log = logging.getLogger(__name__)
 
-#: chat's bus event that closes a revoked session's sockets (chat/events.py).
-SESSION_REVOKED = "session.revoked"
 SESSION_EVENTS = Counter(
     "session_events_total",
     "Revoked sessions handed to chat, to close their sockets",
@@ -51,13 +48,15 @@ REFRESH_TOKEN_TTL_S = 14 * 24 * 3600
 EMAIL_VERIFICATION_TTL_S = 24 * 3600
 
 
-def user_out(user: User) -> UserOut:
-    return UserOut(
-        user_id=str(user.id),
-        email=user.email,
-        display_name=user.display_name,
-        email_verified=user.email_verified,
-    )
+@dataclass(frozen=True)
+class Tokens:
+    """What a login or a refresh hands out."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    #: On login: the device token to send with the next login from this device.
+    device_token: str | None = None
 
 
 def invalid_credentials() -> DomainError:
@@ -83,7 +82,6 @@ class AuthService:
         self.sessions = sessions
         self.codec = codec
         self.revocations = revocations
-        self.verifier = TokenVerifier(codec, revocations)
         self.guard = guard
         self.devices = devices
         self.bus = bus
@@ -91,7 +89,8 @@ class AuthService:
         self.clock = clock
         self.passwords = Passwords()
 
-    async def register(self, email: str, password: str, display_name: str) -> UserOut:
+    async def register(self, email: str, password: str, display_name: str, client: str) -> User:
+        await self.guard.admit_registration(client)
         email = email.strip().lower()
         check_password_strength(password, email)
         user = User(uuid.uuid4(), email, display_name, await self.passwords.hash(password), False)
@@ -100,7 +99,7 @@ class AuthService:
         await self.users.create(user, token_hash(token), expires_at)
         log.info("user registered", extra={"user_id": str(user.id)})
         self.mailer.send_later(verification_message(self.settings, email, display_name, token))
-        return user_out(user)
+        return user
 
     async def verify_email(self, token: str) -> None:
         if not await self.users.consume_verification(token_hash(token), utc(self.clock.now())):
@@ -110,7 +109,7 @@ class AuthService:
 
     async def login(
         self, email: str, password: str, client: str, device_token: str | None = None
-    ) -> TokenPair:
+    ) -> Tokens:
         email = email.strip().lower()
         user = await self.users.by_email(email)
         device = self.devices.device_of(device_token, user.id if user else None)
@@ -122,11 +121,11 @@ class AuthService:
         assert user is not None
         if self.passwords.needs_rehash(user.password_hash):
             await self.users.set_password_hash(user.id, await self.passwords.hash(password))
-        pair = await self._open_session(str(user.id), session_id=uuid.uuid4().hex)
-        pair.device_token = device_token if trusted else self.devices.issue(str(user.id))
-        return pair
+        tokens = await self._open_session(str(user.id), session_id=uuid.uuid4().hex)
+        issued = device_token if trusted else self.devices.issue(str(user.id))
+        return replace(tokens, device_token=issued)
 
-    async def refresh(self, refresh_token: str) -> TokenPair:
+    async def refresh(self, refresh_token: str) -> Tokens:
         record = await self.sessions.load_refresh(refresh_token)
         if record is None or await self.revocations.is_revoked(record.session_id):
             raise DomainError(401, "invalid_refresh_token", "refresh token is invalid or expired")
@@ -151,21 +150,19 @@ class AuthService:
         data = {"user_id": user_id, "session_id": session_id, "token_ids": token_ids}
         await self.bus.publish(SESSION_REVOKED, data, [uuid.UUID(user_id)])
 
-    async def me(self, claims: AccessClaims) -> UserOut:
+    async def me(self, claims: AccessClaims) -> User:
         user = await self.users.by_id(uuid.UUID(claims.sub))
         if user is None:
             raise DomainError(401, "invalid_token", "the token's user no longer exists")
-        return user_out(user)
+        return user
 
-    async def _open_session(self, user_id: str, session_id: str) -> TokenPair:
+    async def _open_session(self, user_id: str, session_id: str) -> Tokens:
         access_token, _ = self.codec.issue_access(user_id, session_id)
         refresh_token = new_opaque_token()
         await self.sessions.save_refresh(
             refresh_token, RefreshRecord(session_id, user_id), REFRESH_TOKEN_TTL_S
         )
-        return TokenPair(
-            access_token=access_token, refresh_token=refresh_token, expires_in=ACCESS_TOKEN_TTL_S
-        )
+        return Tokens(access_token, refresh_token, ACCESS_TOKEN_TTL_S)
 
     def close(self) -> None:
         self.passwords.close()

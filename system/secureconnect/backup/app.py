@@ -7,32 +7,30 @@ health check of the container or orchestrator notices a silent scheduler.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from secureconnect.backup.archive import BackupArchive
+from secureconnect.backup.deps import BackupState, State
 from secureconnect.backup.scheduler import BackupScheduler
 from secureconnect.backup.settings import BackupSettings
-from secureconnect.common.app import create_app
+from secureconnect.common.app import create_app, running
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
 from secureconnect.common.db import Database
-from secureconnect.common.health import Dependency
+from secureconnect.common.deps import install_state
 from secureconnect.common.probes import database_dependency
 from secureconnect.common.s3 import ResilientS3, s3_dependency
 
 
-async def backup_health(request: Request) -> JSONResponse:
-    scheduler: BackupScheduler = request.app.state.scheduler
-    health = scheduler.health()
+async def backup_health(state: State) -> JSONResponse:
+    health = state.scheduler.health()
     body = {
         "status": "ok" if health.healthy else "unhealthy",
-        "service": request.app.state.settings.service_name,
+        "service": state.settings.service_name,
         "reason": health.reason,
         "last_success_at": health.last_success_at,
         "last_error": health.last_error,
@@ -48,21 +46,20 @@ def create_backup_app(settings: BackupSettings, clock: Clock = SYSTEM_CLOCK) -> 
         s3 = ResilientS3(settings, name, clock)
         s3.start_prober(bucket)
         scheduler = BackupScheduler(settings, BackupArchive(s3, bucket), clock)
-        app.state.scheduler = scheduler
-        dependencies: list[Dependency] = app.state.dependencies
-        dependencies += [database_dependency(db), s3_dependency(s3, bucket)]
+        install_state(
+            app,
+            BackupState(scheduler, settings),
+            [database_dependency(db), s3_dependency(s3, bucket)],
+        )
 
         async def schedule() -> None:
             await s3.ensure_bucket_eventually(bucket)
             await scheduler.run_forever()
 
-        task = asyncio.create_task(schedule(), name="backup-schedule")
         try:
-            yield
+            async with running({"backup-schedule": schedule()}):
+                yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
             await s3.close()
             await db.close()
 

@@ -20,11 +20,10 @@ from datetime import UTC, datetime
 from typing import BinaryIO
 
 from minio.commonconfig import CopySource
-from minio.error import S3Error
 from urllib3 import BaseHTTPResponse
 
 from secureconnect.common.errors import DomainError
-from secureconnect.common.s3 import ResilientS3, is_missing
+from secureconnect.common.s3 import ResilientS3
 
 PREFIX = "postgres/"
 PARTIAL_PREFIX = f"{PREFIX}partial/"
@@ -146,17 +145,9 @@ class BackupArchive:
         return PREFIX + match.group("name")
 
     async def open(self, key: str) -> BaseHTTPResponse:
-        client, bucket = self.s3.client, self.bucket
-
-        def work() -> BaseHTTPResponse:
-            try:
-                return client.get_object(bucket, key)
-            except S3Error as exc:
-                if is_missing(exc):
-                    raise no_such_backup(key) from exc
-                raise
-
-        return await self.s3.call("backup_open", work)
+        return await self.s3.get_object(
+            "backup_open", self.bucket, key, lambda: no_such_backup(key)
+        )
 
     async def read(self, response: BaseHTTPResponse) -> bytes:
         """The next chunk of an opened backup; b"" at the end."""

@@ -25,10 +25,16 @@ from secureconnect.chat.service import ChatService
 from secureconnect.chat.settings import ChatSettings
 from secureconnect.chat.sockets import REVOCATION_RECHECK_S, SocketService
 from secureconnect.chat.store import ConversationStore, MessageStore
-from secureconnect.chat.typing_indicator import TYPING_TIMEOUT_S, TypingService
+from secureconnect.chat.typing_indicator import (
+    TYPING_THROTTLE_S,
+    TYPING_TIMEOUT_S,
+    TypingService,
+)
+from secureconnect.chat.typing_store import TypingStore
 from secureconnect.common.app import create_app
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
 from secureconnect.common.db import Database
+from secureconnect.common.deps import install_state
 from secureconnect.common.health import Dependency, DependencyState
 from secureconnect.common.probes import database_dependency, redis_dependency
 from secureconnect.common.resilient_redis import ResilientRedis
@@ -58,7 +64,8 @@ def build_state(
     bus = EventBus(settings, redis, hub, settings.instance_id, clock)
     presence_store = PresenceStore(redis, settings.instance_id, PRESENCE_TTL_S, LAST_SEEN_TTL_S)
     presence = PresenceService(presence_store, bus, clock)
-    typing = TypingService(redis, bus, clock)
+    typing_store = TypingStore(redis, TYPING_TIMEOUT_S, TYPING_THROTTLE_S)
+    typing = TypingService(typing_store, bus, clock)
     chat = ChatService(conversations, MessageStore(scope), bus, typing, presence, clock, name)
     revocations = RevocationList(redis, PostgresRevocations(db), clock)
     verifier = TokenVerifier(TokenCodec(settings.jwt_key(), clock), revocations)
@@ -92,12 +99,11 @@ def create_chat_app(settings: ChatSettings, clock: Clock = SYSTEM_CLOCK) -> Fast
         presence.start()
         state.chat.typing.start()
         state.polls.start()
-        app.state.chat = state
-        app.state.dependencies += [
-            database_dependency(db),
-            redis_dependency(redis),
-            bus_dependency(bus, redis),
-        ]
+        install_state(
+            app,
+            state,
+            [database_dependency(db), redis_dependency(redis), bus_dependency(bus, redis)],
+        )
         try:
             yield
         finally:

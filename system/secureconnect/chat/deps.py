@@ -1,25 +1,20 @@
-"""FastAPI dependencies of the chat service, as Annotated aliases.
-
-They take an `HTTPConnection`, so the same ones serve HTTP and WebSocket
-routes, and are `async def` (no thread hop per dependency).
-"""
+"""The chat service's state and the FastAPI dependencies of its routes (Annotated
+aliases; the caller's identity is common/deps.py's `CurrentUser`)."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header
-from starlette.requests import HTTPConnection
+from fastapi import Depends
 
 from secureconnect.chat.fanout import EventBus
 from secureconnect.chat.polls import PollService
 from secureconnect.chat.service import ChatService
 from secureconnect.chat.sockets import SocketService
 from secureconnect.common.clock import Clock
-from secureconnect.common.errors import DomainError
-from secureconnect.common.tokens import TokenVerifier, bearer_token
+from secureconnect.common.deps import state_dependency
+from secureconnect.common.tokens import TokenVerifier
 
 
 @dataclass(frozen=True)
@@ -35,11 +30,7 @@ class ChatState:
     clock: Clock
 
 
-async def get_state(connection: HTTPConnection) -> ChatState:
-    return connection.app.state.chat
-
-
-State = Annotated[ChatState, Depends(get_state)]
+State = Annotated[ChatState, Depends(state_dependency(ChatState))]
 
 
 async def get_chat(state: State) -> ChatService:
@@ -52,16 +43,3 @@ async def get_polls(state: State) -> PollService:
 
 ChatServiceDep = Annotated[ChatService, Depends(get_chat)]
 PollServiceDep = Annotated[PollService, Depends(get_polls)]
-
-
-async def current_user(
-    state: State, authorization: Annotated[str | None, Header()] = None
-) -> uuid.UUID:
-    claims = await state.verifier.verify(bearer_token(authorization))
-    try:
-        return uuid.UUID(claims.sub)
-    except ValueError as exc:
-        raise DomainError(401, "invalid_token", "the token's subject is not a user id") from exc
-
-
-CurrentUser = Annotated[uuid.UUID, Depends(current_user)]

@@ -1,9 +1,14 @@
-"""The events of `/ws`: their names and their wire form `{"type": T, "data": {...}}`."""
+"""The events of `/ws`: their names and their wire form `{"type": T, "data": {...}}`.
+
+Those other services publish (calls, revoked sessions) are named in common/bus.py.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from secureconnect.common.bus import CALL_INCOMING, CALL_UPDATED, SESSION_REVOKED
 
 MESSAGE_NEW = "message.new"
 REACTION_ADDED = "reaction.added"
@@ -13,11 +18,6 @@ PRESENCE = "presence"
 POLL_CREATED = "poll.created"
 POLL_UPDATED = "poll.updated"
 POLL_CLOSED = "poll.closed"
-CALL_INCOMING = "call.incoming"
-CALL_UPDATED = "call.updated"
-#: A session or access token was revoked (logout, refresh-token reuse): sockets opened
-#: with it are closed on every instance. Data: {user_id, session_id, token_ids}.
-SESSION_REVOKED = "session.revoked"
 
 #: Every event a socket may receive.
 EVENT_TYPES = frozenset(
@@ -38,8 +38,6 @@ EVENT_TYPES = frozenset(
 CONTROL_EVENT_TYPES = frozenset({SESSION_REVOKED})
 #: Every event the bus carries.
 BUS_EVENT_TYPES = EVENT_TYPES | CONTROL_EVENT_TYPES
-#: What other services may publish through the internal path.
-EXTERNAL_EVENT_TYPES = frozenset({CALL_INCOMING, CALL_UPDATED, SESSION_REVOKED})
 
 
 def encode(event_type: str, data: dict[str, Any]) -> str:

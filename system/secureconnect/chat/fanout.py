@@ -4,16 +4,14 @@ Redis pub/sub for the others.
 `EventBus.publish` queues the frame on the local sockets of the recipients
 at once, then hands an envelope to a publisher task that PUBLISHes it on
 CHANNEL; every instance subscribes and delivers envelopes from other origins
-to its own sockets. Events are notifications, never the record: the
+to its own sockets (the channel, the envelope and the events of other services:
+common/bus.py). Events are notifications, never the record: the
 database is the source of truth, and a client that missed events (a Redis
 outage, a reconnect) catches up from history. So while Redis is degraded
 nothing is published and local delivery simply continues.
 
 Other services publish on the same channel (or through POST
-/internal/v1/events when they cannot reach Redis). The envelope is JSON:
-
-    {"origin": "video", "recipients": ["<user uuid>", ...],
-     "type": "call.incoming", "data": {...}, "sent_at": <epoch seconds>}
+/internal/v1/events when they cannot reach Redis).
 
 The subscriber reconnects with backoff, is woken early by Redis recovery,
 and pings its connection so a silent (half-open) one is replaced.
@@ -23,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -38,13 +35,14 @@ from redis.exceptions import RedisError
 from secureconnect.chat.events import BUS_EVENT_TYPES, CONTROL_EVENT_TYPES, encode
 from secureconnect.chat.hub import ConnectionHub, Frame
 from secureconnect.chat.metrics import BUS_EVENTS
+from secureconnect.common.bus import CHANNEL, EXTERNAL_EVENT_TYPES, Envelope
 from secureconnect.common.clock import Clock
+from secureconnect.common.errors import DomainError
 from secureconnect.common.resilient_redis import ResilientRedis
 from secureconnect.common.settings import RedisSettings
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "chat:events"
 #: Envelopes waiting for the publisher; beyond this they are dropped (counted).
 OUTBOX_LIMIT = 10_000
 #: Envelopes sent in one pipeline.
@@ -57,28 +55,18 @@ POLL_S = 0.5
 PING_AFTER_S = 2.0
 SILENT_LIMIT_S = 5.0
 RECONNECT_BACKOFF_S = (0.1, 0.25, 0.5, 1.0, 2.0)
-#: Most recipients one envelope may name.
-MAX_RECIPIENTS = 10_000
 
 _FAILURES = (RedisError, OSError, TimeoutError)
 
 Observer = Callable[[dict[str, Any]], None]
 
 
-def parse_envelope(raw: str | bytes) -> tuple[str, str, dict[str, Any], list[uuid.UUID], float]:
-    """(origin, type, data, recipients, sent_at); ValueError when malformed."""
-    try:
-        envelope = json.loads(raw)
-        origin, event_type = str(envelope["origin"]), str(envelope["type"])
-        data, recipients = envelope["data"], envelope["recipients"]
-        sent_at = float(envelope.get("sent_at", 0.0))
-        if event_type not in BUS_EVENT_TYPES or not isinstance(data, dict):
-            raise ValueError(f"unknown event type {event_type!r} or data not an object")
-        if not isinstance(recipients, list) or len(recipients) > MAX_RECIPIENTS:
-            raise ValueError("recipients must be a list of user ids")
-        return origin, event_type, data, [uuid.UUID(str(r)) for r in recipients], sent_at
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"malformed envelope: {exc!r}") from exc
+def parse_envelope(raw: str | bytes) -> Envelope:
+    """An envelope of an event the bus carries; ValueError when malformed."""
+    envelope = Envelope.decode(raw)
+    if envelope.type not in BUS_EVENT_TYPES:
+        raise ValueError(f"unknown event type {envelope.type!r}")
+    return envelope
 
 
 class EventBus:
@@ -121,31 +109,37 @@ class EventBus:
         if self.redis.degraded:
             BUS_EVENTS.labels(self.service, "dropped_degraded").inc()
             return
-        envelope = {
-            "origin": self.instance_id,
-            "recipients": [str(r) for r in recipients],
-            "type": event_type,
-            "data": data,
-            "sent_at": sent_at,
-        }
+        envelope = Envelope(self.instance_id, event_type, data, recipients, sent_at)
         try:
-            self._outbox.put_nowait(json.dumps(envelope, separators=(",", ":")))
+            self._outbox.put_nowait(envelope.encode())
         except asyncio.QueueFull:
             BUS_EVENTS.labels(self.service, "dropped_overflow").inc()
+
+    def publish_external(
+        self, event_type: str, data: dict[str, Any], recipients: Iterable[uuid.UUID]
+    ) -> None:
+        """An event another service hands over by HTTP (its Redis away): published as if
+        it came on the bus; 422 for a type other services may not publish."""
+        if event_type not in EXTERNAL_EVENT_TYPES:
+            allowed = ", ".join(sorted(EXTERNAL_EVENT_TYPES))
+            raise DomainError(422, "unsupported_event", f"type must be one of: {allowed}")
+        self.publish(event_type, data, recipients)
 
     def deliver_envelope(self, raw: str | bytes) -> None:
         """An envelope from the channel: to this instance's sockets, unless it is ours."""
         try:
-            origin, event_type, data, recipients, sent_at = parse_envelope(raw)
+            envelope = parse_envelope(raw)
         except ValueError as exc:
             BUS_EVENTS.labels(self.service, "dropped_invalid").inc()
             log.warning("invalid envelope on the event bus", extra={"error": str(exc)})
             return
-        if origin == self.instance_id:
+        if envelope.origin == self.instance_id:
             return
         BUS_EVENTS.labels(self.service, "received").inc()
+        event_type, data = envelope.type, envelope.data
         if event_type not in CONTROL_EVENT_TYPES:
-            self.hub.deliver(recipients, Frame(encode(event_type, data), sent_at, "remote"))
+            frame = Frame(encode(event_type, data), envelope.sent_at, "remote")
+            self.hub.deliver(envelope.recipients, frame)
         self._notify(event_type, data)
 
     # -- lifecycle -----------------------------------------------------------

@@ -63,6 +63,14 @@ class PollTally:
     total_voters: int
 
 
+@dataclass(frozen=True)
+class PollView:
+    """A poll with its votes, and whether it is closed (by the service's clock)."""
+
+    tally: PollTally
+    closed: bool
+
+
 _POLL_COLUMNS = (
     polls.c.id,
     polls.c.conversation_id,

@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 
 from secureconnect.chat.events import POLL_CLOSED, POLL_CREATED, POLL_UPDATED
 from secureconnect.chat.fanout import EventBus
-from secureconnect.chat.poll_store import Poll, PollOption, PollStore, PollTally
-from secureconnect.chat.schemas import CreatePoll, PollOut, poll_out
+from secureconnect.chat.poll_store import Poll, PollOption, PollStore, PollTally, PollView
+from secureconnect.chat.schemas import CreatePoll, poll_out
 from secureconnect.common.clock import Clock
 from secureconnect.common.errors import DomainError
 
@@ -58,12 +58,12 @@ class PollService:
             poll.closes_at is not None and poll.closes_at <= self.now()
         )
 
-    def view(self, tally: PollTally) -> PollOut:
-        return poll_out(tally, self.is_closed(tally.poll))
+    def view(self, tally: PollTally) -> PollView:
+        return PollView(tally, self.is_closed(tally.poll))
 
     async def create(
         self, user_id: uuid.UUID, conversation_id: uuid.UUID, request: CreatePoll
-    ) -> PollOut:
+    ) -> PollView:
         if len({text.casefold() for text in request.options}) != len(request.options):
             raise DomainError(422, "duplicate_options", "poll options must be distinct")
         closes_at = request.closes_at
@@ -94,7 +94,7 @@ class PollService:
             self._schedule(closes_at.timestamp(), draft.id, user_id)
         return self._broadcast(POLL_CREATED, tally)
 
-    async def get(self, user_id: uuid.UUID, poll_id: uuid.UUID) -> PollOut:
+    async def get(self, user_id: uuid.UUID, poll_id: uuid.UUID) -> PollView:
         tally = await self.store.tally(user_id, poll_id)
         if tally is None:
             raise poll_not_found()
@@ -102,7 +102,7 @@ class PollService:
 
     async def vote(
         self, user_id: uuid.UUID, poll_id: uuid.UUID, option_ids: list[uuid.UUID]
-    ) -> PollOut:
+    ) -> PollView:
         chosen = list(dict.fromkeys(option_ids))
 
         def choose(poll: Poll) -> list[uuid.UUID]:
@@ -122,7 +122,7 @@ class PollService:
             raise poll_not_found()
         return self._broadcast(POLL_UPDATED, tally)
 
-    async def close(self, user_id: uuid.UUID, poll_id: uuid.UUID) -> PollOut:
+    async def close(self, user_id: uuid.UUID, poll_id: uuid.UUID) -> PollView:
         def allow(poll: Poll) -> None:
             if poll.creator_id != user_id:
                 raise DomainError(403, "not_poll_creator", "only the poll's creator may close it")
@@ -135,9 +135,9 @@ class PollService:
             return self._broadcast(POLL_CLOSED, tally)
         return self.view(tally)
 
-    def _broadcast(self, event_type: str, tally: PollTally) -> PollOut:
+    def _broadcast(self, event_type: str, tally: PollTally) -> PollView:
         view = self.view(tally)
-        self.bus.publish(event_type, view.model_dump(mode="json"), tally.poll.member_ids)
+        self.bus.publish(event_type, poll_out(view).model_dump(mode="json"), tally.poll.member_ids)
         return view
 
     # -- deadlines -------------------------------------------------------------

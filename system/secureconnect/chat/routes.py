@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from secureconnect.chat.deps import ChatServiceDep, CurrentUser
+from secureconnect.chat.deps import ChatServiceDep
 from secureconnect.chat.schemas import (
     ConversationList,
     ConversationOut,
@@ -22,8 +22,11 @@ from secureconnect.chat.schemas import (
     SearchTerms,
     SendMessage,
     TypingRequest,
+    conversation_list,
     conversation_out,
+    message_list,
     message_out,
+    messages_out,
     presence_out,
 )
 from secureconnect.chat.service import (
@@ -31,6 +34,7 @@ from secureconnect.chat.service import (
     HISTORY_PAGE_MAX,
     SEARCH_RESULTS_MAX,
 )
+from secureconnect.common.deps import CurrentUser
 from secureconnect.common.openapi import errors
 
 router = APIRouter(prefix="/api/v1")
@@ -46,7 +50,7 @@ async def create_conversation(
 
 @router.get("/conversations")
 async def list_conversations(user: CurrentUser, chat: ChatServiceDep) -> ConversationList:
-    return await chat.list_conversations(user)
+    return conversation_list(await chat.list_conversations(user))
 
 
 @router.get("/conversations/{conversation_id}")
@@ -72,7 +76,7 @@ async def message_history(
     limit: Annotated[int, Query(ge=1, le=HISTORY_PAGE_MAX)] = HISTORY_PAGE_DEFAULT,
     before: uuid.UUID | None = None,
 ) -> MessageList:
-    return await chat.history(user, conversation_id, before, limit)
+    return message_list(await chat.history(user, conversation_id, before, limit))
 
 
 @router.post("/messages/{message_id}/reactions", status_code=201)
@@ -101,7 +105,7 @@ async def search_messages(
     chat: ChatServiceDep,
     limit: Annotated[int, Query(ge=1, le=SEARCH_RESULTS_MAX)] = 20,
 ) -> SearchResults:
-    return SearchResults(results=await chat.search(user, q, limit))
+    return SearchResults(results=messages_out(await chat.search(user, q, limit)))
 
 
 @router.post("/conversations/{conversation_id}/typing", status_code=204)

@@ -1,5 +1,6 @@
-"""Request and response bodies of the chat API (see API.md), and the event
-payloads built from the same shapes."""
+"""Request and response bodies of the chat API (see API.md), the shaping of
+responses from what the services return, and the event payloads built from the
+same shapes."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from secureconnect.chat.poll_store import PollTally
+from secureconnect.chat.poll_store import PollView
 from secureconnect.chat.presence import PresenceView
-from secureconnect.chat.store import Conversation, Message
+from secureconnect.chat.store import Conversation, Message, MessagePage
 from secureconnect.common.text import multi_line, single_line
 
 #: Longest message, in characters (the migration's CHECK constraint agrees).
@@ -164,13 +165,26 @@ def message_out(
     )
 
 
+def conversation_list(found: list[Conversation]) -> ConversationList:
+    return ConversationList(conversations=[conversation_out(c) for c in found])
+
+
+def messages_out(page: MessagePage) -> list[MessageOut]:
+    return [message_out(m, page.reactions.get(m.id)) for m in page.messages]
+
+
+def message_list(page: MessagePage) -> MessageList:
+    next_before = None if page.next_before is None else str(page.next_before)
+    return MessageList(messages=messages_out(page), next_before=next_before)
+
+
 def presence_out(view: PresenceView) -> PresenceOut:
     event = view.as_event()
     return PresenceOut.model_validate(event)
 
 
-def poll_out(tally: PollTally, closed: bool) -> PollOut:
-    poll = tally.poll
+def poll_out(view: PollView) -> PollOut:
+    tally, poll = view.tally, view.tally.poll
     options = [
         PollOptionOut(
             option_id=str(o.id),
@@ -189,7 +203,7 @@ def poll_out(tally: PollTally, closed: bool) -> PollOut:
         multiple_choice=poll.multiple_choice,
         anonymous=poll.anonymous,
         closes_at=poll.closes_at,
-        closed=closed,
+        closed=view.closed,
         closed_at=poll.closed_at,
         total_voters=tally.total_voters,
         voters=None

@@ -20,17 +20,12 @@ from secureconnect.chat.events import MESSAGE_NEW, REACTION_ADDED, REACTION_REMO
 from secureconnect.chat.fanout import EventBus
 from secureconnect.chat.metrics import MESSAGES
 from secureconnect.chat.presence import PresenceService, PresenceView
-from secureconnect.chat.schemas import (
-    ConversationList,
-    MessageList,
-    MessageOut,
-    conversation_out,
-    message_out,
-)
+from secureconnect.chat.schemas import message_out
 from secureconnect.chat.store import (
     Conversation,
     ConversationStore,
     Message,
+    MessagePage,
     MessageStore,
     SentMessage,
     client_msg_id_reused,
@@ -96,9 +91,8 @@ class ChatService:
         conversation, _ = await self.conversations.create(user_id, draft, key)
         return conversation
 
-    async def list_conversations(self, user_id: uuid.UUID) -> ConversationList:
-        found = await self.conversations.list_for(user_id, CONVERSATION_LIST_MAX)
-        return ConversationList(conversations=[conversation_out(c) for c in found])
+    async def list_conversations(self, user_id: uuid.UUID) -> list[Conversation]:
+        return await self.conversations.list_for(user_id, CONVERSATION_LIST_MAX)
 
     async def conversation(self, user_id: uuid.UUID, conversation_id: uuid.UUID) -> Conversation:
         found = await self.conversations.get(user_id, conversation_id)
@@ -148,21 +142,22 @@ class ChatService:
         conversation_id: uuid.UUID,
         before: uuid.UUID | None,
         limit: int,
-    ) -> MessageList:
-        page = await self.messages.history(user_id, conversation_id, before, limit)
-        if page is None:
+    ) -> MessagePage:
+        found = await self.messages.history(user_id, conversation_id, before, limit)
+        if found is None:
             raise not_found("conversation")
-        items = await self._with_reactions(user_id, page)
-        more = len(page) == limit
-        return MessageList(messages=items, next_before=str(page[-1].id) if more else None)
+        more = len(found) == limit
+        return await self._with_reactions(user_id, found, found[-1].id if more else None)
 
-    async def search(self, user_id: uuid.UUID, terms: str, limit: int) -> list[MessageOut]:
+    async def search(self, user_id: uuid.UUID, terms: str, limit: int) -> MessagePage:
         found = await self.messages.search(user_id, terms, limit)
         return await self._with_reactions(user_id, found)
 
-    async def _with_reactions(self, user_id: uuid.UUID, found: list[Message]) -> list[MessageOut]:
+    async def _with_reactions(
+        self, user_id: uuid.UUID, found: list[Message], next_before: uuid.UUID | None = None
+    ) -> MessagePage:
         reactions = await self.messages.reactions(user_id, [m.id for m in found])
-        return [message_out(m, reactions.get(m.id)) for m in found]
+        return MessagePage(found, reactions, next_before)
 
     # -- reactions -------------------------------------------------------------
 

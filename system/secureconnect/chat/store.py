@@ -66,6 +66,16 @@ class ReactionChange:
     changed: bool
 
 
+@dataclass(frozen=True)
+class MessagePage:
+    """Messages found, with their reactions (message id → emoji → users who reacted),
+    and the `before` of the next (older) page when there may be one."""
+
+    messages: list[Message]
+    reactions: dict[uuid.UUID, dict[str, list[uuid.UUID]]]
+    next_before: uuid.UUID | None = None
+
+
 _CONVERSATION_COLUMNS = (
     conversations.c.id,
     conversations.c.type,

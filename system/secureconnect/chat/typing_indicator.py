@@ -13,7 +13,8 @@ Policy:
   the user sends a message or signals `typing: false` (from whichever
   instance sees that: the indicator's state is shared in Redis).
 The tracker is pure and reads the injected clock; the sweep runs every
-TYPING_SWEEP_S.
+TYPING_SWEEP_S. What instances share (the throttle, each indicator's state) is
+kept by typing_store.py.
 """
 
 from __future__ import annotations
@@ -26,14 +27,12 @@ from datetime import UTC, datetime
 
 from secureconnect.chat.events import TYPING
 from secureconnect.chat.fanout import EventBus
+from secureconnect.chat.typing_store import STOPPED, TypingStore
 from secureconnect.common.clock import Clock
-from secureconnect.common.resilient_redis import ResilientRedis
 
 TYPING_TIMEOUT_S = 5.0
 TYPING_THROTTLE_S = 2.0
 TYPING_SWEEP_S = 0.5
-#: The shared state of an indicator that was ended explicitly.
-STOPPED = "stopped"
 
 Key = tuple[uuid.UUID, uuid.UUID]  # (conversation, user)
 
@@ -97,12 +96,12 @@ def _event(conversation_id: uuid.UUID, user_id: uuid.UUID, expires_at: float | N
 
 
 class TypingService:
-    """The tracker plus what instances share through Redis: the throttle, and
+    """The tracker plus what instances share (the store): the throttle, and
     each indicator's state (its expiry, or STOPPED), so that whichever
     instance sees the message or the stop ends an indicator another started."""
 
-    def __init__(self, redis: ResilientRedis, bus: EventBus, clock: Clock) -> None:
-        self.redis = redis
+    def __init__(self, store: TypingStore, bus: EventBus, clock: Clock) -> None:
+        self.store = store
         self.bus = bus
         self.clock = clock
         self.tracker = TypingTracker(clock)
@@ -126,24 +125,14 @@ class TypingService:
             return False
         return expires_at is not None
 
-    @staticmethod
-    def throttle_key(conversation_id: uuid.UUID, user_id: uuid.UUID) -> str:
-        return f"typing-throttle:{conversation_id}:{user_id}"
-
-    @staticmethod
-    def state_key(conversation_id: uuid.UUID, user_id: uuid.UUID) -> str:
-        return f"typing:{conversation_id}:{user_id}"
-
     async def started(
         self, conversation_id: uuid.UUID, user_id: uuid.UUID, members: Iterable[uuid.UUID]
     ) -> bool:
         """A typing signal; True when it was broadcast (not throttled)."""
         members = frozenset(members)
         expires_at = self.tracker.start(conversation_id, user_id, members)
-        state = self.state_key(conversation_id, user_id)
-        await self.redis.set(state, repr(expires_at), TYPING_TIMEOUT_S)
-        throttle = self.throttle_key(conversation_id, user_id)
-        if not await self.redis.set_if_absent(throttle, "1", TYPING_THROTTLE_S):
+        await self.store.extend(conversation_id, user_id, expires_at)
+        if not await self.store.claim_event(conversation_id, user_id):
             return False
         self.bus.publish(TYPING, _event(conversation_id, user_id, expires_at), members - {user_id})
         return True
@@ -155,12 +144,10 @@ class TypingService:
         tracked = self.tracker.stop(conversation_id, user_id) is not None
         if not tracked and not self.may_be_typing(conversation_id, user_id):
             return
-        state = self.state_key(conversation_id, user_id)
-        current = await self.redis.get(state)
+        current = await self.store.shared(conversation_id, user_id)
         if not tracked and (current is None or current == STOPPED):
             return
-        await self.redis.set(state, STOPPED, TYPING_TIMEOUT_S)
-        await self.redis.delete(self.throttle_key(conversation_id, user_id))
+        await self.store.stop(conversation_id, user_id)
         recipients = frozenset(members) - {user_id}
         self.bus.publish(TYPING, _event(conversation_id, user_id, None), recipients)
 
@@ -171,11 +158,11 @@ class TypingService:
             del self.announced[key]
         ended = 0
         for (conversation_id, user_id), members in self.tracker.expire():
-            current = await self.redis.get(self.state_key(conversation_id, user_id))
+            current = await self.store.shared(conversation_id, user_id)
             if current == STOPPED:  # another instance already said so
                 continue
-            if current is not None and float(current) > self.clock.now():  # renewed elsewhere
-                self.tracker.resume(conversation_id, user_id, members, float(current))
+            if isinstance(current, float) and current > self.clock.now():  # renewed elsewhere
+                self.tracker.resume(conversation_id, user_id, members, current)
                 continue
             self.bus.publish(TYPING, _event(conversation_id, user_id, None), members - {user_id})
             ended += 1

@@ -19,8 +19,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.websockets import WebSocket
 
 from secureconnect.chat.deps import State
-from secureconnect.chat.events import EXTERNAL_EVENT_TYPES, encode
-from secureconnect.chat.fanout import MAX_RECIPIENTS
+from secureconnect.chat.events import encode
 from secureconnect.chat.hub import (
     CLOSE_INVALID_PAYLOAD,
     CLOSE_POLICY_VIOLATION,
@@ -31,6 +30,8 @@ from secureconnect.chat.hub import (
     Frame,
     close_quietly,
 )
+from secureconnect.common.bus import INTERNAL_EVENTS_PATH, MAX_RECIPIENTS
+from secureconnect.common.deps import socket_claims
 from secureconnect.common.errors import DomainError
 from secureconnect.common.service_tokens import verify_service_token
 from secureconnect.common.tokens import bearer_token
@@ -105,17 +106,12 @@ async def _handle(frame: PingFrame | TypingFrame, connection: Connection, state:
         connection.offer(Frame(encode(ERROR, error), now, "local"))
 
 
-def _token(websocket: WebSocket) -> str:
-    token = websocket.query_params.get("token")
-    return token if token else bearer_token(websocket.headers.get("authorization"))
-
-
 @router.websocket("/ws")
 async def events(websocket: WebSocket, state: State) -> None:
     # Accept first: only an accepted socket can be closed with a code and a reason.
     await websocket.accept()
     try:
-        claims = await state.verifier.verify(_token(websocket))
+        claims = await socket_claims(websocket)
     except DomainError as exc:
         await close_quietly(websocket, CLOSE_UNAUTHORIZED, f"{exc.code}: {exc.message}")
         return
@@ -140,14 +136,11 @@ class Accepted(BaseModel):
     recipients: int
 
 
-@router.post("/internal/v1/events", status_code=202)
+@router.post(INTERNAL_EVENTS_PATH, status_code=202)
 async def publish_event(
     body: InternalEvent, state: State, authorization: Annotated[str | None, Header()] = None
 ) -> Accepted:
     """For services that cannot reach Redis: deliver an event as if published on the bus."""
     verify_service_token(state.jwt_key, bearer_token(authorization), state.clock)
-    if body.type not in EXTERNAL_EVENT_TYPES:
-        allowed = ", ".join(sorted(EXTERNAL_EVENT_TYPES))
-        raise DomainError(422, "unsupported_event", f"type must be one of: {allowed}")
-    state.bus.publish(body.type, body.data, body.recipients)
+    state.bus.publish_external(body.type, body.data, body.recipients)
     return Accepted(recipients=len(body.recipients))

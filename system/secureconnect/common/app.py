@@ -9,7 +9,9 @@ and any extra middleware (e.g. CORS on the gateway).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -106,3 +108,17 @@ def _publish_websockets(app: FastAPI, routers: Sequence[APIRouter]) -> None:
 @asynccontextmanager
 async def no_resources(_: FastAPI) -> AsyncIterator[None]:
     yield
+
+
+@asynccontextmanager
+async def running(jobs: Mapping[str, Coroutine[Any, Any, None]]) -> AsyncIterator[None]:
+    """A lifespan's background jobs (task name → coroutine): run while the block runs,
+    then cancelled and awaited."""
+    tasks = [asyncio.create_task(job, name=name) for name, job in jobs.items()]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

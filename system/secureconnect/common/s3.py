@@ -49,6 +49,7 @@ from tenacity import (
     wait_exponential,
     wait_random,
 )
+from urllib3 import BaseHTTPResponse
 
 from secureconnect.common.breaker import BreakerOpen, BreakerState, CircuitBreaker
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
@@ -177,6 +178,14 @@ def credentials(settings: S3Settings) -> tuple[str, str]:
     access = settings.s3_access_key.get_secret_value() if settings.s3_access_key else ""
     secret = settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else ""
     return access, secret
+
+
+def public_presigner(settings: S3Settings, public_endpoint: str | None) -> Minio | None:
+    """A client that signs URLs for the S3 endpoint clients see, when it is not the one
+    the service uses (None: the service's own client signs)."""
+    if not public_endpoint:
+        return None
+    return minio_client(public_endpoint, *credentials(settings))
 
 
 class ResilientS3:
@@ -323,6 +332,22 @@ class ResilientS3:
             except DomainError as exc:
                 log.warning("bucket not ready", extra={"bucket": bucket, "error": exc.code})
             await asyncio.sleep(BUCKET_RETRY_S)
+
+    async def get_object(
+        self, operation: str, bucket: str, key: str, missing: Callable[[], DomainError]
+    ) -> BaseHTTPResponse:
+        """Open an object to read (release the response after); `missing()` is raised
+        when there is no such object."""
+
+        def work() -> BaseHTTPResponse:
+            try:
+                return self.client.get_object(bucket, key)
+            except S3Error as exc:
+                if is_missing(exc):
+                    raise missing() from exc
+                raise
+
+        return await self.call(operation, work)
 
     async def remove(self, bucket: str, key: str) -> None:
         """Delete an object; deleting a missing one is not an error."""

@@ -12,12 +12,14 @@ from starlette.middleware.cors import CORSMiddleware
 
 from secureconnect.common.app import create_app
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
+from secureconnect.common.deps import install_state
 from secureconnect.common.health import Dependency
 from secureconnect.common.metrics import REQUEST_TIMEOUTS
 from secureconnect.common.probes import http_dependency, redis_dependency
 from secureconnect.common.ratelimit import RateLimiter
 from secureconnect.common.resilient_redis import ResilientRedis
 from secureconnect.common.tokens import TokenCodec
+from secureconnect.gateway.deps import GatewayState
 from secureconnect.gateway.proxy import ROUTES, ProxyMiddleware
 from secureconnect.gateway.routes import router
 from secureconnect.gateway.service import GatewayService, upstream_timeout
@@ -74,15 +76,18 @@ def create_gateway_app(settings: GatewaySettings, clock: Clock = SYSTEM_CLOCK) -
             trust_env=False,
         )
         upstreams = upstreams_from(settings)
-        app.state.gateway_service = GatewayService(
+        service = GatewayService(
             settings,
             client,
             upstreams,
             RateLimiter(redis, name, clock),
             TokenCodec(settings.jwt_key(), clock),
         )
-        app.state.dependencies += [redis_dependency(redis)]
-        app.state.dependencies += upstream_dependencies(upstreams, client)
+        install_state(
+            app,
+            GatewayState(service),
+            [redis_dependency(redis), *upstream_dependencies(upstreams, client)],
+        )
         try:
             yield
         finally:

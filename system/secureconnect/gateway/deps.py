@@ -1,24 +1,35 @@
-"""FastAPI dependencies of the gateway, as Annotated aliases.
+"""The gateway's state and the FastAPI dependencies of its routes, as Annotated aliases.
 
-They are `async def` on purpose: FastAPI runs plain functions on a thread
-pool, a thread hop per dependency on the hot path.
+The proxy (plain ASGI, proxy.py) reads the same state through `state_of`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
+from secureconnect.common.deps import state_dependency
 from secureconnect.gateway.service import GatewayService
 
 
-async def get_gateway_service(connection: HTTPConnection) -> GatewayService:
-    return connection.app.state.gateway_service
+@dataclass(frozen=True)
+class GatewayState:
+    """Everything the routes and the proxy reach, built once in the lifespan."""
+
+    gateway: GatewayService
 
 
-GatewayServiceDep = Annotated[GatewayService, Depends(get_gateway_service)]
+State = Annotated[GatewayState, Depends(state_dependency(GatewayState))]
+
+
+async def get_gateway(state: State) -> GatewayService:
+    return state.gateway
+
+
+GatewayServiceDep = Annotated[GatewayService, Depends(get_gateway)]
 
 
 def client_address(connection: HTTPConnection) -> str:

@@ -19,9 +19,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from secureconnect.common.deps import state_of
 from secureconnect.common.errors import DomainError, error_response
-from secureconnect.gateway.deps import client_address
-from secureconnect.gateway.service import BUFFERED_BODY_BYTES, Answer, GatewayService, Outgoing
+from secureconnect.gateway.deps import GatewayState, client_address
+from secureconnect.gateway.service import BUFFERED_BODY_BYTES, Answer, Outgoing
 from secureconnect.gateway.upstreams import API_PREFIXES
 
 API_ROOT = "/api/v1/"
@@ -76,7 +77,7 @@ async def _proxy(route: ProxyRoute, request: Request) -> Response:
         response = error_response(405, "method_not_allowed", "method not allowed")
         response.headers["Allow"] = ", ".join(PROXIED_METHODS)
         return response
-    service: GatewayService = request.app.state.gateway_service
+    service = state_of(request.app, GatewayState).gateway
     client = client_address(request)
     await service.admit(client, request.headers.get("authorization"))
     query = request.scope.get("query_string", b"")

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from secureconnect.common.app import create_app
+from secureconnect.common.app import create_app, running
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
 from secureconnect.common.db import Database
-from secureconnect.common.health import Dependency
+from secureconnect.common.deps import install_state
 from secureconnect.common.probes import database_dependency, redis_dependency
 from secureconnect.common.resilient_redis import ResilientRedis
 from secureconnect.common.revocations_pg import PostgresRevocations
@@ -20,11 +18,11 @@ from secureconnect.common.s3 import (
     DEFAULT_S3_POLICY,
     ResilientS3,
     S3Policy,
-    credentials,
-    minio_client,
+    public_presigner,
     s3_dependency,
 )
 from secureconnect.common.tokens import RevocationList, TokenCodec, TokenVerifier
+from secureconnect.storage.deps import StorageState
 from secureconnect.storage.envelope import MasterKey
 from secureconnect.storage.objects import ObjectStore
 from secureconnect.storage.routes import router
@@ -36,9 +34,7 @@ from secureconnect.storage.store import FileStore
 def storage_service(
     settings: StorageSettings, db: Database, s3: ResilientS3, clock: Clock
 ) -> StorageService:
-    presigner = None
-    if settings.s3_public_endpoint:
-        presigner = minio_client(settings.s3_public_endpoint, *credentials(settings))
+    presigner = public_presigner(settings, settings.s3_public_endpoint)
     return StorageService(
         settings,
         FileStore(db),
@@ -57,30 +53,26 @@ def create_storage_app(
         db = Database(settings, name)
         redis = ResilientRedis(settings, name, clock)
         s3 = ResilientS3(settings, name, clock, policy)
-        app.state.storage_service = service = storage_service(settings, db, s3, clock)
-        app.state.token_verifier = TokenVerifier(
+        service = storage_service(settings, db, s3, clock)
+        verifier = TokenVerifier(
             TokenCodec(settings.jwt_key(), clock),
             RevocationList(redis, PostgresRevocations(db), clock),
         )
         await redis.start()  # after the revocation list registered its recovery hook
         s3.start_prober(bucket)
-        dependencies: list[Dependency] = app.state.dependencies
-        dependencies += [
-            database_dependency(db),
-            redis_dependency(redis),
-            s3_dependency(s3, bucket),
-        ]
-        tasks = [
-            asyncio.create_task(s3.ensure_bucket_eventually(bucket)),
-            asyncio.create_task(service.janitor.run_forever()),
-        ]
+        install_state(
+            app,
+            StorageState(service, verifier),
+            [database_dependency(db), redis_dependency(redis), s3_dependency(s3, bucket)],
+        )
+        jobs = {
+            "storage-bucket": s3.ensure_bucket_eventually(bucket),
+            "storage-janitor": service.janitor.run_forever(),
+        }
         try:
-            yield
+            async with running(jobs):
+                yield
         finally:
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
             await service.janitor.close()
             await s3.close()
             await redis.stop()

@@ -1,33 +1,31 @@
-"""FastAPI dependencies of the storage service, as Annotated aliases."""
+"""The storage service's state and the FastAPI dependencies of its routes (Annotated
+aliases; the caller's identity is common/deps.py's `CurrentUser`)."""
 
 from __future__ import annotations
 
-import uuid
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends
 
-from secureconnect.common.errors import DomainError
-from secureconnect.common.tokens import TokenVerifier, bearer_token
+from secureconnect.common.deps import state_dependency
+from secureconnect.common.tokens import TokenVerifier
 from secureconnect.storage.service import StorageService
 
 
-async def get_storage_service(request: Request) -> StorageService:
-    return request.app.state.storage_service
+@dataclass(frozen=True)
+class StorageState:
+    """Everything the routes reach, built once in the lifespan."""
+
+    storage: StorageService
+    verifier: TokenVerifier
 
 
-StorageServiceDep = Annotated[StorageService, Depends(get_storage_service)]
+State = Annotated[StorageState, Depends(state_dependency(StorageState))]
 
 
-async def current_user(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> uuid.UUID:
-    verifier: TokenVerifier = request.app.state.token_verifier
-    claims = await verifier.verify(bearer_token(authorization))
-    try:
-        return uuid.UUID(claims.sub)
-    except ValueError as exc:
-        raise DomainError(401, "invalid_token", "the token's subject is not a user id") from exc
+async def get_storage(state: State) -> StorageService:
+    return state.storage
 
 
-CurrentUser = Annotated[uuid.UUID, Depends(current_user)]
+StorageServiceDep = Annotated[StorageService, Depends(get_storage)]

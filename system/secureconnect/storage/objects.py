@@ -114,17 +114,7 @@ class ObjectStore:
         return self._stream(response, lambda chunk: [chunk], lambda: None)
 
     async def _open(self, key: str) -> BaseHTTPResponse:
-        client, bucket = self.s3.client, self.bucket
-
-        def work() -> BaseHTTPResponse:
-            try:
-                return client.get_object(bucket, key)
-            except S3Error as exc:
-                if is_missing(exc):
-                    raise DomainError(404, "not_found", "no such file") from exc
-                raise
-
-        return await self.s3.call("get_object", work)
+        return await self.s3.get_object("get_object", self.bucket, key, file_missing)
 
     async def _stream(
         self,
@@ -144,6 +134,10 @@ class ObjectStore:
 
     async def remove(self, key: str) -> None:
         await self.s3.remove(self.bucket, key)
+
+
+def file_missing() -> DomainError:
+    return DomainError(404, "not_found", "no such file")
 
 
 def _release(response: BaseHTTPResponse) -> None:

@@ -9,8 +9,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
+from secureconnect.common.deps import CurrentUser
 from secureconnect.common.openapi import errors
-from secureconnect.storage.deps import CurrentUser, StorageServiceDep
+from secureconnect.storage.deps import StorageServiceDep
 from secureconnect.storage.schemas import (
     CompletedOut,
     DownloadUrlOut,
@@ -19,6 +20,9 @@ from secureconnect.storage.schemas import (
     QuotaOut,
     UploadUrlOut,
     UploadUrlRequest,
+    file_out,
+    quota_out,
+    upload_url_out,
 )
 
 router = APIRouter(prefix="/api/v1/files")
@@ -28,22 +32,23 @@ router = APIRouter(prefix="/api/v1/files")
 async def upload_url(
     body: UploadUrlRequest, user: CurrentUser, service: StorageServiceDep
 ) -> UploadUrlOut:
-    return await service.upload_url(user, body.filename, body.content_type, body.size)
+    upload = await service.upload_url(user, body.filename, body.content_type, body.size)
+    return upload_url_out(upload)
 
 
 @router.get("")
 async def list_files(user: CurrentUser, service: StorageServiceDep) -> FilesOut:
-    return FilesOut(files=await service.list(user))
+    return FilesOut(files=[file_out(record) for record in await service.list(user)])
 
 
 @router.get("/quota")
 async def quota(user: CurrentUser, service: StorageServiceDep) -> QuotaOut:
-    return await service.quota(user)
+    return quota_out(await service.quota(user))
 
 
 @router.get("/{file_id}")
 async def get_file(file_id: uuid.UUID, user: CurrentUser, service: StorageServiceDep) -> FileOut:
-    return await service.get(user, file_id)
+    return file_out(await service.get(user, file_id))
 
 
 @router.post("/{file_id}/complete", responses=errors(409))

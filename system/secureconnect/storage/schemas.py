@@ -1,4 +1,5 @@
-"""Request and response bodies of the files API (see API.md)."""
+"""Request and response bodies of the files API (see API.md), and the shaping of
+responses from what the service returns."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from secureconnect.common.text import file_name
+from secureconnect.storage.service import Quota, Upload
+from secureconnect.storage.store import FileRecord
 
 #: A filename: printable, no path separators, at most 255 characters.
 Filename = file_name(255)
@@ -63,3 +66,29 @@ class QuotaOut(BaseModel):
     limit_bytes: int
     #: Declared sizes of uploads in progress, held against the quota until they complete or lapse.
     reserved_bytes: int
+
+
+def upload_url_out(upload: Upload) -> UploadUrlOut:
+    return UploadUrlOut(
+        file_id=str(upload.file_id), upload_url=upload.url, expires_in=upload.expires_in
+    )
+
+
+def file_out(record: FileRecord) -> FileOut:
+    return FileOut(
+        file_id=str(record.id),
+        filename=record.filename,
+        content_type=record.content_type,
+        size=record.size,
+        status=record.status,  # type: ignore[arg-type]
+        encrypted_at_rest=record.object_key is not None,
+        created_at=record.created_at,
+    )
+
+
+def quota_out(quota: Quota) -> QuotaOut:
+    return QuotaOut(
+        used_bytes=quota.used_bytes,
+        limit_bytes=quota.limit_bytes,
+        reserved_bytes=quota.reserved_bytes,
+    )

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from secureconnect.common.clock import Clock
@@ -34,7 +35,6 @@ from secureconnect.storage.janitor import Janitor
 from secureconnect.storage.links import LinkSigner
 from secureconnect.storage.models import AVAILABLE, PENDING
 from secureconnect.storage.objects import ObjectStore, staging_key
-from secureconnect.storage.schemas import FileOut, QuotaOut, UploadUrlOut
 from secureconnect.storage.settings import StorageSettings
 from secureconnect.storage.store import FileRecord, FileStore
 
@@ -50,16 +50,21 @@ def not_found() -> DomainError:
     return DomainError(404, "not_found", "no such file")
 
 
-def file_out(record: FileRecord) -> FileOut:
-    return FileOut(
-        file_id=str(record.id),
-        filename=record.filename,
-        content_type=record.content_type,
-        size=record.size,
-        status=record.status,  # type: ignore[arg-type]
-        encrypted_at_rest=record.object_key is not None,
-        created_at=record.created_at,
-    )
+@dataclass(frozen=True)
+class Upload:
+    """A reserved file and where to PUT its bytes, until `expires_in` seconds from now."""
+
+    file_id: uuid.UUID
+    url: str
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class Quota:
+    used_bytes: int
+    #: Declared sizes of uploads in progress, held against the limit.
+    reserved_bytes: int
+    limit_bytes: int
 
 
 class StorageService:
@@ -84,7 +89,7 @@ class StorageService:
 
     async def upload_url(
         self, owner_id: uuid.UUID, filename: str, content_type: str, size: int
-    ) -> UploadUrlOut:
+    ) -> Upload:
         limit = self.settings.storage_max_file_bytes
         if size > limit:
             raise DomainError(413, "file_too_large", f"files may have at most {limit} bytes")
@@ -108,7 +113,7 @@ class StorageService:
         )
         await self.files.reserve(record, self.settings.storage_quota_bytes, now)
         url = self.objects.upload_url(staging_key(file_id), UPLOAD_URL_TTL_S)
-        return UploadUrlOut(file_id=str(file_id), upload_url=url, expires_in=UPLOAD_URL_TTL_S)
+        return Upload(file_id, url, UPLOAD_URL_TTL_S)
 
     async def complete(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> FileRecord:
         record = await self._owned(owner_id, file_id)
@@ -155,19 +160,15 @@ class StorageService:
         dek = self.master_key.unwrap(record.wrapped_key, record.key_id, file_id.bytes)
         return record, await self.objects.decrypted(record.object_key, dek, file_id, record.size)
 
-    async def get(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> FileOut:
-        return file_out(await self._owned(owner_id, file_id))
+    async def get(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> FileRecord:
+        return await self._owned(owner_id, file_id)
 
-    async def list(self, owner_id: uuid.UUID) -> list[FileOut]:
-        return [file_out(record) for record in await self.files.list(owner_id)]
+    async def list(self, owner_id: uuid.UUID) -> list[FileRecord]:
+        return await self.files.list(owner_id)
 
-    async def quota(self, owner_id: uuid.UUID) -> QuotaOut:
+    async def quota(self, owner_id: uuid.UUID) -> Quota:
         usage = await self.files.usage(owner_id, self._now())
-        return QuotaOut(
-            used_bytes=usage.used_bytes,
-            limit_bytes=self.settings.storage_quota_bytes,
-            reserved_bytes=usage.reserved_bytes,
-        )
+        return Quota(usage.used_bytes, usage.reserved_bytes, self.settings.storage_quota_bytes)
 
     async def delete(self, owner_id: uuid.UUID, file_id: uuid.UUID) -> None:
         """Objects first, then the row: a failure leaves a row to delete again, never an orphan."""

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
 
-from secureconnect.common.app import create_app
+from secureconnect.common.app import create_app, running
+from secureconnect.common.bus import BusPublisher
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
 from secureconnect.common.db import Database
+from secureconnect.common.deps import install_state
 from secureconnect.common.probes import database_dependency, redis_dependency
 from secureconnect.common.resilient_redis import ResilientRedis
 from secureconnect.common.revocations_pg import PostgresRevocations
-from secureconnect.common.s3 import ResilientS3, credentials, minio_client, s3_dependency
+from secureconnect.common.s3 import ResilientS3, public_presigner, s3_dependency
 from secureconnect.common.tokens import RevocationList, TokenCodec, TokenVerifier
-from secureconnect.video import routes, ws
+from secureconnect.video import debug, routes, ws
 from secureconnect.video.deps import VideoState
-from secureconnect.video.events import CallEvents
 from secureconnect.video.fcm import FcmPushProvider, ServiceAccount
+from secureconnect.video.metrics import CALL_EVENTS
 from secureconnect.video.push import (
     LogPushProvider,
     PushDispatcher,
@@ -70,21 +70,21 @@ def build_state(
 ) -> VideoState:
     name = settings.service_name
     store = CallStore(db)
-    events = CallEvents(redis, settings.chat_urls, settings.jwt_key(), clock, http)
+    events = BusPublisher(redis, settings.chat_urls, settings.jwt_key(), clock, http, CALL_EVENTS)
     push = PushDispatcher(push_provider(settings, http, clock, store), name)
-    calls = CallService(store, events, push, clock, settings.ring_timeout_s, name)
-    recorder = CallRecorder(store, s3, settings.s3_bucket, settings.recording_dir, clock, name)
+    presigner = public_presigner(settings, settings.s3_public_endpoint)
+    recorder = CallRecorder(
+        store, s3, settings.s3_bucket, settings.recording_dir, clock, name, presigner
+    )
+    turn = turn_credentials(settings, clock)
+    calls = CallService(store, events, push, turn, recorder, clock, settings.ring_timeout_s, name)
     hub = SignalingHub(Sfu(name), recorder, clock, name)
     calls.listeners.append(hub)
-    presigner = None
-    if settings.s3_public_endpoint:
-        presigner = minio_client(settings.s3_public_endpoint, *credentials(settings))
     verifier = TokenVerifier(
         TokenCodec(settings.jwt_key(), clock),
         RevocationList(redis, PostgresRevocations(db), clock),
     )
-    turn = turn_credentials(settings, clock)
-    return VideoState(settings, calls, hub, recorder, turn, verifier, clock, presigner)
+    return VideoState(calls, hub, recorder, verifier, clock)
 
 
 def create_video_app(settings: VideoSettings, clock: Clock = SYSTEM_CLOCK) -> FastAPI:
@@ -100,24 +100,24 @@ def create_video_app(settings: VideoSettings, clock: Clock = SYSTEM_CLOCK) -> Fa
         settings.recording_dir.mkdir(parents=True, exist_ok=True)
         clear_spool(settings.recording_dir)
         state = build_state(settings, db, redis, s3, http, clock)
-        app.state.video = state
-        app.state.dependencies += [
-            database_dependency(db),
-            redis_dependency(redis),
-            turn_dependency(state.turn, settings.turn_probe_url),
-            s3_dependency(s3, bucket),
-        ]
-        tasks = [
-            asyncio.create_task(s3.ensure_bucket_eventually(bucket), name="video-bucket"),
-            asyncio.create_task(state.calls.sweep_forever(), name="video-ring-sweeper"),
-        ]
+        install_state(
+            app,
+            state,
+            [
+                database_dependency(db),
+                redis_dependency(redis),
+                turn_dependency(state.calls.turn, settings.turn_probe_url),
+                s3_dependency(s3, bucket),
+            ],
+        )
+        jobs = {
+            "video-bucket": s3.ensure_bucket_eventually(bucket),
+            "video-ring-sweeper": state.calls.sweep_forever(),
+        }
         try:
-            yield
+            async with running(jobs):
+                yield
         finally:
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
             await state.hub.close_all()
             await state.calls.push.close()
             await http.aclose()
@@ -127,5 +127,5 @@ def create_video_app(settings: VideoSettings, clock: Clock = SYSTEM_CLOCK) -> Fa
 
     routers = [routes.router, ws.router]
     if settings.is_local:
-        routers.append(routes.debug_router)
+        routers.append(debug.router)
     return create_app(settings, lifespan=lifespan, routers=routers)

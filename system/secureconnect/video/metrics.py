@@ -23,3 +23,6 @@ SIGNALING_ERRORS = Counter(
     "signaling_errors_total", "Signaling frames refused", ["service", "code"]
 )
 RECORDINGS = Counter("call_recordings_total", "Call recordings finished", ["service", "outcome"])
+CALL_EVENTS = Counter(
+    "call_events_total", "Call events handed to chat for delivery", ["service", "path", "outcome"]
+)

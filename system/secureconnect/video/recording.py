@@ -23,6 +23,7 @@ from pathlib import Path
 
 import av
 from aiortc.contrib.media import MediaRecorder
+from minio import Minio
 
 from secureconnect.common.clock import Clock
 from secureconnect.common.errors import DomainError
@@ -71,10 +72,14 @@ class CallRecorder:
         spool_dir: Path,
         clock: Clock,
         service: str,
+        presigner: Minio | None,
     ) -> None:
+        """`presigner`: signs download URLs for the S3 endpoint clients see (None: the
+        one the service uses)."""
         self.store = store
         self.s3 = s3
         self.bucket = bucket
+        self.presigner = presigner
         self.spool_dir = spool_dir
         self.clock = clock
         self.service = service
@@ -208,8 +213,11 @@ class CallRecorder:
         self.calls.clear()
         await self.drain()
 
-    def presign(self, recording: Recording, ttl_s: int, signer: object | None = None) -> str:
-        return self.s3.presign("GET", self.bucket, recording.object_key, ttl_s, client=signer)  # type: ignore[arg-type]
+    def presign(self, recording: Recording, ttl_s: int) -> str:
+        """A URL that downloads the recording for `ttl_s` seconds."""
+        return self.s3.presign(
+            "GET", self.bucket, recording.object_key, ttl_s, client=self.presigner
+        )
 
 
 def clear_spool(spool_dir: Path) -> None:

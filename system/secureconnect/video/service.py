@@ -4,7 +4,9 @@ everyone hears about it; when an unanswered call gives up.
 The state machine itself is in lifecycle.py. Here: a call is placed in a
 conversation by one of its members and rings the others (`call.incoming` on
 their sockets, and a push notification); every change is announced to all
-participants as `call.updated`; a call still ringing RING_TIMEOUT_S after it
+participants as `call.updated` (both through chat's event bus, common/bus.py:
+notifications, never the record, so a failure is counted and logged, never
+raised here; a client that missed one reads the call); a call still ringing RING_TIMEOUT_S after it
 was placed ends as unanswered — the sweeper looks every RING_SWEEP_INTERVAL_S,
 and a join that arrives after the deadline ends it too, so the rule holds by
 the injected clock even between sweeps. Anyone outside the call gets 404.
@@ -20,16 +22,18 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
+from secureconnect.common.bus import CALL_INCOMING, CALL_UPDATED, BusPublisher
 from secureconnect.common.clock import Clock
 from secureconnect.common.errors import DomainError
 from secureconnect.video import lifecycle
-from secureconnect.video.events import CALL_INCOMING, CALL_UPDATED, CallEvents
 from secureconnect.video.lifecycle import ACTIVE, ENDED, INVITED, JOINED, RINGING
 from secureconnect.video.metrics import CALL_TRANSITIONS, CALLS_ACTIVE, CALLS_RINGING
 from secureconnect.video.push import IncomingCallPush, PushDispatcher
+from secureconnect.video.recording import CallRecorder
 from secureconnect.video.schemas import call_event
 from secureconnect.video.store import (
     CallRecord,
@@ -40,6 +44,7 @@ from secureconnect.video.store import (
     call_not_found,
     utc,
 )
+from secureconnect.video.turn import TurnCredential, TurnCredentials
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,17 @@ P2P_ROOM_LIMIT = 4
 #: Most joined participants of an SFU call (the SFU forwards n·(n-1) tracks).
 SFU_ROOM_LIMIT = 10
 ROOM_LIMITS = {"p2p": P2P_ROOM_LIMIT, "sfu": SFU_ROOM_LIMIT}
+#: Lifetime of a recording's download URL, seconds.
+RECORDING_URL_TTL_S = 15 * 60
+
+
+@dataclass(frozen=True)
+class RecordingLink:
+    """A recording, and a URL that downloads it for `expires_in` seconds."""
+
+    recording: Recording
+    url: str
+    expires_in: int
 
 
 class CallListener(Protocol):
@@ -62,8 +78,10 @@ class CallService:
     def __init__(
         self,
         store: CallStore,
-        events: CallEvents,
+        events: BusPublisher,
         push: PushDispatcher,
+        turn: TurnCredentials,
+        recorder: CallRecorder,
         clock: Clock,
         ring_timeout_s: float,
         service: str = "video",
@@ -71,6 +89,8 @@ class CallService:
         self.store = store
         self.events = events
         self.push = push
+        self.turn = turn
+        self.recorder = recorder
         self.clock = clock
         self.ring_timeout_s = ring_timeout_s
         self.service = service
@@ -140,9 +160,15 @@ class CallService:
         now = utc(self.clock.now())
         return await self._change(user, call_id, lambda c: lifecycle.end(c, user, now))
 
-    async def recordings(self, user: uuid.UUID, call_id: uuid.UUID) -> list[Recording]:
+    def turn_credential(self, user: uuid.UUID) -> TurnCredential:
+        """Credentials for the TURN relay, minted for the user (no call needed)."""
+        return self.turn.issue(user)
+
+    async def recordings(self, user: uuid.UUID, call_id: uuid.UUID) -> list[RecordingLink]:
         await self.get(user, call_id)  # participants only (404 for anyone else)
-        return await self.store.recordings(user, call_id)
+        found = await self.store.recordings(user, call_id)
+        ttl_s = RECORDING_URL_TTL_S
+        return [RecordingLink(r, self.recorder.presign(r, ttl_s), ttl_s) for r in found]
 
     async def signaling_call(self, user: uuid.UUID, call_id: uuid.UUID) -> CallRecord:
         """The call whose signaling `user` may use: theirs, not ended, and joined."""

@@ -13,9 +13,9 @@ import uuid
 from fastapi import APIRouter
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from secureconnect.common.deps import socket_claims, user_of
 from secureconnect.common.errors import DomainError
-from secureconnect.common.tokens import bearer_token
-from secureconnect.video.deps import State, VideoState, user_of_token
+from secureconnect.video.deps import State, VideoState
 from secureconnect.video.frames import (
     CLOSE_POLICY_VIOLATION,
     CLOSE_UNSUPPORTED_DATA,
@@ -27,11 +27,6 @@ from secureconnect.video.signaling import SignalingConnection, close_quietly
 from secureconnect.video.store import call_not_found
 
 router = APIRouter()
-
-
-def _token(websocket: WebSocket) -> str:
-    token = websocket.query_params.get("token")
-    return token if token else bearer_token(websocket.headers.get("authorization"))
 
 
 def _call_id(raw: str) -> uuid.UUID:
@@ -69,7 +64,7 @@ async def signaling(websocket: WebSocket, call_id: str, state: State) -> None:
     # Accept first: only an accepted socket can be closed with a code and a reason.
     await websocket.accept()
     try:
-        user = await user_of_token(state, _token(websocket))
+        user = user_of(await socket_claims(websocket))
         call = await state.calls.signaling_call(user, _call_id(call_id))
     except DomainError as exc:
         await close_quietly(websocket, close_code_for(exc), f"{exc.code}: {exc.message}")

@@ -13,8 +13,8 @@ from datetime import datetime
 import httpx
 import pytest
 from redis.asyncio import Redis
-from secureconnect.chat.fanout import CHANNEL
 from secureconnect.chat.typing_indicator import TYPING_TIMEOUT_S
+from secureconnect.common.bus import CHANNEL
 from secureconnect.common.clock import ManualClock
 from secureconnect.common.service_tokens import issue_service_token
 from secureconnect.common.tokens import TokenCodec

@@ -21,6 +21,10 @@ from websockets.exceptions import ConnectionClosed
 
 from harness.faults.injector import FaultInjector
 from tests.chat.support import EVENT_DEADLINE_S, PASSWORD, EventStream, User
+from tests.helpers import eventually
+
+#: How long an instance may take to subscribe again after a Redis fault, seconds.
+BUS_DEADLINE_S = 10.0
 
 
 async def closed_with(stream: EventStream) -> tuple[int, str]:
@@ -33,13 +37,28 @@ async def closed_with(stream: EventStream) -> tuple[int, str]:
     return closed.value.rcvd.code, closed.value.rcvd.reason
 
 
+@pytest.fixture
+async def bus_subscribed(instance_urls: dict[str, str]) -> None:
+    """Every chat instance subscribed to the event bus. An earlier test may have just cut
+    Redis: an event auth publishes before an instance has subscribed again reaches no
+    socket there (by design: the revocation recheck closes them within
+    REVOCATION_RECHECK_S, longer than these tests wait)."""
+
+    async def subscribed() -> bool:
+        async with httpx.AsyncClient(timeout=2) as client:
+            answers = [await client.get(f"{url}/ready") for url in instance_urls.values()]
+        return all(a.json()["dependencies"]["event_bus"]["state"] == "ok" for a in answers)
+
+    await eventually(subscribed, BUS_DEADLINE_S, "chat instances subscribed to the event bus")
+
+
 async def logout(api: httpx.AsyncClient, user: User) -> None:
     answer = await api.post("/api/v1/auth/logout", headers=user.headers)
     assert answer.status_code == 204, answer.text
 
 
 async def test_logout_closes_the_sockets_on_every_instance(
-    api: httpx.AsyncClient, alice: User, instance_urls, streams
+    api: httpx.AsyncClient, alice: User, instance_urls, streams, bus_subscribed: None
 ):
     opened = [await streams(url, alice) for url in instance_urls.values()]
     await logout(api, alice)
@@ -58,7 +77,7 @@ async def test_logout_closes_them_while_redis_is_away(
 
 
 async def test_other_sessions_of_the_user_stay_open(
-    api: httpx.AsyncClient, alice: User, instance_urls, streams
+    api: httpx.AsyncClient, alice: User, instance_urls, streams, bus_subscribed: None
 ):
     login = await api.post("/api/v1/auth/login", json={"email": alice.email, "password": PASSWORD})
     other = User(alice.user_id, alice.email, login.json()["access_token"])
@@ -85,7 +104,7 @@ def test_the_hub_drops_only_the_revoked_sessions_sockets():
 
 
 async def test_refresh_token_reuse_closes_the_sessions_sockets(
-    api: httpx.AsyncClient, alice: User, instance_urls, streams
+    api: httpx.AsyncClient, alice: User, instance_urls, streams, bus_subscribed: None
 ):
     login = await api.post("/api/v1/auth/login", json={"email": alice.email, "password": PASSWORD})
     pair = login.json()

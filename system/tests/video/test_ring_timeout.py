@@ -11,16 +11,20 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from secureconnect.common.bus import BusPublisher
 from secureconnect.common.clock import ManualClock
 from secureconnect.common.db import Database
 from secureconnect.common.errors import DomainError
 from secureconnect.common.resilient_redis import ResilientRedis
+from secureconnect.common.s3 import ResilientS3
 from secureconnect.video import lifecycle
-from secureconnect.video.events import CallEvents
+from secureconnect.video.metrics import CALL_EVENTS
 from secureconnect.video.push import LogPushProvider, PushDispatcher
+from secureconnect.video.recording import CallRecorder
 from secureconnect.video.service import CallService
 from secureconnect.video.settings import RING_TIMEOUT_S, VideoSettings
 from secureconnect.video.store import CallStore, utc
+from secureconnect.video.turn import TurnCredentials
 
 from tests.chat.support import EventStream, User
 
@@ -37,14 +41,21 @@ async def clocked(settings: VideoSettings) -> AsyncIterator[ClockedCalls]:
     db = Database(settings, "video-clocked")
     redis = ResilientRedis(settings, "video-clocked", clock)
     await redis.start()
+    s3 = ResilientS3(settings, "video-clocked", clock)
     http = httpx.AsyncClient()
-    events = CallEvents(redis, [], settings.jwt_key(), clock, http)
+    store = CallStore(db)
+    events = BusPublisher(redis, [], settings.jwt_key(), clock, http, CALL_EVENTS)
     push = PushDispatcher(LogPushProvider("video-clocked"), "video-clocked")
-    calls = CallService(CallStore(db), events, push, clock, RING_TIMEOUT_S, "video-clocked")
+    turn = TurnCredentials("", [], clock)
+    recorder = CallRecorder(
+        store, s3, settings.s3_bucket, settings.recording_dir, clock, "video-clocked", None
+    )
+    calls = CallService(store, events, push, turn, recorder, clock, RING_TIMEOUT_S, "video-clocked")
     try:
         yield ClockedCalls(calls, clock)
     finally:
         await push.close()
+        await s3.close()
         await http.aclose()
         await redis.stop()
         await db.close()
