@@ -6,7 +6,7 @@ from `harness`, never from submodules (ruff's TID251 in scenarios/ruff.toml says
 
 One module per concern of `library/`, exported as a namespace (`workloads.Team`,
 `fuzzing.Fuzzer`), so a name says where it comes from; the load runs (harness.load),
-the write histories (history.py) and what the run has judged so far (plugin.RunSoFar).
+the write histories (history.py) and what the run has judged so far (session.RunSoFar).
 """
 
 from harness.checks.history import History
@@ -54,7 +54,7 @@ from harness.checks.library import (
     workloads_services,
     writes,
 )
-from harness.checks.plugin import RunSoFar
+from harness.checks.session import RunSoFar
 from harness.load import (
     CHAOS_CHECKS,
     LoadOptions,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Generator, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import allure
@@ -21,6 +21,7 @@ from harness.checks.evidence import EvidenceLog, fault_evidence
 from harness.checks.history import History
 from harness.checks.model import CATEGORIES, PROFILES, Check, CheckResult, Evidence, Status
 from harness.checks.registry import check_of
+from harness.checks.session import RunSoFar
 from harness.checks.steady import restore_steady_state
 from harness.checks.timing import FixtureClock, total_s
 from harness.errors import CheckError, HarnessError, Inconclusive, NotGranted
@@ -162,16 +163,6 @@ def _runs_last(item: pytest.Item) -> tuple[bool, bool]:
     if check is None:
         return (False, False)
     return (check.id in FINAL_CHECKS, check.category in LAST_CATEGORIES)
-
-
-@dataclass(frozen=True)
-class RunSoFar:
-    """What the session has produced when a check asks: the results recorded so far,
-    the folder the run writes into (None outside `readiness run`), pytest's config."""
-
-    results: list[CheckResult]
-    run_dir: Path | None
-    config: pytest.Config
 
 
 @pytest.fixture

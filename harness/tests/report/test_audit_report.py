@@ -136,7 +136,8 @@ def test_the_inventory_tables_come_from_the_stack_and_the_compose_files(
     assert "backup GET http://127.0.0.1:8080/health 30s 60s unless-stopped backup" in health
     assert "toxiproxy not in the production compose files" in health
     connectivity = blocker.text("inventory-connectivity")
-    assert "gateway ${GATEWAY_PORT:-8080}:8080 auth (healthy), chat (healthy)" in connectivity
+    gateway = "gateway ${GATEWAY_PORT:-8080}:8080 redis (healthy), auth (healthy), chat (healthy)"
+    assert gateway in connectivity
     resources = blocker.text("inventory-resources")
     assert "chat 512m 0.5 256 90 MiB + 90 MiB" in resources
     headers = blocker.text("inventory-headers")
