@@ -1,5 +1,6 @@
-"""Where the stack runs: local processes, containers (harness.platform.docker), or a
-deployment the harness did not start, described by a stack file (harness.platform.attach).
+"""Where the stack runs: local processes, the shipped compose deployment as containers
+(harness.platform.docker; `docker` is its older name), or a deployment the harness did
+not start, described by a stack file (harness.platform.attach).
 
 Callers name a backend and get a `Platform`; what differs between backends (whether it
 starts the stack, whether that stack can outlive the command) is said here, once, so
@@ -49,7 +50,7 @@ def _local(wanted: Wanted) -> Platform:
     )
 
 
-def _docker(wanted: Wanted) -> Platform:
+def _compose(wanted: Wanted) -> Platform:
     # Imported here: testcontainers and the docker SDK only when asked for.
     from harness.platform.docker import DockerPlatform
 
@@ -65,7 +66,8 @@ _BY_NAME = {
     b.name: b
     for b in (
         Backend("local", starts_stack=True, detaches=True, make=_local),
-        Backend("docker", starts_stack=True, detaches=False, make=_docker),
+        Backend("compose", starts_stack=True, detaches=False, make=_compose),
+        Backend("docker", starts_stack=True, detaches=False, make=_compose),
         Backend("attach", starts_stack=False, detaches=False, make=_attach),
     )
 }

@@ -4,6 +4,11 @@ The product sends verification mail and Alertmanager sends alert mail and
 webhooks; checks read them back from here. Run it with
 `python -m harness.platform.capture --smtp-port P --http-port Q --dir D`.
 
+As the stand-in for a production relay (the compose deployment mails through one
+with STARTTLS and a login), `--tls-cert/--tls-key` require STARTTLS and
+`--login-file/--password-file` require AUTH with exactly those credentials
+(read from the deployment's own secret files); without them it takes plain mail.
+
 HTTP API (JSON):
     GET    /health
     GET    /messages[?to=address]      captured mails, oldest first
@@ -19,15 +24,18 @@ import argparse
 import asyncio
 import email
 import email.policy
+import hmac
 import json
 import signal
+import ssl
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope, Session
+from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -119,9 +127,44 @@ def build_app(store: Store) -> Starlette:
     )
 
 
-async def serve(host: str, smtp_port: int, http_port: int, directory: Path) -> None:
+@dataclass(frozen=True)
+class RelayLogin:
+    """The one login the relay accepts (constant-time compare), over TLS only."""
+
+    login: bytes
+    password: bytes
+
+    def __call__(
+        self, _server: Any, _session: Session, _envelope: Envelope, _mechanism: str, data: Any
+    ) -> AuthResult:
+        if not isinstance(data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        ok = hmac.compare_digest(data.login, self.login)
+        ok &= hmac.compare_digest(data.password, self.password)
+        # handled=False: smtp_AUTH answers 535 itself on a failure.
+        return AuthResult(success=ok, handled=False)
+
+
+def relay_options(args: argparse.Namespace) -> dict[str, Any]:
+    """aiosmtpd options for STARTTLS and AUTH, when the flags ask for them."""
+    options: dict[str, Any] = {}
+    if args.tls_cert is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        options |= {"tls_context": context, "require_starttls": True}
+    if args.login_file is not None:
+        login = RelayLogin(
+            args.login_file.read_bytes().strip(), args.password_file.read_bytes().strip()
+        )
+        options |= {"authenticator": login, "auth_require_tls": args.tls_cert is not None}
+    return options
+
+
+async def serve(
+    host: str, smtp_port: int, http_port: int, directory: Path, relay: dict[str, Any]
+) -> None:
     store = Store(directory)
-    controller = Controller(MailHandler(store), hostname=host, port=smtp_port)
+    controller = Controller(MailHandler(store), hostname=host, port=smtp_port, **relay)
     controller.start()
     config = uvicorn.Config(build_app(store), host=host, port=http_port, log_level="warning")
     server = uvicorn.Server(config)
@@ -137,10 +180,18 @@ def main() -> None:
     parser.add_argument("--smtp-port", type=int, required=True)
     parser.add_argument("--http-port", type=int, required=True)
     parser.add_argument("--dir", type=Path, required=True)
+    parser.add_argument("--tls-cert", type=Path, help="require STARTTLS with this certificate")
+    parser.add_argument("--tls-key", type=Path)
+    parser.add_argument("--login-file", type=Path, help="require AUTH with this login")
+    parser.add_argument("--password-file", type=Path)
     args = parser.parse_args()
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
+    if (args.login_file is None) != (args.password_file is None):
+        parser.error("--login-file and --password-file go together")
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        asyncio.run(serve(args.host, args.smtp_port, args.http_port, args.dir))
+        asyncio.run(serve(args.host, args.smtp_port, args.http_port, args.dir, relay_options(args)))
     except KeyboardInterrupt:
         pass
 

@@ -34,14 +34,8 @@ class RunContext:
 
     @classmethod
     def create(cls, run_dir: Path | None = None) -> RunContext:
-        if run_dir is None:
-            run_dir = Path(tempfile.mkdtemp(prefix="readiness-"))
-        run_dir.mkdir(parents=True, exist_ok=True)
-        # Daemons that drop root (postgres) must be able to traverse it.
-        run_dir.chmod(0o755)
-        for sub in ("logs", "secrets", "data", "config"):
-            (run_dir / sub).mkdir(exist_ok=True)
-        (run_dir / "secrets").chmod(0o700)
+        """A run directory with fresh secrets and certificates."""
+        run_dir = _layout(run_dir)
         context = cls(run_dir=run_dir, certs=generate(run_dir / "certs"))
         for name in SECRET_NAMES:
             path = run_dir / "secrets" / f"{name}.txt"
@@ -49,6 +43,13 @@ class RunContext:
             path.chmod(0o600)
             context.secret_files[name] = path
         return context
+
+    @classmethod
+    def with_files(
+        cls, run_dir: Path | None, certs: CertPaths, secret_files: dict[str, Path]
+    ) -> RunContext:
+        """A run directory whose secrets and certificates were made elsewhere."""
+        return cls(run_dir=_layout(run_dir), certs=certs, secret_files=dict(secret_files))
 
     def secret(self, name: str) -> str:
         return self.secret_files[name].read_text().strip()
@@ -83,3 +84,16 @@ class RunContext:
             shutil.rmtree(path, ignore_errors=True)
         if include_run_dir:
             shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+def _layout(run_dir: Path | None) -> Path:
+    """The run directory (a new temporary one when None) with its subdirectories."""
+    if run_dir is None:
+        run_dir = Path(tempfile.mkdtemp(prefix="readiness-"))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    # Daemons that drop root (postgres) must be able to traverse it.
+    run_dir.chmod(0o755)
+    for sub in ("logs", "secrets", "data", "config"):
+        (run_dir / sub).mkdir(exist_ok=True)
+    (run_dir / "secrets").chmod(0o700)
+    return run_dir

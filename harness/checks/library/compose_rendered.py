@@ -11,21 +11,13 @@ clean environment so a variable that happens to be set on this host hides nothin
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.checks.evidence import EvidenceLog
-from harness.checks.library.config_audit import COMPOSE_CONFIG_TIMEOUT_S, compose_command
-from harness.errors import Inconclusive
+from harness.platform.compose_cli import Rendered, render
 
-#: v1: `The X variable is not set. Defaulting to a blank string.`; v2 quotes the name.
-UNSET_VARIABLE = re.compile(r'The "?([A-Za-z_][A-Za-z0-9_]*)"? variable is not set')
 MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)b?\s*$", re.IGNORECASE)
 UNIT_BYTES = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 #: The deployment's compose files, each a stack of its own (compose/README.md).
@@ -33,50 +25,6 @@ DEPLOYMENT_FILES = ("docker-compose.yml", "docker-compose.monitoring.yml")
 #: Logging drivers that keep a bounded file on the host: json-file with max-size, and
 #: local, which rotates by default.
 ROTATING_DRIVERS = ("json-file", "local")
-#: What compose needs from the host's environment to find the engine; nothing else.
-HOST_VARIABLES = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT")
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """One stack of compose files after interpolation, and what compose warned about."""
-
-    name: str
-    services: dict[str, dict[str, Any]]
-    unset: tuple[str, ...]
-    error: str
-    secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def clean_environment() -> dict[str, str]:
-    """What compose needs of this host's environment to reach the engine; nothing else."""
-    return {k: os.environ[k] for k in HOST_VARIABLES if k in os.environ}
-
-
-def render(files: list[Path], env_file: Path | None) -> Rendered:
-    """`compose [--env-file F] -f FILE... config` on a clean environment, parsed."""
-    command = compose_command()
-    if command is None:
-        raise Inconclusive(
-            "neither `docker compose` nor `docker-compose` is installed: the interpolated "
-            "configuration cannot be rendered, so it is not judged"
-        )
-    options = ["--env-file", str(env_file)] if env_file is not None else []
-    options += [option for path in files for option in ("-f", str(path))]
-    result = subprocess.run(
-        [*command, *options, "config"],
-        capture_output=True,
-        text=True,
-        timeout=COMPOSE_CONFIG_TIMEOUT_S,
-        check=False,
-        env=clean_environment(),
-    )
-    name = " + ".join(path.name for path in files)
-    unset = tuple(dict.fromkeys(UNSET_VARIABLE.findall(result.stderr)))
-    if result.returncode != 0:
-        return Rendered(name, {}, unset, result.stderr.strip().splitlines()[-1:][0])
-    config = yaml.safe_load(result.stdout) or {}
-    return Rendered(name, config.get("services") or {}, unset, "", config.get("secrets") or {})
 
 
 def memory_bytes(value: Any) -> float | None:

@@ -10,7 +10,6 @@ nor a restart policy that restarts it after success.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import yaml
 
 from harness.checks.evidence import EvidenceLog
 from harness.errors import CheckError
+from harness.platform.compose_cli import COMPOSE_CONFIG_TIMEOUT_S, compose_command
 
 ONESHOT_LABEL = "com.secureconnect.oneshot"
 RESTART_POLICIES = ("unless-stopped", "always")
@@ -36,7 +36,6 @@ PLACEHOLDER = re.compile(
     r"|^localhost\b|^127\.0\.0\.1\b",
     re.IGNORECASE,
 )
-COMPOSE_CONFIG_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -374,19 +373,6 @@ def encryption_at_rest_defects(compose: ComposeFile, evidence: EvidenceLog) -> l
 
 
 # -- CFG-012: the compose tool accepts the files --------------------------------------
-
-
-def compose_command() -> list[str] | None:
-    """`docker compose` when the plugin is there, else `docker-compose`, else None."""
-    docker = shutil.which("docker")
-    if docker is not None:
-        probe = subprocess.run(
-            [docker, "compose", "version"], capture_output=True, text=True, check=False
-        )
-        if probe.returncode == 0:
-            return [docker, "compose"]
-    legacy = shutil.which("docker-compose")
-    return [legacy] if legacy is not None else None
 
 
 def compose_config_defects(

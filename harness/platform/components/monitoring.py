@@ -89,6 +89,19 @@ def local_alertmanager_config(source: Path, webhook_url: str, smtp_address: str)
     return config
 
 
+def relay_alertmanager_config(source: Path, webhook_url: str, smarthost: str) -> dict[str, Any]:
+    """The shipped config as it is, relay settings included (STARTTLS, login, the webhook's
+    bearer token), with the relay and the webhook at the capture server (which demands
+    them) and the timers shortened: the container stack's Alertmanager."""
+    config = yaml.safe_load(source.read_text())
+    config["global"]["smtp_smarthost"] = smarthost
+    for receiver in config.get("receivers", []):
+        for hook in receiver.get("webhook_configs") or []:
+            hook["url"] = webhook_url
+    _shorten_timers(config["route"])
+    return config
+
+
 class Alertmanager(LocalComponent):
     name = "alertmanager"
     depends_on = ("capture",)

@@ -127,7 +127,7 @@ class RunResources:
             name=f"readiness-{self.run_id}-{spec.name}",
             env=spec.env,
             network=network,
-            network_aliases=[spec.name],
+            network_aliases=[spec.name, *spec.aliases],
             **self._run_options(spec),
         )
         if spec.command is not None:
@@ -149,7 +149,8 @@ class RunResources:
 
     def _run_options(self, spec: ContainerSpec) -> dict[str, Any]:
         options: dict[str, Any] = {
-            "labels": self.labels(spec.name),
+            **spec.docker_options,
+            "labels": {**spec.labels, **self.labels(spec.name)},
             "mem_limit": spec.mem_limit,
             # No swap beyond the limit: exceeding it is an OOM kill, as in production.
             "memswap_limit": spec.mem_limit,

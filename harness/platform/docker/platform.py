@@ -1,8 +1,10 @@
-"""The Docker platform: the local platform's topology as containers, through testcontainers.
+"""The container platform: the shipped compose deployment, run through testcontainers.
 
-One private network per run; PostgreSQL, Redis and S3 reached by the services
-through a Toxiproxy container; Prometheus, Alertmanager, coturn, the capture
-server and the services beside them. Docker's restart policy
+The containers are those of compose/docker-compose*.yml as `compose config` renders
+them (harness.platform.docker.deployment says what the harness adds and changes),
+on one private network per run: PostgreSQL, Redis and S3 reached by the services
+through Toxiproxy (the chaos overlay), Prometheus, Alertmanager, coturn, the
+capture server standing in for the SMTP relay, and the services. Docker's restart policy
 (`unless-stopped`) brings back a container that dies; its published ports are
 fixed at start-up, so endpoints stay valid across restarts. Everything carries
 the run's label and `down()` sweeps by it, also after a failed start.
@@ -15,6 +17,7 @@ import os
 import secrets
 import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable
@@ -26,12 +29,11 @@ from testcontainers.core.container import DockerContainer
 
 from harness.errors import ComponentError, StartupError
 from harness.platform.base import ComponentInfo, StackInfo, start_waves
-from harness.platform.certs import generate
+from harness.platform.docker import deployment
 from harness.platform.docker.engine import HealthyAndReady, RunResources, client, sweep
 from harness.platform.docker.images import ImageSet
 from harness.platform.docker.resources import ContainerSample, SampleTracker
 from harness.platform.docker.specs import ContainerSpec
-from harness.platform.docker.topology import CERT_HOSTNAMES, default_specs, export_secrets
 from harness.platform.docker.toxiproxy import HostViewToxiproxy
 from harness.platform.runtime import RunContext
 from harness.toxiproxy.client import ToxiproxyClient
@@ -53,7 +55,7 @@ def new_run_id() -> str:
 class DockerPlatform:
     """Starts, breaks and stops the stack as containers on a private network."""
 
-    backend = "docker"
+    backend = "compose"
 
     def __init__(
         self,
@@ -102,11 +104,11 @@ class DockerPlatform:
         return self.info()
 
     def _prepare(self) -> None:
-        self.run = RunContext.create(self._requested_run_dir)
-        self.run.certs = generate(self.run.run_dir / "certs", CERT_HOSTNAMES)
-        self._secret_files = export_secrets(self.run)
         self._resources = RunResources(self.run_id, client())
-        specs = default_specs(self.run, self.images, self._only)
+        run_dir = self._requested_run_dir or Path(tempfile.mkdtemp(prefix="readiness-"))
+        shipped = deployment.load(run_dir, self.images, self._only)
+        self.run, self._secret_files = shipped.run, shipped.secret_files
+        specs = shipped.specs
         if self._extra_specs is not None:
             specs += list(self._extra_specs(self.run, self.images))
         self.specs = {spec.name: spec for spec in specs}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 NANOSECONDS = 1_000_000_000
 SECRETS_DIR = "/run/secrets"
@@ -87,6 +88,13 @@ class ContainerSpec:
     proxy_port: int | None = None
     startup_deadline_s: float = DEFAULT_STARTUP_DEADLINE_S
     extra: dict[str, str] = field(default_factory=dict)
+    #: More names other containers reach it by (a scaled service's shared name).
+    aliases: tuple[str, ...] = ()
+    #: Labels of its own (the harness adds the run's).
+    labels: dict[str, str] = field(default_factory=dict)
+    #: Further docker SDK run options from its compose service (read_only, cap_drop,
+    #: security_opt, pids_limit, shm_size, mem_reservation, log_config...).
+    docker_options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def main_port(self) -> Port | None:

@@ -14,6 +14,7 @@ from harness.checks.evidence import EvidenceLog
 from harness.checks.library import compose_rendered, config_audit
 from harness.checks.library.config_audit import ComposeFile
 from harness.errors import Inconclusive
+from harness.platform import compose_cli
 
 REPO = Path(__file__).resolve().parents[3]
 APP = REPO / "compose" / "docker-compose.yml"
@@ -168,7 +169,7 @@ def test_an_env_file_that_sets_the_variable_is_used(tmp_path: Path) -> None:
 
 
 def test_without_a_compose_tool_the_audit_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(compose_rendered, "compose_command", lambda: None)
+    monkeypatch.setattr(compose_cli, "compose_command", lambda: None)
     with pytest.raises(Inconclusive, match="not judged"):
         compose_rendered.rendered_defects([[APP]], [None], EvidenceLog())
 
