@@ -92,7 +92,8 @@ def _duration(help_text: str) -> typer.models.OptionInfo:
 Backend = Annotated[
     str,
     typer.Option(
-        help="local (processes), docker, or attach (a running deployment: --stack)",
+        help="local (processes), compose (the shipped compose files as containers; docker is its "
+        "older name), or attach (a running deployment: --stack)",
         callback=one_of(BACKENDS),
     ),
 ]

@@ -43,9 +43,21 @@ def memory_total() -> str:
     return f"{pages * size / GIB:.1f} GiB"
 
 
-def describe_environment() -> dict[str, str]:
+def deployment_of(backend: str) -> str | None:
+    """What the container backend ran beyond the shipped compose files; None elsewhere."""
+    if backend not in ("compose", "docker"):
+        return None
+    # Imported here: the container platform's modules only for its runs.
+    from harness.platform.docker.deployment import HARNESS_OVERLAY, SHIPPED_FILES
+
+    return f"{' + '.join(SHIPPED_FILES)} as rendered, with: {'; '.join(HARNESS_OVERLAY)}"
+
+
+def describe_environment(backend: str = "local") -> dict[str, str]:
     """What results.json keeps under "environment"."""
+    deployment = deployment_of(backend)
     return {
+        **({"deployment": deployment} if deployment else {}),
         "commit": commit(),
         "host": platform.node() or "unknown",
         "os": f"{platform.system()} {platform.release()} ({platform.machine()})",

@@ -55,7 +55,7 @@ def publish(
         profile=profile,
         categories=categories,
         results=results,
-        environment=describe_environment(),
+        environment=describe_environment(backend),
         services=services,
         components=components or [],
         compose=read_compose(),
