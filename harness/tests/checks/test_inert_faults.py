@@ -89,6 +89,17 @@ def test_proof_from_the_client_view(faults, client):
             client.ping()
         except redis.ConnectionError:
             window.observe("pings refused")
+
+
+@marked("P-007")
+def test_edge_cut_proven_by_a_connection_around_the_proxy(faults, stack, evidence):
+    # CONN-005..010's proof is the harness's own connection through the cut proxy being
+    # refused; aimed around the proxy, it connects: the cut is not proven.
+    from harness.checks import components
+
+    host, port = stack.endpoint("redis").address.rsplit(":", 1)
+    around = lambda _store: (host, int(port))
+    components.edge_defect(faults, "http://127.0.0.1:9", "redis", around, evidence)
 """
 
 EXPECTED = {
@@ -98,6 +109,7 @@ EXPECTED = {
     "P-004": "pass",
     "P-005": "fail",
     "P-006": "pass",
+    "P-007": "unknown",
 }
 
 

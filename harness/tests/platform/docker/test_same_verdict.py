@@ -1,4 +1,4 @@
-"""`readiness run --profile smoke` gives the same verdict on both backends.
+"""`readiness run --profile smoke` gives the same verdict on the local and compose backends.
 
 Opt-in (READINESS_COMPARE_BACKENDS=1): two full smoke runs, about ten minutes on
 two cores. On a difference it names the checks whose status differs.
@@ -52,15 +52,17 @@ def _statuses(results: dict[str, object]) -> dict[str, str]:
     os.environ.get("READINESS_COMPARE_BACKENDS") != "1",
     reason="opt-in: READINESS_COMPARE_BACKENDS=1 runs the smoke profile on both backends",
 )
-def test_same_smoke_verdict_on_both_backends(images: ImageSet, tmp_path: Path) -> None:
+def test_same_smoke_verdict_on_the_local_and_compose_backends(
+    images: ImageSet, tmp_path: Path
+) -> None:
     local = _smoke_run("local", tmp_path / "local")
-    docker = _smoke_run("docker", tmp_path / "docker")
+    compose = _smoke_run("compose", tmp_path / "compose")
     differ = {
-        check: (status, _statuses(docker).get(check))
+        check: (status, _statuses(compose).get(check))
         for check, status in _statuses(local).items()
-        if _statuses(docker).get(check) != status
+        if _statuses(compose).get(check) != status
     }
-    assert local["verdict"] == docker["verdict"], (
-        f"local {local['verdict']} vs docker {docker['verdict']}; (local, docker) status of "
+    assert local["verdict"] == compose["verdict"], (
+        f"local {local['verdict']} vs compose {compose['verdict']}; (local, compose) status of "
         f"the checks that differ: {differ}"
     )
