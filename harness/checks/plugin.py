@@ -62,8 +62,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--readiness-backend",
         choices=BACKENDS,
         default="local",
-        help="where the stack fixture runs the stack: local processes, docker containers, or "
-        "attach to the deployment of --readiness-stack",
+        help="where the stack fixture runs the stack (local processes, the compose deployment "
+        "as containers, or attach to the deployment of --readiness-stack), and which "
+        "backend-specific checks are selected",
     )
     group.addoption(
         "--readiness-stack",

@@ -26,6 +26,7 @@ import email
 import email.policy
 import hmac
 import json
+import logging
 import signal
 import ssl
 import time
@@ -156,7 +157,13 @@ def relay_options(args: argparse.Namespace) -> dict[str, Any]:
         login = RelayLogin(
             args.login_file.read_bytes().strip(), args.password_file.read_bytes().strip()
         )
-        options |= {"authenticator": login, "auth_require_tls": args.tls_cert is not None}
+        options |= {
+            "authenticator": login,
+            "auth_require_tls": args.tls_cert is not None,
+            # aiosmtpd's LOGIN challenges ("User Name\0") are not the "Username:" that
+            # clients such as Alertmanager expect; relays offer PLAIN, which all speak.
+            "auth_exclude_mechanism": ["LOGIN"],
+        }
     return options
 
 
@@ -190,6 +197,10 @@ def main() -> None:
     if (args.login_file is None) != (args.password_file is None):
         parser.error("--login-file and --password-file go together")
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # aiosmtpd logs a warning about its own use of a deprecated attribute on every login.
+    logging.getLogger("mail.log").addFilter(
+        lambda record: "login_data is deprecated" not in record.getMessage()
+    )
     try:
         asyncio.run(serve(args.host, args.smtp_port, args.http_port, args.dir, relay_options(args)))
     except KeyboardInterrupt:

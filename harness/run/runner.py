@@ -106,6 +106,8 @@ def run_suite(
     try:
         platform.up()
         outputs = [
+            # Checks judged on some backends only are selected for this one.
+            f"--readiness-backend={options.backend}",
             f"--junitxml={run_dir / 'junit.xml'}",
             f"--alluredir={run_dir / 'allure-results'}",
             *(f"--readiness-category={c}" for c in options.categories),

@@ -71,3 +71,15 @@ async def test_plain_text_mail_is_refused(relay: tuple[int, Path, Store]) -> Non
     with pytest.raises(aiosmtplib.SMTPException):
         await _send(port, ca, start_tls=False)
     assert store.messages == []
+
+
+async def test_only_plain_login_is_offered(relay: tuple[int, Path, Store]) -> None:
+    """aiosmtpd's LOGIN challenges are not the `Username:` Alertmanager expects."""
+    port, ca, _store = relay
+    client = aiosmtplib.SMTP(hostname="localhost", port=port, cert_bundle=str(ca), timeout=10)
+    await client.connect(start_tls=True)
+    try:
+        await client.ehlo()
+        assert client.server_auth_methods == ["plain"]
+    finally:
+        await client.quit()
