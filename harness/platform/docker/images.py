@@ -9,15 +9,19 @@ both, as they do for compose.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, StartupError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 OFFLINE_IMAGES_FILE = REPO_ROOT / "compose" / "offline" / "images.env"
 OFFLINE_BUILD = REPO_ROOT / "compose" / "offline" / "build"
+
+#: A cold build of every image (base included) takes 6-10 minutes here; allow three times.
+BUILD_TIMEOUT_S = 1800.0
 
 #: The registry image of each component, as compose/docker-compose.yml names it.
 REGISTRY_IMAGES = {
@@ -81,3 +85,27 @@ class ImageSet:
 
     def healthcheck(self, component: str) -> str:
         return self.values[f"{component.upper()}_HEALTHCHECK"]
+
+
+def current_images() -> ImageSet:
+    """The images of this tree. On a host that uses offline images (an images file
+    exists), compose/offline/build runs first: every image is tagged with a hash of its
+    inputs, so only what changed since the last build is built (seconds when nothing
+    did), and a run never starts images older than the code it judges."""
+    if OFFLINE_IMAGES_FILE.is_file() and "READINESS_IMAGES_FILE" not in os.environ:
+        try:
+            built = subprocess.run(
+                [str(OFFLINE_BUILD)],
+                cwd=REPO_ROOT,
+                capture_output=True,
+                text=True,
+                timeout=BUILD_TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise StartupError(
+                "images", f"compose/offline/build ran over {BUILD_TIMEOUT_S:.0f}s"
+            ) from exc
+        if built.returncode != 0:
+            raise StartupError("images", "compose/offline/build failed", built.stderr[-2000:])
+    return ImageSet.load()

@@ -31,7 +31,7 @@ from harness.errors import ComponentError, StartupError
 from harness.platform.base import ComponentInfo, StackInfo, start_waves
 from harness.platform.docker import deployment
 from harness.platform.docker.engine import HealthyAndReady, RunResources, client, sweep
-from harness.platform.docker.images import ImageSet
+from harness.platform.docker.images import ImageSet, current_images
 from harness.platform.docker.resources import ContainerSample, SampleTracker
 from harness.platform.docker.specs import ContainerSpec
 from harness.platform.docker.toxiproxy import HostViewToxiproxy
@@ -65,10 +65,12 @@ class DockerPlatform:
         progress: ProgressCallback | None = None,
         extra_specs: Callable[[RunContext, ImageSet], Iterable[ContainerSpec]] | None = None,
     ) -> None:
-        """`services`: backends to start (None: all that exist); `extra_specs` adds
+        """`services`: backends to start (None: all that exist); `images`: None for this
+        tree's (built first where the host uses offline images); `extra_specs` adds
         containers (tests use it for a component that misbehaves on purpose)."""
         self._requested_run_dir = run_dir
         self._only = services
+        self._given_images = images
         self.images = images or ImageSet.load()
         self._progress = progress or (lambda _component, _state: None)
         self._extra_specs = extra_specs
@@ -104,6 +106,10 @@ class DockerPlatform:
         return self.info()
 
     def _prepare(self) -> None:
+        if self._given_images is None:
+            self._progress("images", "starting")
+            self.images = current_images()
+            self._progress("images", "healthy")
         self._resources = RunResources(self.run_id, client())
         run_dir = self._requested_run_dir or Path(tempfile.mkdtemp(prefix="readiness-"))
         shipped = deployment.load(run_dir, self.images, self._only)
