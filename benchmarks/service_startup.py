@@ -1,11 +1,11 @@
 """Service start-up: seconds from a SIGKILL until the service is back and its probe
 passes, per service, on either backend (Docker: each container at its CPU limit).
 
-    .venv/bin/python benchmarks/service_startup.py [--backend local|docker] [--rounds 3]
+    .venv/bin/python benchmarks/service_startup.py [--backend local|compose] [--rounds 3]
 
 Starts the whole stack, then kills each SecureConnect service in turn and waits,
 without helping, until its supervisor (the harness's watchdog on the local
-backend, Docker's restart policy on the docker backend) has restarted it and its
+backend, Docker's restart policy on the compose backend) has restarted it and its
 probe passes — what HEALTH-002 judges against 30 s. Prints the median and the
 worst of the rounds.
 

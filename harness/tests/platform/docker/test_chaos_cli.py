@@ -1,4 +1,4 @@
-"""`readiness chaos --backend docker`: one fault on the container stack, by hand."""
+"""`readiness chaos --backend compose`: one fault on the container stack, by hand."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ CHAOS_DEADLINE_S = 300.0
 def test_a_chaos_experiment_runs_on_the_container_stack(images: ImageSet) -> None:
     argv = [
         sys.executable, "-m", "harness.cli", "chaos", "redis-down",
-        "--duration", "5", "--backend", "docker", "--service", "auth",
+        "--duration", "5", "--backend", "compose", "--service", "auth",
     ]  # fmt: skip
     result = subprocess.run(
         argv, capture_output=True, text=True, timeout=CHAOS_DEADLINE_S, check=False
