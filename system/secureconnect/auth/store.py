@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from secureconnect.auth.models import email_verification_tokens, users
 from secureconnect.common.db import Database
@@ -81,11 +81,13 @@ class UserStore:
         return await self.db.run("user_by_email", work)
 
     async def by_id(self, user_id: uuid.UUID) -> User | None:
-        async def work(session: AsyncSession) -> User | None:
-            row = (await session.execute(select(users).where(users.c.id == user_id))).first()
+        """Every authenticated /me: one statement, outside a transaction."""
+
+        async def work(connection: AsyncConnection) -> User | None:
+            row = (await connection.execute(select(users).where(users.c.id == user_id))).first()
             return _user(row) if row else None
 
-        return await self.db.run("user_by_id", work)
+        return await self.db.read("user_by_id", work)
 
     async def set_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None:
         async def work(session: AsyncSession) -> None:

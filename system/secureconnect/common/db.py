@@ -19,13 +19,14 @@ from __future__ import annotations
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 from sqlalchemy import URL, MetaData, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -115,13 +116,25 @@ class Database:
         self.service = service
         self.engine = create_engine(settings, service)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        #: The same pool, each checkout in autocommit: a statement without BEGIN/COMMIT.
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.query_timeout_s = settings.db_query_timeout_s
 
     async def run(self, operation: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         """Run `work` in a transaction; any failure of the database becomes a counted 503."""
+        return await self._bounded(operation, self._transaction(work))
+
+    async def read(self, operation: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run a single-statement read outside a transaction: one round trip instead of
+        BEGIN, the statement and COMMIT (a hot path's read: auth's /me). Not for reads of
+        tables under row-level security, whose scope is set per transaction (scope.py)."""
+        return await self._bounded(operation, self._autocommitted(work))
+
+    async def _bounded(self, operation: str, work: Coroutine[Any, Any, T]) -> T:
+        """Await `work` within the query deadline; failures become counted 503s."""
         started = time.perf_counter()
         try:
-            return await run_within(self.query_timeout_s, self._transaction(work))
+            return await run_within(self.query_timeout_s, work)
         except (OSError, SQLAlchemyError) as exc:  # DeadlineExceeded is a TimeoutError
             kind = failure_kind(exc)
             if kind is None:
@@ -142,6 +155,10 @@ class Database:
     async def _transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
         async with self.sessions.begin() as session:
             return await work(session)
+
+    async def _autocommitted(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        async with self._autocommit.connect() as connection:
+            return await work(connection)
 
     async def _select_one(self) -> None:
         async with self.engine.connect() as conn:

@@ -21,7 +21,7 @@ from secureconnect.common.errors import DomainError
 from secureconnect.common.settings import DatabaseSettings
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from harness.faults.injector import FaultInjector
 from harness.platform.base import Platform
@@ -167,3 +167,28 @@ async def test_the_api_answers_a_database_outage_503_with_its_error_body(
     assert answer.status_code == 503, answer.text
     assert answer.json()["error"]["code"] == "database_unavailable"
     assert errors_counted(name, CONNECTION_LOST) >= 1
+
+
+async def _transaction_state(connection: AsyncConnection) -> str:
+    # now() is the transaction's start: it moves between two statements only when each
+    # is a transaction of its own.
+    first = (await connection.execute(text("SELECT now()"))).scalar_one()
+    await asyncio.sleep(0.01)
+    second = (await connection.execute(text("SELECT now()"))).scalar_one()
+    return "own" if first != second else "inside a transaction"
+
+
+async def test_a_read_runs_outside_a_transaction(database: Database) -> None:
+    assert await database.read("state", _transaction_state) == "own"
+
+
+async def test_a_read_that_meets_a_cut_link_is_a_counted_503(
+    database: Database, faults: FaultInjector
+) -> None:
+    with faults.cut("postgres"):
+        await _fails_as(
+            database,
+            CONNECTION_LOST,
+            "database_unavailable",
+            database.read("cut", _transaction_state),
+        )
