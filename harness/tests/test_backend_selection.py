@@ -9,7 +9,7 @@ from pathlib import Path
 from harness.platform.base import StackInfo
 from harness.run.runner import RunOptions, run_suite
 
-SCENARIO = '''
+SCENARIO = """
 from harness import check
 
 
@@ -21,7 +21,7 @@ def test_everywhere():
 @check("T-002", "local only", category="security", severity="LOW", backends=("local",))
 def test_local_only():
     raise AssertionError("judged on a backend it was not written for")
-'''
+"""
 
 
 def test_a_local_only_check_is_not_run_on_another_backend(tmp_path: Path) -> None:
