@@ -85,7 +85,11 @@ def database_url(settings: DatabaseSettings) -> URL:
     )
 
 
-def create_engine(settings: DatabaseSettings, application_name: str) -> AsyncEngine:
+def create_engine(
+    settings: DatabaseSettings, application_name: str, *, reads: bool = False
+) -> AsyncEngine:
+    """The pool of a service. `reads`: the pool of Database.read, in autocommit and
+    without the pre-ping (a read that meets a dead connection is retried instead)."""
     connect_args: dict[str, object] = {
         "timeout": settings.db_connect_timeout_s,
         "command_timeout": settings.db_query_timeout_s,
@@ -102,10 +106,12 @@ def create_engine(settings: DatabaseSettings, application_name: str) -> AsyncEng
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_s,
         pool_recycle=POOL_RECYCLE_S,
-        # A round trip per checkout (4-15 % of auth's CPU on /auth/me), kept: under a
-        # flaky link the ping takes the reset instead of the request (a check of the
-        # socket's state alone let chat's sends fail several times more often).
-        pool_pre_ping=True,
+        # A round trip per checkout, kept for transactions: under a flaky link the ping
+        # takes the reset instead of the request (a check of the socket's state alone let
+        # chat's sends fail several times more often), and a transaction cut short is not
+        # safely replayed. A read is: its pool retries instead (9 % of auth's CPU on /me).
+        pool_pre_ping=not reads,
+        **({"isolation_level": "AUTOCOMMIT"} if reads else {}),
     )
 
 
@@ -116,8 +122,8 @@ class Database:
         self.service = service
         self.engine = create_engine(settings, service)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        #: The same pool, each checkout in autocommit: a statement without BEGIN/COMMIT.
-        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        #: Reads' own pool (opened by the first read): autocommit, no pre-ping.
+        self._reads = create_engine(settings, service, reads=True)
         self.query_timeout_s = settings.db_query_timeout_s
 
     async def run(self, operation: str, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -125,9 +131,11 @@ class Database:
         return await self._bounded(operation, self._transaction(work))
 
     async def read(self, operation: str, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """Run a single-statement read outside a transaction: one round trip instead of
-        BEGIN, the statement and COMMIT (a hot path's read: auth's /me). Not for reads of
-        tables under row-level security, whose scope is set per transaction (scope.py)."""
+        """Run a read outside a transaction: one round trip instead of a pre-ping, BEGIN,
+        the statement and COMMIT (a hot path's read: auth's /me). A read that meets a
+        connection the server or the network dropped is retried once on a fresh one,
+        within the same deadline. Not for writes, nor for reads of tables under
+        row-level security, whose scope is set per transaction (scope.py)."""
         return await self._bounded(operation, self._autocommitted(work))
 
     async def _bounded(self, operation: str, work: Coroutine[Any, Any, T]) -> T:
@@ -157,7 +165,16 @@ class Database:
             return await work(session)
 
     async def _autocommitted(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        async with self._autocommit.connect() as connection:
+        try:
+            return await self._read_once(work)
+        except (OSError, SQLAlchemyError) as exc:
+            if failure_kind(exc) != CONNECTION_LOST:
+                raise
+        # Once more, on a fresh connection: the pool has dropped the dead one.
+        return await self._read_once(work)
+
+    async def _read_once(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        async with self._reads.connect() as connection:
             return await work(connection)
 
     async def _select_one(self) -> None:
@@ -167,6 +184,7 @@ class Database:
     async def close(self) -> None:
         await drain(CLOSE_DRAIN_S)
         await self.engine.dispose()
+        await self._reads.dispose()
 
 
 def failure_kind(exc: BaseException) -> str | None:

@@ -91,10 +91,8 @@ async def test_a_backend_terminated_mid_write_is_connection_lost(
     assert window.proven, window.describe()
 
 
-async def test_connections_closed_while_idle_are_replaced_on_checkout(
-    database: Database, stack: Platform
-) -> None:
-    await asyncio.gather(*(database.run("warm", _select_one) for _ in range(3)))
+async def _terminate_backends_of(database: Database, stack: Platform) -> None:
+    """pg_terminate_backend every connection of `database`, as an operator or a failover would."""
     terminator = Database(DatabaseSettings(**database_settings(stack)), "db-terminator")
 
     async def terminate(session: AsyncSession) -> None:
@@ -106,9 +104,32 @@ async def test_connections_closed_while_idle_are_replaced_on_checkout(
     finally:
         await terminator.close()
     await asyncio.sleep(0.2)  # the sockets' close reaches the event loop
+
+
+async def test_connections_closed_while_idle_are_replaced_on_checkout(
+    database: Database, stack: Platform
+) -> None:
+    await asyncio.gather(*(database.run("warm", _select_one) for _ in range(3)))
+    await _terminate_backends_of(database, stack)
     before = errors_counted(database.service, CONNECTION_LOST)
     for _ in range(4):
         await database.run("after", _select_one)
+    assert errors_counted(database.service, CONNECTION_LOST) == before
+
+
+async def _select_one_read(connection: AsyncConnection) -> int:
+    return int((await connection.execute(text("SELECT 1"))).scalar_one())
+
+
+async def test_a_read_on_a_connection_closed_while_idle_is_retried_on_a_fresh_one(
+    database: Database, stack: Platform
+) -> None:
+    # Reads have no pre-ping: the dead connection is met by the read itself, and retried.
+    await asyncio.gather(*(database.read("warm", _select_one_read) for _ in range(3)))
+    await _terminate_backends_of(database, stack)
+    before = errors_counted(database.service, CONNECTION_LOST)
+    for _ in range(4):
+        assert await database.read("after", _select_one_read) == 1
     assert errors_counted(database.service, CONNECTION_LOST) == before
 
 
