@@ -28,6 +28,7 @@ import httpx
 from hypothesis.stateful import RuleBasedStateMachine
 
 from harness.clients.api import ApiClient, Session
+from harness.errors import Inconclusive
 from harness.faults.injector import FaultInjector, FaultWindow
 from harness.waiting import eventually
 
@@ -96,6 +97,8 @@ class Context:
     runs: int = 0
     steps: int = 0
     first_failure_at: float | None = None
+    #: What broke the model first (kept: a replay that goes differently loses it).
+    first_failure: str | None = None
 
     def call(self, send: Callable[[], httpx.Response]) -> httpx.Response | None:
         try:
@@ -156,7 +159,7 @@ class ModelMachine(RuleBasedStateMachine):
     def expect(self, holds: bool, message: str) -> None:
         """An invariant of the model: on failure shrinking starts its clock."""
         if not holds:
-            note_failure(self.context)
+            note_failure(self.context, message)
             raise AssertionError(message)
 
 
@@ -178,6 +181,7 @@ def run_machine(machine: type[ModelMachine], context: Context, seed: int) -> Mac
     """Run the machine under its budget; what failed, shrunk, if anything did."""
     from hypothesis import HealthCheck, Phase, Verbosity, settings
     from hypothesis import seed as with_seed
+    from hypothesis.errors import Flaky
     from hypothesis.stateful import run_state_machine_as_test
 
     machine.context = context
@@ -202,14 +206,32 @@ def run_machine(machine: type[ModelMachine], context: Context, seed: int) -> Mac
         result.failure = f"{type(exc).__name__}: {exc}"[:600]
         lines = [line for note in getattr(exc, "__notes__", []) for line in note.splitlines()]
         result.steps = [line.strip() for line in lines if line.strip().startswith("state")]
+    except Flaky as exc:
+        result.failure = _unreplayed(context, exc)
     result.seconds = time.monotonic() - started
     return result
 
 
-def note_failure(context: Context) -> None:
+def _unreplayed(context: Context, exc: BaseException) -> str:
+    """A failure whose replay went differently (the system answered otherwise the second
+    time, so Hypothesis drew other steps): the model did break, and that is the finding;
+    it could not be shrunk. Without a recorded failure there is nothing to judge."""
+    if context.first_failure is None:
+        raise Inconclusive(
+            f"Hypothesis could not replay a sequence ({type(exc).__name__}) and no "
+            "invariant had failed: the run proves nothing"
+        ) from exc
+    return (
+        f"AssertionError: {context.first_failure} (seen once; replaying the sequence "
+        f"went differently, {type(exc).__name__}, so it is not shrunk)"
+    )[:600]
+
+
+def note_failure(context: Context, message: str) -> None:
     """Call when an invariant or a rule fails: shrinking starts its clock."""
     if context.first_failure_at is None:
         context.first_failure_at = time.monotonic()
+        context.first_failure = message
 
 
 def begin_run(context: Context) -> None:
