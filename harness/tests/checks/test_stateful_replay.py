@@ -21,38 +21,36 @@ def _context() -> stateful.Context:
     return stateful.Context(none, none, {}, BUDGET)
 
 
-class Changeable(stateful.ModelMachine):
-    """Draws depend on how often the system was called: a replay draws differently."""
+def changeable(broken: str | None) -> type[stateful.ModelMachine]:
+    """A machine whose draws depend on how often the system was called (a replay draws
+    differently); on the fourth step the invariant `broken` fails, or, when None, the
+    harness itself raises."""
 
-    calls = 0
+    class Changeable(stateful.ModelMachine):
+        calls = 0
 
-    @rule(data=st.data())
-    def step(self, data: st.DataObject) -> None:
-        Changeable.calls += 1
-        if Changeable.calls % 2:
-            data.draw(st.integers(0, 10))
-        self.expect(Changeable.calls < 4, "a message acknowledged is missing from history")
+        @rule(data=st.data())
+        def step(self, data: st.DataObject) -> None:
+            Changeable.calls += 1
+            if Changeable.calls % 2:
+                data.draw(st.integers(0, 10))
+            if Changeable.calls == 4 and broken is None:
+                raise RuntimeError("a harness bug, not an invariant")
+            self.expect(Changeable.calls < 4, broken or "")
+
+    return Changeable
 
 
-class ChangeableWithoutInvariant(stateful.ModelMachine):
-    calls = 0
-
-    @rule(data=st.data())
-    def step(self, data: st.DataObject) -> None:
-        ChangeableWithoutInvariant.calls += 1
-        if ChangeableWithoutInvariant.calls % 2:
-            data.draw(st.integers(0, 10))
-        if ChangeableWithoutInvariant.calls == 4:
-            raise RuntimeError("a harness bug, not an invariant")
+BROKEN_INVARIANT = "a message acknowledged is missing from history"
 
 
 def test_a_broken_model_that_replays_differently_is_a_failure_with_what_broke() -> None:
-    run = stateful.run_machine(Changeable, _context(), seed=1)
+    run = stateful.run_machine(changeable(BROKEN_INVARIANT), _context(), seed=1)
     assert run.failure is not None
-    assert "a message acknowledged is missing from history" in run.failure
+    assert BROKEN_INVARIANT in run.failure
 
 
 def test_without_a_broken_invariant_an_unreplayable_run_is_unknown() -> None:
     context = _context()
     with pytest.raises(Inconclusive):
-        stateful.run_machine(ChangeableWithoutInvariant, context, seed=1)
+        stateful.run_machine(changeable(None), context, seed=1)
