@@ -22,9 +22,9 @@ from secureconnect.common.tokens import TokenCodec
 from secureconnect.gateway.deps import GatewayState
 from secureconnect.gateway.proxy import ROUTES, ProxyMiddleware
 from secureconnect.gateway.routes import router
-from secureconnect.gateway.service import GatewayService, upstream_timeout
+from secureconnect.gateway.service import GatewayService, upstream_timeouts
 from secureconnect.gateway.settings import GatewaySettings
-from secureconnect.gateway.transport import KeepAliveTransport
+from secureconnect.gateway.transport import KeepAlivePool
 from secureconnect.gateway.upstreams import Upstream, upstreams_from
 
 #: Idle upstream connections are dropped before uvicorn's 5 s keep-alive closes them.
@@ -67,18 +67,16 @@ def create_gateway_app(settings: GatewaySettings, clock: Clock = SYSTEM_CLOCK) -
         name = settings.service_name
         redis = ResilientRedis(settings, name, clock)
         await redis.start()
-        client = httpx.AsyncClient(
-            transport=KeepAliveTransport(
-                settings.upstream_max_connections, UPSTREAM_KEEPALIVE_EXPIRY_S
-            ),
-            timeout=upstream_timeout(settings),
-            follow_redirects=False,
-            trust_env=False,
+        pool = KeepAlivePool(
+            settings.upstream_max_connections,
+            UPSTREAM_KEEPALIVE_EXPIRY_S,
+            upstream_timeouts(settings),
         )
+        probe_client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
         upstreams = upstreams_from(settings)
         service = GatewayService(
             settings,
-            client,
+            pool,
             upstreams,
             RateLimiter(redis, name, clock),
             TokenCodec(settings.jwt_key(), clock),
@@ -86,12 +84,13 @@ def create_gateway_app(settings: GatewaySettings, clock: Clock = SYSTEM_CLOCK) -
         install_state(
             app,
             GatewayState(service),
-            [redis_dependency(redis), *upstream_dependencies(upstreams, client)],
+            [redis_dependency(redis), *upstream_dependencies(upstreams, probe_client)],
         )
         try:
             yield
         finally:
-            await client.aclose()
+            await pool.aclose()
+            await probe_client.aclose()
             await redis.stop()
 
     for routes in ROUTES.values():  # start request_timeout_total at 0 for each

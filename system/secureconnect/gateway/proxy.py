@@ -15,18 +15,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from secureconnect.common.deps import state_of
 from secureconnect.common.errors import DomainError, error_response
-from secureconnect.gateway.deps import GatewayState, client_address
+from secureconnect.gateway.deps import GatewayState
 from secureconnect.gateway.service import BUFFERED_BODY_BYTES, Answer, Outgoing
 from secureconnect.gateway.upstreams import API_PREFIXES
 
 API_ROOT = "/api/v1/"
 PROXIED_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+#: The request headers the proxy itself reads.
+_READ_HEADERS = frozenset({b"authorization", b"content-length", b"transfer-encoding"})
 
 
 @dataclass(frozen=True)
@@ -65,50 +67,86 @@ class ProxyMiddleware:
         if route is None:
             return await self.app(scope, receive, send)
         scope["route"] = route
+        if scope["method"] not in PROXIED_METHODS:
+            return await _method_not_allowed()(scope, receive, send)
         try:
-            response = await _proxy(route, Request(scope, receive))
+            answer = await _proxy(route, scope, receive)
         except DomainError as exc:
             response = error_response(exc.status, exc.code, exc.message, exc.retry_after)
-        await response(scope, receive, send)
+            return await response(scope, receive, send)
+        await _reply(answer, scope, receive, send)
 
 
-async def _proxy(route: ProxyRoute, request: Request) -> Response:
-    if request.method not in PROXIED_METHODS:
-        response = error_response(405, "method_not_allowed", "method not allowed")
-        response.headers["Allow"] = ", ".join(PROXIED_METHODS)
-        return response
-    service = state_of(request.app, GatewayState).gateway
-    client = client_address(request)
-    await service.admit(client, request.headers.get("authorization"))
-    query = request.scope.get("query_string", b"")
-    path = request.scope.get("raw_path") or request.url.path.encode()
-    outgoing = Outgoing(
-        method=request.method,
-        path_and_query=(path + (b"?" + query if query else b"")).decode("latin-1"),
-        headers=request.headers.items(),
-        body=await _body(request),
-        client=client,
-    )
-    return _response(await service.forward(route.upstream, route.path, outgoing))
-
-
-def _response(answer: Answer) -> Response:
-    """A whole body in one piece (its length Starlette's to set), else streamed with the
-    upstream's length."""
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
-    if isinstance(answer.body, bytes):
-        response: Response = Response(content=answer.body, status_code=answer.status)
-        headers = [h for h in headers if h[0].lower() != b"content-length"]
-    else:
-        response = StreamingResponse(answer.body, status_code=answer.status)
-    response.raw_headers.extend(headers)
+def _method_not_allowed() -> Response:
+    response = error_response(405, "method_not_allowed", "method not allowed")
+    response.headers["Allow"] = ", ".join(PROXIED_METHODS)
     return response
 
 
-async def _body(request: Request) -> bytes | AsyncIterator[bytes]:
-    """A small body whole, a large one (or one of unknown length) as it arrives."""
-    length = request.headers.get("content-length")
-    chunked = "transfer-encoding" in request.headers
-    if not chunked and (length is None or int(length) <= BUFFERED_BODY_BYTES):
-        return await request.body()
-    return request.stream()
+async def _proxy(route: ProxyRoute, scope: Scope, receive: Receive) -> Answer:
+    service = state_of(scope["app"], GatewayState).gateway
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    fields = {name: value for name, value in headers if name in _READ_HEADERS}
+    client = (scope.get("client") or ("unknown",))[0]
+    authorization = fields.get(b"authorization")
+    await service.admit(client, None if authorization is None else authorization.decode("latin-1"))
+    query = scope.get("query_string", b"")
+    path = scope.get("raw_path") or scope["path"].encode()
+    body, length = await _body(fields, receive)
+    outgoing = Outgoing(
+        method=scope["method"],
+        target=path + b"?" + query if query else path,
+        headers=headers,
+        body=body,
+        length=length,
+        client=client,
+    )
+    return await service.forward(route.upstream, route.path, outgoing)
+
+
+async def _reply(answer: Answer, scope: Scope, receive: Receive, send: Send) -> None:
+    """A whole body in one message with its length, else streamed (with the upstream's
+    length when it gave one) by Starlette, which stops when the client goes away."""
+    if isinstance(answer.body, bytes):
+        headers = answer.headers
+        if answer.status >= 200 and answer.status not in (204, 304):
+            headers = [*headers, (b"content-length", b"%d" % len(answer.body))]
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": answer.body})
+        return
+    response = StreamingResponse(answer.body, status_code=answer.status)
+    response.raw_headers.extend(answer.headers)
+    if answer.length is not None:
+        response.raw_headers.append((b"content-length", answer.length))
+    await response(scope, receive, send)
+
+
+async def _body(
+    fields: dict[bytes, bytes], receive: Receive
+) -> tuple[bytes | AsyncIterator[bytes], int | None]:
+    """(body, declared length): a small body whole, a large one (or one of unknown
+    length) as it arrives. A request without either framing header has no body."""
+    declared = fields.get(b"content-length")
+    if b"transfer-encoding" not in fields:
+        if declared is None:
+            return b"", None
+        if int(declared) <= BUFFERED_BODY_BYTES:
+            return await _whole(receive), None
+    return _chunks(receive), None if declared is None else int(declared)
+
+
+async def _whole(receive: Receive) -> bytes:
+    pieces = []
+    async for piece in _chunks(receive):
+        pieces.append(piece)
+    return b"".join(pieces)
+
+
+async def _chunks(receive: Receive) -> AsyncIterator[bytes]:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect
+        yield message.get("body", b"")
+        if not message.get("more_body", False):
+            return

@@ -16,7 +16,7 @@ async def _relay_to(
 ) -> None:
     try:
         await service.admit(client, websocket.headers.get("authorization"))
-        base = service.upstreams[upstream_name].pick()
+        base = service.upstreams[upstream_name].pick().url
     except DomainError as exc:
         await websocket.accept()
         await websocket.close(code=CLOSE_POLICY_VIOLATION, reason=exc.message[:120])

@@ -25,27 +25,34 @@ from secureconnect.common.metrics import REQUEST_TIMEOUTS
 from secureconnect.common.ratelimit import RateLimit, RateLimiter
 from secureconnect.common.tokens import TokenCodec
 from secureconnect.gateway.settings import RATE_LIMIT_WINDOW_S, GatewaySettings
-from secureconnect.gateway.transport import BODY_COMPLETE
+from secureconnect.gateway.transport import (
+    KeepAlivePool,
+    Timeouts,
+    UpstreamBody,
+    UpstreamRequest,
+)
 from secureconnect.gateway.upstreams import Upstream
 
 log = logging.getLogger(__name__)
 
 HOP_BY_HOP = frozenset(
     {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-        "host",
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"trailers",
+        b"transfer-encoding",
+        b"upgrade",
+        b"host",
     }
 )
+#: Request headers the gateway sets itself (the body's framing is the pool's).
+OWN_REQUEST_HEADERS = HOP_BY_HOP | {b"content-length", b"x-forwarded-for", b"x-request-id"}
 #: Response headers the gateway sets itself.
-OWN_RESPONSE_HEADERS = HOP_BY_HOP | {"date", "server", "x-request-id"}
+OWN_RESPONSE_HEADERS = HOP_BY_HOP | {b"content-length", b"date", b"server", b"x-request-id"}
 #: Request bodies up to this size are read whole (a replayable request can retry a
 #: stale keep-alive connection); larger ones stream.
 BUFFERED_BODY_BYTES = 64 * 1024
@@ -54,25 +61,32 @@ BUFFERED_BODY_BYTES = 64 * 1024
 @dataclass(frozen=True)
 class Outgoing:
     method: str
-    path_and_query: str
-    headers: list[tuple[str, str]]
-    #: The whole body, or its chunks as the client sends them (Content-Length kept).
+    #: Path and query exactly as the client sent them.
+    target: bytes
+    #: The client's headers, lowercase names (as ASGI gives them).
+    headers: list[tuple[bytes, bytes]]
+    #: The whole body, or its chunks as the client sends them.
     body: bytes | AsyncIterable[bytes]
+    #: A streamed body's declared length (None: unknown, it goes chunked).
+    length: int | None
     client: str
 
 
 @dataclass(frozen=True)
 class Answer:
     status: int
-    headers: list[tuple[str, str]]
+    #: Lowercase names, without the framing headers (the server sets those).
+    headers: list[tuple[bytes, bytes]]
     #: The whole body when it came with the head (most API answers: sent in one piece),
     #: else the body as the upstream sends it (the upstream connection is handed back
     #: when the iteration ends, however it ends).
     body: bytes | AsyncIterator[bytes]
+    #: The upstream's Content-Length of a streamed body, passed on.
+    length: bytes | None = None
 
 
-def upstream_timeout(settings: GatewaySettings) -> httpx.Timeout:
-    return httpx.Timeout(
+def upstream_timeouts(settings: GatewaySettings) -> Timeouts:
+    return Timeouts(
         connect=settings.upstream_connect_timeout_s,
         read=settings.upstream_read_timeout_s,
         write=settings.upstream_write_timeout_s,
@@ -80,16 +94,11 @@ def upstream_timeout(settings: GatewaySettings) -> httpx.Timeout:
     )
 
 
-def forwarded_headers(
-    incoming: list[tuple[str, str]], client: str, streamed: bool
-) -> list[tuple[str, str]]:
-    """The client's headers for the upstream: a buffered body's length is httpx's to set,
-    a streamed body keeps the client's."""
-    dropped = {"x-forwarded-for", "x-request-id"} | (set() if streamed else {"content-length"})
-    headers = [
-        (k, v) for k, v in incoming if k.lower() not in HOP_BY_HOP and k.lower() not in dropped
-    ]
-    headers += [("x-forwarded-for", client), ("x-request-id", request_id_var.get())]
+def forwarded_headers(outgoing: Outgoing) -> list[tuple[bytes, bytes]]:
+    """The client's end-to-end headers for the upstream, then the gateway's own."""
+    headers = [(k, v) for k, v in outgoing.headers if k not in OWN_REQUEST_HEADERS]
+    headers.append((b"x-forwarded-for", outgoing.client.encode("latin-1")))
+    headers.append((b"x-request-id", request_id_var.get().encode("latin-1")))
     return headers
 
 
@@ -97,14 +106,13 @@ class GatewayService:
     def __init__(
         self,
         settings: GatewaySettings,
-        client: httpx.AsyncClient,
+        pool: KeepAlivePool,
         upstreams: dict[str, Upstream],
         limiter: RateLimiter,
         codec: TokenCodec,
     ) -> None:
         self.service = settings.service_name
-        self.client = client
-        self.timeouts = upstream_timeout(settings).as_dict()
+        self.pool = pool
         self.upstreams = upstreams
         self.limiter = limiter
         self.codec = codec
@@ -125,19 +133,15 @@ class GatewayService:
 
     async def forward(self, upstream_name: str, route: str, outgoing: Outgoing) -> Answer:
         upstream = self.upstreams[upstream_name]
-        url = upstream.pick() + outgoing.path_and_query
-        # A plain httpx.Request, not client.build_request: the shared client's
-        # cookie jar must never leak one user's cookies into another's request.
-        streamed = not isinstance(outgoing.body, bytes)
-        request = httpx.Request(
+        request = UpstreamRequest(
             outgoing.method,
-            url,
-            headers=forwarded_headers(outgoing.headers, outgoing.client, streamed),
-            content=outgoing.body,
-            extensions={"timeout": self.timeouts},
+            outgoing.target,
+            forwarded_headers(outgoing),
+            outgoing.body,
+            outgoing.length,
         )
         try:
-            response = await self.client.send(request, stream=True)
+            response = await self.pool.exchange(upstream.pick(), request)
         except httpx.TimeoutException as exc:
             raise self._timed_out(upstream, route, exc) from exc
         except httpx.TransportError as exc:
@@ -147,19 +151,21 @@ class GatewayService:
             raise DomainError(
                 502, "upstream_unavailable", f"the {upstream.name} service is unreachable"
             ) from exc
-        headers = [
-            (k, v)
-            for k, v in response.headers.multi_items()
-            if k.lower() not in OWN_RESPONSE_HEADERS
-        ]
-        if response.extensions.get(BODY_COMPLETE):
-            return Answer(response.status_code, headers, await response.aread())
-        return Answer(response.status_code, headers, self._relayed(upstream, response))
+        headers, length = [], None
+        for name, value in response.headers:
+            name = name.lower()
+            if name not in OWN_RESPONSE_HEADERS:
+                headers.append((name, value))
+            elif name == b"content-length":
+                length = value
+        if isinstance(response.body, bytes):
+            return Answer(response.status, headers, response.body)
+        return Answer(response.status, headers, self._relayed(upstream, response.body), length)
 
-    async def _relayed(self, upstream: Upstream, response: httpx.Response) -> AsyncIterator[bytes]:
+    async def _relayed(self, upstream: Upstream, body: UpstreamBody) -> AsyncIterator[bytes]:
         """The upstream's body chunk by chunk; the connection goes back however it ends."""
         try:
-            async for chunk in response.aiter_raw():
+            async for chunk in body:
                 yield chunk
         except httpx.HTTPError as exc:
             log.warning(
@@ -167,7 +173,7 @@ class GatewayService:
             )
             raise
         finally:
-            await response.aclose()
+            await body.aclose()
 
     def _timed_out(self, upstream: Upstream, route: str, exc: Exception) -> DomainError:
         REQUEST_TIMEOUTS.labels(self.service, route).inc()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 from pydantic import field_validator, model_validator
 
@@ -52,6 +53,17 @@ class GatewaySettings(ServiceSettings, RedisSettings, JwtSettings):
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("auth_url", "video_url", "storage_url", "chat_urls", mode="after")
+    @classmethod
+    def _origins_only(cls, value: Any) -> Any:
+        for url in [value] if isinstance(value, str) else value or []:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{url!r} is not an http(s) URL")
+            if parts.path.strip("/") or parts.query:
+                raise ValueError(f"{url!r}: an upstream is scheme://host:port, without a path")
+        return value
 
     @model_validator(mode="after")
     def _derive_read_timeout(self) -> Self:

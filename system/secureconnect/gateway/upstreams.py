@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from secureconnect.common.errors import DomainError
 from secureconnect.gateway.settings import GatewaySettings
+from secureconnect.gateway.transport import Origin
 
 #: /api/v1/<prefix>... → service
 API_PREFIXES: dict[str, str] = {
@@ -24,17 +25,17 @@ API_PREFIXES: dict[str, str] = {
 
 @dataclass
 class Upstream:
-    """One service: its instances, picked round-robin."""
+    """One service: its instances (`urls`, parsed once into origins), picked round-robin."""
 
     name: str
     urls: list[str]
-    _cycle: Iterator[str] = field(init=False, repr=False)
+    _cycle: Iterator[Origin] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.urls = [url.rstrip("/") for url in self.urls]
-        self._cycle = itertools.cycle(self.urls)
+        self._cycle = itertools.cycle([Origin.parse(url) for url in self.urls])
 
-    def pick(self) -> str:
+    def pick(self) -> Origin:
         if not self.urls:
             raise DomainError(
                 503, "service_unavailable", f"the {self.name} service is not configured"

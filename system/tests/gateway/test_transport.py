@@ -1,17 +1,21 @@
-"""The gateway's keep-alive transport against a scripted HTTP server."""
+"""The gateway's keep-alive pool against a scripted HTTP server."""
 
 from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 
 import httpx
 import pytest
 from secureconnect.gateway.transport import (
-    BODY_COMPLETE,
     WHOLE_BODY_BYTES,
-    KeepAliveTransport,
+    KeepAlivePool,
+    Origin,
+    Timeouts,
+    UpstreamBody,
+    UpstreamRequest,
+    UpstreamResponse,
 )
 
 from harness.platform.ports import free_port
@@ -19,6 +23,7 @@ from harness.platform.ports import free_port
 Handler = Callable[[bytes], bytes | None]  # request head → raw response, None = hang
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+TIMEOUTS = Timeouts(connect=1, read=0.3, write=1, pool=0.2)
 
 
 class ScriptedServer:
@@ -61,22 +66,45 @@ class ScriptedServer:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    timeout = httpx.Timeout(connect=1, read=0.3, write=1, pool=0.2)
-    transport = KeepAliveTransport(max_connections=1, keepalive_expiry_s=2)
-    async with httpx.AsyncClient(transport=transport, timeout=timeout) as client:
-        yield client
+async def pool() -> AsyncIterator[KeepAlivePool]:
+    pool = KeepAlivePool(max_connections=1, keepalive_expiry_s=2, timeouts=TIMEOUTS)
+    yield pool
+    await pool.aclose()
 
 
-async def test_connections_are_reused(client: httpx.AsyncClient):
-    async with ScriptedServer(lambda _: OK) as server:
+def origin(port: int) -> Origin:
+    return Origin.parse(f"http://127.0.0.1:{port}")
+
+
+async def get(
+    pool: KeepAlivePool, port: int, target: bytes = b"/", body: bytes | AsyncIterable[bytes] = b""
+) -> UpstreamResponse:
+    method = "GET" if body == b"" else "POST"
+    return await pool.exchange(origin(port), UpstreamRequest(method, target, [], body))
+
+
+async def read(response: UpstreamResponse) -> bytes:
+    if isinstance(response.body, bytes):
+        return response.body
+    return b"".join([chunk async for chunk in response.body])
+
+
+def streamed(response: UpstreamResponse) -> UpstreamBody:
+    assert isinstance(response.body, UpstreamBody), "the body came whole"
+    return response.body
+
+
+async def test_connections_are_reused_and_the_head_is_framed(pool: KeepAlivePool):
+    heads = []
+    async with ScriptedServer(lambda head: heads.append(head) or OK) as server:
         for _ in range(3):
-            response = await client.get(f"http://127.0.0.1:{server.port}/x?q=1")
-            assert response.status_code == 200 and response.text == "ok"
+            response = await get(pool, server.port, b"/x?q=1")
+            assert response.status == 200 and response.body == b"ok"
         assert server.connections == 1
+    assert heads[0] == b"GET /x?q=1 HTTP/1.1\r\nhost: 127.0.0.1:%d\r\n\r\n" % server.port
 
 
-async def test_chunked_is_decoded_and_encoded_bodies_pass_raw(client: httpx.AsyncClient):
+async def test_chunked_is_decoded_and_encoded_bodies_pass_raw(pool: KeepAlivePool):
     packed = gzip.compress(b"hello")
     chunked = (
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
@@ -86,35 +114,32 @@ async def test_chunked_is_decoded_and_encoded_bodies_pass_raw(client: httpx.Asyn
     )
     responses = iter([chunked, gzipped + packed])
     async with ScriptedServer(lambda _: next(responses)) as server:
-        assert (await client.get(f"http://127.0.0.1:{server.port}/")).content == b"abcde"
-        raw = await client.send(
-            client.build_request("GET", f"http://127.0.0.1:{server.port}/"), stream=True
-        )
-        assert b"".join([c async for c in raw.aiter_raw()]) == packed
+        assert await read(await get(pool, server.port)) == b"abcde"
+        assert await read(await get(pool, server.port)) == packed
 
 
-async def test_server_closing_idle_connection_is_retried(client: httpx.AsyncClient):
+async def test_server_closing_idle_connection_is_retried(pool: KeepAlivePool):
     async with ScriptedServer(lambda _: OK, close_after=1) as server:
         for _ in range(2):
-            assert (await client.get(f"http://127.0.0.1:{server.port}/")).status_code == 200
+            assert (await get(pool, server.port)).status == 200
         assert server.connections == 2
 
 
-async def test_read_timeout_and_pool_timeout(client: httpx.AsyncClient):
+async def test_read_timeout_and_pool_timeout(pool: KeepAlivePool):
     async with ScriptedServer(lambda _: None) as server:
         with pytest.raises(httpx.ReadTimeout):
-            await client.get(f"http://127.0.0.1:{server.port}/")
-        hung = asyncio.create_task(client.get(f"http://127.0.0.1:{server.port}/", timeout=5))
+            await get(pool, server.port)
+        hung = asyncio.create_task(get(pool, server.port))
         await asyncio.sleep(0.05)  # let it take the only connection slot
         with pytest.raises(httpx.PoolTimeout):
-            await client.get(f"http://127.0.0.1:{server.port}/")
-        hung.cancel()
-        await asyncio.gather(hung, return_exceptions=True)
+            await get(pool, server.port)
+        with pytest.raises(httpx.ReadTimeout):
+            await hung
 
 
-async def test_refused_connection(client: httpx.AsyncClient):
+async def test_refused_connection(pool: KeepAlivePool):
     with pytest.raises(httpx.ConnectError):
-        await client.get(f"http://127.0.0.1:{free_port()}/")
+        await get(pool, free_port())
 
 
 #: Over the size the transport reads with the head: such a body streams.
@@ -166,46 +191,39 @@ async def _dechunk(reader: asyncio.StreamReader) -> bytes:
     return body
 
 
-async def test_a_response_body_streams_as_the_upstream_sends_it(client: httpx.AsyncClient):
+async def test_a_response_body_streams_as_the_upstream_sends_it(pool: KeepAlivePool):
     async with StreamingServer([b"first;", BIG, b"third"]) as server:
-        request = client.build_request("GET", f"http://127.0.0.1:{server.port}/big")
-        response = await client.send(request, stream=True)
-        chunks = response.aiter_raw()
+        chunks = aiter(streamed(await get(pool, server.port, b"/big")))
         assert await anext(chunks) == b"first;"  # before the upstream sent the rest
         server.more.set()
         assert b"".join([c async for c in chunks]) == BIG + b"third"
         server.more.clear()
-        again = await client.send(request, stream=True)  # the connection went back
+        again = streamed(await get(pool, server.port, b"/big"))  # the connection went back
         await again.aclose()
         assert server.connections == 1
 
 
-async def test_a_response_closed_early_frees_its_connection_slot(client: httpx.AsyncClient):
+async def test_a_response_closed_early_frees_its_connection_slot(pool: KeepAlivePool):
     async with StreamingServer([b"first;", BIG]) as server:
-        url = f"http://127.0.0.1:{server.port}/big"
-        response = await client.send(client.build_request("GET", url), stream=True)
-        await response.aclose()  # mid-body: the connection cannot be reused
-        late = await client.send(client.build_request("GET", url), stream=True)
-        await late.aclose()
+        await streamed(await get(pool, server.port, b"/big")).aclose()  # mid-body: not reusable
+        await streamed(await get(pool, server.port, b"/big")).aclose()
         assert server.connections == 2
 
 
-async def test_a_request_body_streams_chunked(client: httpx.AsyncClient):
+async def test_a_request_body_streams_chunked(pool: KeepAlivePool):
     async def body() -> AsyncIterator[bytes]:
         for piece in (b"one;", b"", b"two;", b"three"):
             yield piece
 
     async with StreamingServer([b"ok"]) as server:
         server.more.set()
-        response = await client.post(f"http://127.0.0.1:{server.port}/upload", content=body())
-        assert response.content == b"ok"
+        response = await get(pool, server.port, b"/upload", body())
+        assert await read(response) == b"ok"
         assert server.bodies == [b"one;two;three"]
 
 
-async def test_a_small_body_split_from_its_head_is_read_whole(client: httpx.AsyncClient):
+async def test_a_small_body_split_from_its_head_is_read_whole(pool: KeepAlivePool):
     async with StreamingServer([b"{", b'"ok":1}']) as server:
         server.more.set()  # head and first piece, then the rest in another write
-        url = f"http://127.0.0.1:{server.port}/small"
-        response = await client.send(client.build_request("GET", url), stream=True)
-        assert response.extensions[BODY_COMPLETE] is True
-        assert await response.aread() == b'{"ok":1}'
+        response = await get(pool, server.port, b"/small")
+        assert response.body == b'{"ok":1}'
