@@ -36,6 +36,12 @@ def serve(
         workers=1,
         log_config=None,
         access_log=False,
+        # The client's address is the peer's: uvicorn would otherwise take it from
+        # X-Forwarded-For of any loopback peer, so at the gateway (the edge) a local
+        # client could pick its own address for the per-address rate limit. Services
+        # behind the gateway read the header themselves, from trusted proxies only
+        # (request_info.py).
+        proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )

@@ -91,3 +91,17 @@ async def test_websocket_is_relayed_with_token(gateway: httpx.AsyncClient, own_g
         assert hello["authorization"] == bearer(tokens)["Authorization"]
         await socket.send('{"type": "ping"}')
         assert await socket.recv() == '{"type": "ping"}'
+
+
+async def test_a_client_cannot_choose_its_address(gateway: httpx.AsyncClient, stack: Platform):
+    """The gateway is the edge: X-Forwarded-For from a client (even on loopback) does
+    not change the address its rate limit and logs count it under."""
+    headers = {"X-Request-ID": "spoof-xff-1", "X-Forwarded-For": "203.0.113.9"}
+    await gateway.get("/api/v1/auth/me", headers=headers)
+
+    async def access_line() -> dict | None:
+        lines = [json.loads(line) for line in stack.logs("gateway").splitlines()]
+        return next((line for line in lines if line.get("request_id") == "spoof-xff-1"), None)
+
+    line = await eventually(access_line, 5.0, "the gateway's access log line")
+    assert line["client"] == "127.0.0.1", line
