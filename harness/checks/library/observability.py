@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import httpx
 
@@ -126,16 +127,24 @@ def log_defects(name: str, text: str, sample: int = 200) -> list[str]:
     return defects[:5]
 
 
+def log_records(text: str) -> list[dict[str, Any]]:
+    """The JSON objects of a component's log, one per line (other lines skipped)."""
+    records = []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def logged_request(text: str, request_id: str) -> dict[str, Any] | None:
+    """The first record of a JSON log that carries `request_id`."""
+    return next((r for r in log_records(text) if r.get("request_id") == request_id), None)
+
+
 def untraced(request_id: str, logs: dict[str, str]) -> list[str]:
     """The components whose JSON log has no line carrying `request_id`."""
-    missing = []
-    for component, text in logs.items():
-        records = []
-        for line in text.splitlines():
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                continue
-        if not any(isinstance(r, dict) and r.get("request_id") == request_id for r in records):
-            missing.append(component)
-    return missing
+    return [c for c, text in logs.items() if logged_request(text, request_id) is None]
