@@ -10,10 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 #: A bound on the whole run, so a hang ends the test (a quiet machine needs about 5 min).
 SMOKE_BOUND_S = 1200.0
 
 
+@pytest.mark.timeout(SMOKE_BOUND_S + 60)  # the suite's 600 s would cut the bound short
 def test_smoke_run_prints_the_verdict_and_writes_the_report(tmp_path: Path) -> None:
     result = subprocess.run(
         [

@@ -10,7 +10,10 @@ from pathlib import Path
 
 from harness.selftest.catalogue import load_catalogue
 
-FAST_DEADLINE_S = 180.0
+#: A hang guard, not a speed target: the subset's size is bounded by count
+#: (test_catalogue.py); its time varies twofold between machines of this kind (196 s
+#: for the five defects on a slower one).
+FAST_DEADLINE_S = 360.0
 
 
 def test_the_fast_subset_is_caught_end_to_end(tmp_path: Path) -> None:
