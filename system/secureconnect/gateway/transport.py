@@ -35,6 +35,7 @@ import time
 from collections import defaultdict
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
+from functools import cached_property
 from urllib.parse import urlsplit
 
 import httptools
@@ -66,8 +67,9 @@ class Origin:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.scheme}://{host}:{self.port}"
 
-    @property
+    @cached_property
     def host_header(self) -> bytes:
+        """The Host header's value (computed once: it goes into every request head)."""
         return self.url.partition("://")[2].encode("ascii")
 
 
