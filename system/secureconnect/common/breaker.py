@@ -8,7 +8,8 @@ While open, and while a half-open trial is in flight, `before_call` refuses
 at once with `BreakerOpen` (nothing touches the network), so callers answer
 fast instead of queueing behind a dead dependency. A failure here is a whole
 logical operation that failed after its retries, not a single attempt, so
-a flaky-but-working dependency does not trip the breaker.
+a flaky-but-working dependency does not trip the breaker. `trip` opens it at
+once, for a caller that knows the dependency is down (nothing listens).
 
 Why not pybreaker: its `call` holds one lock for the whole duration of every
 call, which would serialise all S3 traffic of a process behind the slowest
@@ -91,6 +92,13 @@ class CircuitBreaker:
             return
         self._failures += 1
         if self.state is BreakerState.CLOSED and self._failures >= self.failure_threshold:
+            self._open()
+
+    def trip(self) -> None:
+        """Open now, whatever the count: the caller knows the dependency is down.
+        An open breaker keeps its period (tripping again does not extend it)."""
+        self._trial_started_at = None
+        if self.state is not BreakerState.OPEN:
             self._open()
 
     def record_abandoned(self) -> None:

@@ -12,10 +12,14 @@ Every call goes through `ResilientS3.call`, which
   not past S3_RETRY_BUDGET_S; permanent answers (403, 404, NoSuchKey,
   AccessDenied...) are returned to the caller at once;
 - is guarded by a circuit breaker (`secureconnect.common.breaker`): after
-  S3_BREAKER_FAILURES operations failed in a row, calls are refused for
+  S3_BREAKER_FAILURES operations failed in a row, or S3_REFUSALS_TO_OPEN
+  connections were refused in a row (nothing listens: an outage, not a
+  flaky link), calls are refused for
   S3_BREAKER_RESET_S with a 503 `storage_unavailable` in microseconds; then
   one trial call probes S3 (half-open). A background prober makes that trial
   itself, so the breaker closes when S3 returns even without user traffic.
+  An operation still retrying when the breaker opens stops at its next
+  attempt, so the callers in flight when S3 went away fail fast too.
 
 Metrics: `minio_circuit_breaker_open` (1 open or half-open, 0 closed),
 `minio_circuit_breaker_transitions_total`, `s3_request_duration_seconds`
@@ -76,6 +80,11 @@ S3_BACKOFF_MAX_S = 0.5
 S3_BACKOFF_JITTER_S = 0.05
 #: Consecutive failed operations (after their retries) that open the breaker.
 S3_BREAKER_FAILURES = 5
+#: Consecutive refused connections (no attempt succeeding between them) that open the
+#: breaker at once. A refusal means nothing listens at the endpoint: retrying for the
+#: whole budget would only make every caller wait. Resets and timeouts may be a flaky
+#: link, and are ridden out by the retries.
+S3_REFUSALS_TO_OPEN = 3
 #: How long the breaker stays open before a trial call, seconds.
 S3_BREAKER_RESET_S = 5.0
 #: How often the prober looks at an open breaker, seconds.
@@ -84,6 +93,8 @@ S3_PROBE_INTERVAL_S = 0.5
 BUCKET_RETRY_S = 1.0
 #: Concurrent blocking S3 calls per process (threads, and pooled connections).
 S3_MAX_CONCURRENCY = 32
+#: How deep `is_refused` looks into an exception's causes.
+MAX_CAUSES = 8
 #: S3 error codes that mean "try again", whatever the HTTP status.
 TRANSIENT_S3_CODES = frozenset(
     {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout", "OperationAborted"}
@@ -123,6 +134,7 @@ class S3Policy:
     backoff_max_s: float = S3_BACKOFF_MAX_S
     backoff_jitter_s: float = S3_BACKOFF_JITTER_S
     breaker_failures: int = S3_BREAKER_FAILURES
+    refusals_to_open: int = S3_REFUSALS_TO_OPEN
     breaker_reset_s: float = S3_BREAKER_RESET_S
     probe_interval_s: float = S3_PROBE_INTERVAL_S
     max_concurrency: int = S3_MAX_CONCURRENCY
@@ -140,6 +152,18 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, InvalidResponseError):  # a non-XML answer, e.g. from a proxy
         return int(getattr(exc, "_code", 0) or 0) >= 500
     return isinstance(exc, urllib3.exceptions.HTTPError | HTTPException | OSError)
+
+
+def is_refused(exc: BaseException) -> bool:
+    """The connection was refused (urllib3 wraps the OSError as the cause)."""
+    seen: BaseException | None = exc
+    for _ in range(MAX_CAUSES):
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def is_missing(exc: BaseException) -> bool:
@@ -205,6 +229,7 @@ class ResilientS3:
         )
         self._executor = ThreadPoolExecutor(policy.max_concurrency, thread_name_prefix="s3")
         self._prober: asyncio.Task[None] | None = None
+        self._refusals = 0
         self._probe_bucket: str | None = None
         S3_BREAKER_OPEN.labels(service).set(0)
         publish_periods(
@@ -273,7 +298,8 @@ class ResilientS3:
         policy = self.policy
         retrying = AsyncRetrying(
             stop=stop_after_attempt(policy.max_attempts if retry else 1)
-            | stop_after_delay(policy.retry_budget_s),
+            | stop_after_delay(policy.retry_budget_s)
+            | self._stop_once_open,
             wait=wait_exponential(multiplier=policy.backoff_initial_s, max=policy.backoff_max_s)
             + wait_random(0, policy.backoff_jitter_s),
             retry=retry_if_exception(is_transient),
@@ -285,21 +311,36 @@ class ResilientS3:
                 return await self.run_blocking(operation, fn)
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
+    def _stop_once_open(self, state: RetryCallState) -> bool:
+        """No further attempt once the breaker opened (another caller saw S3 down)."""
+        return self.breaker.state is not BreakerState.CLOSED
+
     async def run_blocking(self, operation: str, fn: Callable[[], T]) -> T:
-        """One attempt on the S3 thread pool, timed (no retry, no breaker)."""
+        """One attempt on the S3 thread pool, timed (no retry; refusals counted)."""
         started = time.perf_counter()
         outcome = "error"
         try:
             result = await asyncio.get_running_loop().run_in_executor(self._executor, fn)
             outcome = "ok"
+            self._refusals = 0
             return result
         except Exception as exc:
             outcome = "transient" if is_transient(exc) else "permanent"
+            self._count_refusal(exc)
             raise
         finally:
             S3_REQUEST_DURATION.labels(self.service, operation, outcome).observe(
                 time.perf_counter() - started
             )
+
+    def _count_refusal(self, exc: BaseException) -> None:
+        if not is_refused(exc):
+            self._refusals = 0  # S3 (or something on its way) accepted the connection
+            return
+        self._refusals += 1
+        if self._refusals >= self.policy.refusals_to_open:
+            self._refusals = 0
+            self.breaker.trip()
 
     def _retrying(self, operation: str, state: RetryCallState) -> None:
         S3_RETRIES.labels(self.service, operation).inc()

@@ -49,8 +49,14 @@ HOP_BY_HOP = frozenset(
         b"host",
     }
 )
-#: Request headers the gateway sets itself (the body's framing is the pool's).
-OWN_REQUEST_HEADERS = HOP_BY_HOP | {b"content-length", b"x-forwarded-for", b"x-request-id"}
+#: Request headers the gateway sets itself (the body's framing is the pool's; an
+#: expectation is met by the gateway, which reads the client's body before forwarding).
+OWN_REQUEST_HEADERS = HOP_BY_HOP | {
+    b"content-length",
+    b"expect",
+    b"x-forwarded-for",
+    b"x-request-id",
+}
 #: Response headers the gateway sets itself.
 OWN_RESPONSE_HEADERS = HOP_BY_HOP | {b"content-length", b"date", b"server", b"x-request-id"}
 #: Request bodies up to this size are read whole (a replayable request can retry a

@@ -105,3 +105,16 @@ async def test_a_client_cannot_choose_its_address(gateway: httpx.AsyncClient, st
 
     line = await eventually(access_line, 5.0, "the gateway's access log line")
     assert line["client"] == "127.0.0.1", line
+
+
+async def test_an_expectation_is_met_at_the_gateway(gateway: httpx.AsyncClient):
+    """`Expect: 100-continue` is the gateway's to answer (it reads the client's body itself).
+    Forwarded, the upstream's interim `100 Continue` would be taken for its answer, and the
+    real answer left on the kept-alive connection for the next request to read."""
+    login = {"email": "nobody-expect@example.com", "password": "not-the-password-1"}
+    for _ in range(3):
+        answer = await gateway.post(
+            "/api/v1/auth/login", json=login, headers={"Expect": "100-continue"}
+        )
+        assert_error(answer, 401, "invalid_credentials")
+        assert (await gateway.get("/api/v1/auth/me")).status_code == 401

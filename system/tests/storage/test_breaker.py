@@ -72,3 +72,21 @@ def test_an_abandoned_trial_does_not_block_forever() -> None:
     breaker.record_abandoned()  # cancelled: no verdict
     breaker.before_call()  # another trial may go
     assert breaker.state is BreakerState.HALF_OPEN
+
+
+def test_trip_opens_at_once_and_keeps_its_period() -> None:
+    clock, transitions = ManualClock(), []
+    breaker = CircuitBreaker(
+        S3_BREAKER_FAILURES,
+        S3_BREAKER_RESET_S,
+        clock,
+        lambda old, new: transitions.append((str(old), str(new))),
+    )
+    breaker.trip()
+    assert breaker.state is BreakerState.OPEN and breaker.is_open
+    clock.advance(S3_BREAKER_RESET_S - 1)
+    breaker.trip()  # already open: the period is not extended
+    clock.advance(1)
+    breaker.before_call()
+    assert breaker.state is BreakerState.HALF_OPEN
+    assert transitions == [("closed", "open"), ("open", "half_open")]

@@ -15,8 +15,14 @@ import time
 import pytest
 from minio.error import S3Error
 from prometheus_client import REGISTRY
+from secureconnect.common.breaker import BreakerState
 from secureconnect.common.errors import DomainError
-from secureconnect.common.s3 import S3_BREAKER_RESET_S, ResilientS3, S3Policy
+from secureconnect.common.s3 import (
+    S3_BREAKER_RESET_S,
+    S3_REFUSALS_TO_OPEN,
+    ResilientS3,
+    S3Policy,
+)
 from secureconnect.common.settings import S3Settings
 
 from harness.faults.injector import FaultInjector
@@ -37,6 +43,9 @@ from tests.storage.files import (
 
 #: A storage route refusing fast while the breaker is open must answer within this, seconds.
 FAST_503_S = 0.2
+#: The first requests after S3 went away, which open the breaker, answer within this
+#: (LOAD-003's p95 during an S3 cut), seconds.
+FAIL_FAST_S = 1.0
 LATENCY_MS = 2000
 
 
@@ -73,17 +82,19 @@ async def test_s3_down_opens_the_breaker_and_storage_fails_fast(
         stack, "storage", "minio_circuit_breaker_transitions_total", to_state="open"
     )
     with faults.cut("s3"):
-
-        async def tripped() -> bool:
-            await asyncio.gather(
-                *(
-                    alice.client.post(f"{FILES}/{file_id}/complete", headers=alice.headers)
-                    for file_id in pending_ids
-                )
+        # Requests in flight at the cut fail fast too: refused connections open the
+        # breaker at once, and operations still retrying stop at their next attempt.
+        started = time.monotonic()
+        first = await asyncio.gather(
+            *(
+                alice.client.post(f"{FILES}/{file_id}/complete", headers=alice.headers)
+                for file_id in pending_ids
             )
-            return await breaker_open(stack) == 1
-
-        await eventually(tripped, 30, "the S3 breaker opens", interval_s=0.1)
+        )
+        assert time.monotonic() - started < FAIL_FAST_S
+        for answer in first:
+            assert_error(answer, 503, "storage_unavailable")
+        assert await breaker_open(stack) == 1
         for method, path in (
             ("POST", f"{FILES}/{pending_ids[0]}/complete"),
             ("GET", f"{FILES}/{stored_id}/download-url"),
@@ -198,11 +209,36 @@ async def test_permanent_errors_are_answered_once(stack: Platform, refusal: str)
     assert not s3.breaker.is_open  # S3 answered: nothing wrong with the connection
 
 
-async def test_unreachable_s3_is_retried_to_the_limit(stack: Platform) -> None:
-    service = "test-transient"
+async def test_refused_connections_open_the_breaker_at_once(stack: Platform) -> None:
+    service = "test-refused"
     s3 = _client(stack, service, endpoint=f"http://127.0.0.1:{free_port()}")
+    started = time.monotonic()
     try:
         with pytest.raises(DomainError) as caught:
+            await s3.call("stat_object", lambda: s3.client.stat_object("secureconnect", "x"))
+        assert s3.breaker.state is BreakerState.OPEN
+        with pytest.raises(DomainError):  # refused without an attempt
+            await s3.call("stat_object", lambda: s3.client.stat_object("secureconnect", "x"))
+    finally:
+        await s3.close()
+    assert time.monotonic() - started < FAIL_FAST_S
+    assert (caught.value.status, caught.value.code) == (503, "storage_unavailable")
+    attempts = _sample(
+        "s3_request_duration_seconds_count",
+        service=service,
+        operation="stat_object",
+        outcome="transient",
+    )
+    assert attempts == S3_REFUSALS_TO_OPEN
+    assert _sample("s3_rejected_total", service=service, operation="stat_object") == 1
+
+
+async def test_resets_are_retried_to_the_limit(stack: Platform, faults: FaultInjector) -> None:
+    """A reset may be a flaky link: it never opens the breaker early."""
+    service = "test-resets"
+    s3 = _client(stack, service)
+    try:
+        with faults.flaky("s3", toxicity=1.0), pytest.raises(DomainError) as caught:
             await s3.call("stat_object", lambda: s3.client.stat_object("secureconnect", "x"))
     finally:
         await s3.close()
@@ -215,3 +251,4 @@ async def test_unreachable_s3_is_retried_to_the_limit(stack: Platform) -> None:
     )
     assert attempts == s3.policy.max_attempts
     assert _sample("s3_retries_total", service=service, operation="stat_object") == attempts - 1
+    assert s3.breaker.state is BreakerState.CLOSED
