@@ -3,8 +3,9 @@
 Steady state: uploads work; auth works.
 Faults: half the S3 connections reset (flaky); S3 cut (down).
 Expectations: flaky uploads succeed with retries counted; with S3 down the
-breaker opens (minio_circuit_breaker_open 1), storage answers 503 in under
-200 ms, auth is unharmed, MinIOCircuitBreakerOpen reaches Alertmanager; when
+first request answers 503 within a second (nothing listens: no retrying out
+the budget), the breaker opens (minio_circuit_breaker_open 1), storage then
+answers 503 in under 200 ms, auth is unharmed, MinIOCircuitBreakerOpen reaches Alertmanager; when
 S3 returns the breaker closes by itself and uploads work again.
 Proof: storage's own S3 attempts failed (or were refused by its breaker) in
 the fault window; backup's traffic through the same proxy proves nothing about
@@ -31,6 +32,9 @@ from harness import (
 from harness.checks import alerts, storage_view
 
 FAST_503_S = 0.2
+#: The first request after S3 went away answers 503 within this (LOAD-003's p95 during
+#: an S3 cut), seconds.
+FIRST_503_S = 1.0
 BREAKER_DEADLINE_S = 30.0
 FLAKY_UPLOADS = 10
 #: Completes go on past FLAKY_UPLOADS until a reset reached storage, up to this many.
@@ -110,12 +114,20 @@ def test_s3_outage_is_fenced(
     with faults.cut("s3") as window:
         view = storage_view.StorageView.watch(storage, window)
         opened = time.monotonic()
+        first = files.complete(probe)
+        first_s = time.monotonic() - opened
+        evidence.http("first complete after the cut", first)
+        evidence.number("first complete answered after", first_s, "s")
         while _breaker(storage) != 1 and time.monotonic() - opened < BREAKER_DEADLINE_S:
             files.complete(probe)
         evidence.number("breaker open after", time.monotonic() - opened, "s")
         view.record()
         faults.require_proof()  # before judging the breaker: a cut storage never met
         assert _breaker(storage) == 1, "the breaker never opened"
+        assert first.status_code == 503 and first_s < FIRST_503_S, (
+            f"the first complete after the cut answered {first.status_code} after "
+            f"{first_s:.2f}s (budget {FIRST_503_S:.1f}s)"
+        )
         started = time.monotonic()
         refused = files.complete(last)
         elapsed = time.monotonic() - started
