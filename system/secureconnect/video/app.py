@@ -32,7 +32,7 @@ from secureconnect.video.recording import CallRecorder, clear_spool
 from secureconnect.video.service import CallService
 from secureconnect.video.settings import PushProviderName, VideoSettings
 from secureconnect.video.sfu import Sfu
-from secureconnect.video.signaling import SignalingHub
+from secureconnect.video.signaling import REVOCATION_RECHECK_S, SignalingHub
 from secureconnect.video.store import CallStore
 from secureconnect.video.turn import TurnCredentials, turn_dependency
 
@@ -113,6 +113,7 @@ def create_video_app(settings: VideoSettings, clock: Clock = SYSTEM_CLOCK) -> Fa
         jobs = {
             "video-bucket": s3.ensure_bucket_eventually(bucket),
             "video-ring-sweeper": state.calls.sweep_forever(),
+            "video-revocations": state.hub.end_revoked_forever(state.verifier.revocations),
         }
         try:
             async with running(jobs):
@@ -128,4 +129,5 @@ def create_video_app(settings: VideoSettings, clock: Clock = SYSTEM_CLOCK) -> Fa
     routers = [routes.router, ws.router]
     if settings.is_local:
         routers.append(debug.router)
-    return create_app(settings, lifespan=lifespan, routers=routers)
+    periods = {"signaling_revocation_recheck": REVOCATION_RECHECK_S}
+    return create_app(settings, lifespan=lifespan, routers=routers, periods=periods)

@@ -10,6 +10,11 @@ The hub is a call listener: when someone leaves the call their connection is
 closed (1000) and their SFU peer connection with it; when the call ends every
 connection is closed with CLOSE_CALL_ENDED, the SFU room closed and its
 recordings finished.
+
+A connection lives no longer than the access token it was opened with: every
+REVOCATION_RECHECK_S (`end_revoked_forever`) each open connection's token is
+looked up in the revocation list (logout, refresh-token reuse) and its expiry
+checked; either closes it with CLOSE_UNAUTHORIZED.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,10 +32,12 @@ from starlette.websockets import WebSocket
 
 from secureconnect.common.clock import Clock
 from secureconnect.common.errors import DomainError
+from secureconnect.common.tokens import AccessClaims, RevocationList
 from secureconnect.video.frames import (
     CLOSE_CALL_ENDED,
     CLOSE_CONFLICT,
     CLOSE_NORMAL,
+    CLOSE_UNAUTHORIZED,
     FRAMES_PER_S,
     AnswerFrame,
     ClientFrame,
@@ -49,6 +57,11 @@ log = logging.getLogger(__name__)
 SEND_TIMEOUT_S = 5.0
 #: Budget for the closing handshake, seconds.
 CLOSE_TIMEOUT_S = 1.0
+#: How often open connections' tokens are looked up in the revocation list and their
+#: expiry checked, seconds: a revoked session's connection closes within this.
+REVOCATION_RECHECK_S = 2.0
+REVOKED_REASON = "token revoked"
+EXPIRED_REASON = "access token expired"
 
 
 async def close_quietly(websocket: WebSocket, code: int, reason: str) -> None:
@@ -63,6 +76,10 @@ class SignalingConnection:
     call: CallRecord
     user_id: uuid.UUID
     websocket: WebSocket
+    #: The access token it was opened with: its id, its session's, its expiry (epoch s).
+    token_id: str = ""
+    session_id: str = ""
+    token_expires_at: float = math.inf
     send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     closed: bool = False
     window_start: float = 0.0
@@ -104,11 +121,14 @@ class SignalingHub:
     # -- connections ---------------------------------------------------------------
 
     async def open(
-        self, call: CallRecord, user_id: uuid.UUID, websocket: WebSocket
+        self, call: CallRecord, claims: AccessClaims, websocket: WebSocket
     ) -> SignalingConnection:
+        user_id = uuid.UUID(claims.sub)
         connections = self.calls.setdefault(call.id, {})
         previous = connections.get(user_id)
-        connection = SignalingConnection(call, user_id, websocket)
+        connection = SignalingConnection(
+            call, user_id, websocket, claims.jti, claims.sid, float(claims.exp)
+        )
         connections[user_id] = connection
         SIGNALING_CONNECTIONS.labels(self.service).inc()
         if previous is not None:
@@ -136,6 +156,34 @@ class SignalingHub:
         if connection.call.mode == "sfu":
             await self.sfu.leave(connection.call.id, connection.user_id)
         await self._tell_others(connection, "peer.left")
+
+    def connections(self) -> list[SignalingConnection]:
+        return [c for connections in self.calls.values() for c in connections.values()]
+
+    async def end_revoked(self, revocations: RevocationList) -> int:
+        """Close every connection whose token expired or was revoked; how many."""
+        ended = 0
+        for connection in self.connections():
+            if self.clock.now() >= connection.token_expires_at:
+                reason = EXPIRED_REASON
+            elif await revocations.is_revoked(connection.token_id, connection.session_id):
+                reason = REVOKED_REASON
+            else:
+                continue
+            await connection.drop(CLOSE_UNAUTHORIZED, reason)
+            ended += 1
+        return ended
+
+    async def end_revoked_forever(self, revocations: RevocationList) -> None:
+        while True:
+            await asyncio.sleep(REVOCATION_RECHECK_S)  # a period, not a wait for a condition
+            try:
+                ended = await self.end_revoked(revocations)
+            except DomainError as exc:  # the revocation list cannot answer: next round
+                log.warning("signaling revocation recheck failed", extra={"error": exc.message})
+                continue
+            if ended:
+                log.info("signaling connections of revoked tokens closed", extra={"ended": ended})
 
     async def _tell_others(self, connection: SignalingConnection, event_type: str) -> None:
         for user_id, other in list(self.calls.get(connection.call.id, {}).items()):

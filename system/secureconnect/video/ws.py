@@ -3,7 +3,8 @@
 The token comes as the `token` query parameter or the Authorization header.
 Refusals at connect time close the accepted socket with a code and a reason:
 bad token 4401, no such call (or not yours) 4404, not joined 4409, call ended
-4410. Frame rules are in frames.py.
+4410. An open socket whose token is revoked or expires is closed with 4401
+(signaling.py). Frame rules are in frames.py.
 """
 
 from __future__ import annotations
@@ -64,12 +65,12 @@ async def signaling(websocket: WebSocket, call_id: str, state: State) -> None:
     # Accept first: only an accepted socket can be closed with a code and a reason.
     await websocket.accept()
     try:
-        user = user_of(await socket_claims(websocket))
-        call = await state.calls.signaling_call(user, _call_id(call_id))
+        claims = await socket_claims(websocket)
+        call = await state.calls.signaling_call(user_of(claims), _call_id(call_id))
     except DomainError as exc:
         await close_quietly(websocket, close_code_for(exc), f"{exc.code}: {exc.message}")
         return
-    connection = await state.hub.open(call, user, websocket)
+    connection = await state.hub.open(call, claims, websocket)
     try:
         await _read_frames(websocket, connection, state)
     finally:
