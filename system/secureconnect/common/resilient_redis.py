@@ -29,6 +29,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
+from secureconnect.common.coalesce import Coalescer
 from secureconnect.common.memory_store import MemoryStore
 from secureconnect.common.metrics import (
     REDIS_COMMAND_DURATION,
@@ -134,6 +135,8 @@ class ResilientRedis:
             decode_responses=True,
         )
         self._incr_script = self.client.register_script(INCR_WITH_TTL)
+        #: Concurrent `incr_many` calls (a request's rate limits each) share one script call.
+        self.counters = Coalescer(self._incr_batch, f"redis-incr-{service}")
         self.service = service
         self.memory = MemoryStore(clock=clock)
         self.machine = DegradedModeMachine(clock)
@@ -168,6 +171,7 @@ class ResilientRedis:
         self._health_task = asyncio.create_task(self._health_loop(), name="redis-health")
 
     async def stop(self) -> None:
+        await self.counters.close()
         if self._health_task is not None:
             self._health_task.cancel()
             await asyncio.gather(self._health_task, return_exceptions=True)
@@ -311,7 +315,10 @@ class ResilientRedis:
 
     async def incr_many(self, counters: list[tuple[str, float]]) -> list[int]:
         """Increment window counters [(key, ttl_s)], each given its TTL when it has none:
-        one command (a script) when healthy."""
+        one command (a script) when healthy, shared with the calls made meanwhile."""
+        return await self.counters.submit(counters)
+
+    async def _incr_batch(self, counters: list[tuple[str, float]]) -> list[int]:
         keys = [key for key, _ in counters]
         ttls = [max(1, int(ttl_s + 0.999)) for _, ttl_s in counters]
         ok, results = await self._call("INCR", lambda: self._incr_script(keys, ttls))
