@@ -187,6 +187,12 @@ def _sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
+def _attempts(service: str, outcome: str) -> float:
+    """stat_object attempts of `service` that ended with `outcome`."""
+    labels = {"service": service, "operation": "stat_object", "outcome": outcome}
+    return _sample("s3_request_duration_seconds_count", **labels)
+
+
 @pytest.mark.parametrize("refusal", ["forbidden", "missing"])
 async def test_permanent_errors_are_answered_once(stack: Platform, refusal: str) -> None:
     service = f"test-permanent-{refusal}"
@@ -198,13 +204,7 @@ async def test_permanent_errors_are_answered_once(stack: Platform, refusal: str)
     finally:
         await s3.close()
     assert caught.value.response.status == (403 if refusal == "forbidden" else 404)
-    attempts = _sample(
-        "s3_request_duration_seconds_count",
-        service=service,
-        operation="stat_object",
-        outcome="permanent",
-    )
-    assert attempts == 1
+    assert _attempts(service, "permanent") == 1
     assert _sample("s3_retries_total", service=service, operation="stat_object") == 0
     assert not s3.breaker.is_open  # S3 answered: nothing wrong with the connection
 
@@ -223,13 +223,7 @@ async def test_refused_connections_open_the_breaker_at_once(stack: Platform) -> 
         await s3.close()
     assert time.monotonic() - started < FAIL_FAST_S
     assert (caught.value.status, caught.value.code) == (503, "storage_unavailable")
-    attempts = _sample(
-        "s3_request_duration_seconds_count",
-        service=service,
-        operation="stat_object",
-        outcome="transient",
-    )
-    assert attempts == S3_REFUSALS_TO_OPEN
+    assert _attempts(service, "transient") == S3_REFUSALS_TO_OPEN
     assert _sample("s3_rejected_total", service=service, operation="stat_object") == 1
 
 
@@ -243,12 +237,7 @@ async def test_resets_are_retried_to_the_limit(stack: Platform, faults: FaultInj
     finally:
         await s3.close()
     assert (caught.value.status, caught.value.code) == (503, "storage_unavailable")
-    attempts = _sample(
-        "s3_request_duration_seconds_count",
-        service=service,
-        operation="stat_object",
-        outcome="transient",
-    )
+    attempts = _attempts(service, "transient")
     assert attempts == s3.policy.max_attempts
     assert _sample("s3_retries_total", service=service, operation="stat_object") == attempts - 1
     assert s3.breaker.state is BreakerState.CLOSED
