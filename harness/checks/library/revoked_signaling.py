@@ -42,9 +42,8 @@ async def _observe(call: Call, gateway: str, deadline_s: float) -> AfterLogout:
         await bob_ws.next("ready")
         logout = await asyncio.to_thread(call.api.logout, call.alice)
         started = time.monotonic()
-        close, closed_after = await _closed(alice_ws, deadline_s), None
-        if close is not None:
-            closed_after = time.monotonic() - started
+        close = await _closed(alice_ws, deadline_s)
+        closed_after = None if close is None else time.monotonic() - started
         return AfterLogout(logout.status_code, close, closed_after, await _peer(call, bob_ws))
     finally:
         await alice_ws.close()
