@@ -20,6 +20,7 @@ from harness.checks import (
     components,
     compose_rendered,
     config_audit,
+    turn_relays,
 )
 
 #: Paths inside the compose/ folder under audit (the `compose_dir` fixture).
@@ -154,6 +155,25 @@ def test_database_tls(app: config_audit.ComposeFile, evidence: EvidenceLog) -> N
 )
 def test_turn_health_check(app: config_audit.ComposeFile, evidence: EvidenceLog) -> None:
     _no_defects(config_audit.turn_healthcheck_defects, evidence, app)
+
+
+@check(
+    "CFG-015",
+    "The TURN health check gives back the relay it allocates (over TCP, the allocation "
+    "ends with the connection)",
+    category="config",
+    severity="HIGH",
+    finding="HIGH-1: the TURN health check, read again: a check that holds what it tests",
+    fix="Allocate over TCP (turnutils_uclient -t), so coturn frees the allocation when the "
+    "check ends; or probe with a STUN Binding, which allocates nothing.",
+    impact="Each UDP run holds a relay port for 10 minutes: at a 30 s interval about 20 of "
+    "coturn's 41 relay ports are the health check's, and calls get '508 Cannot create "
+    "socket' while coturn shows healthy.",
+)
+def test_turn_health_check_releases_its_relay(
+    app: config_audit.ComposeFile, evidence: EvidenceLog
+) -> None:
+    _no_defects(turn_relays.relay_holding_defects, evidence, app)
 
 
 @check(

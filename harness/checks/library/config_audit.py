@@ -94,7 +94,7 @@ def environment_of(service: dict[str, Any]) -> dict[str, str]:
     return {str(k): _text(v) for k, v in env.items()}
 
 
-def _healthcheck_text(compose: ComposeFile, name: str) -> str:
+def healthcheck_script_text(compose: ComposeFile, name: str) -> str:
     """The health check command plus the scripts it runs from mounted files."""
     test = healthcheck_test(compose.services[name])
     scripts = []
@@ -271,14 +271,19 @@ def _runs_coturn(service: dict[str, Any]) -> bool:
     return any(word in str(started) for word in ("coturn", "turnserver"))
 
 
+def turn_services(compose: ComposeFile) -> list[str]:
+    """The services that run a TURN server."""
+    return [n for n, s in compose.services.items() if "turn" in n or _runs_coturn(s)]
+
+
 def turn_healthcheck_defects(compose: ComposeFile, evidence: EvidenceLog) -> list[str]:
     """The TURN health check authenticates with credentials derived from the secret."""
-    turns = [n for n, s in compose.services.items() if "turn" in n or _runs_coturn(s)]
+    turns = turn_services(compose)
     if not turns:
         return ["no TURN service found"]
     defects = []
     for name in turns:
-        text = _healthcheck_text(compose, name)
+        text = healthcheck_script_text(compose, name)
         evidence.note(f"{name} health check", text)
         if TURN_TEST_CREDENTIALS.search(text):
             defects.append(f"{name}: health check uses test:test credentials")

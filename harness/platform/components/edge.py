@@ -85,6 +85,7 @@ class Coturn(LocalComponent):
 
     def prepare(self, run: RunContext) -> None:
         low, high = free_port_range(TURN_RELAY_PORTS)
+        self.relay_ports = range(low, high + 1)
         self.config = run.config_path("turnserver.conf")
         # The shared secret lives in a 0600 config file, never on the command line.
         self.config.write_text(

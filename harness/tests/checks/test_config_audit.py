@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from harness.checks.evidence import EvidenceLog
-from harness.checks.library import compose_rendered, config_audit
+from harness.checks.library import compose_rendered, config_audit, turn_relays
 from harness.checks.library.config_audit import ComposeFile
 from harness.errors import Inconclusive
 from harness.platform import compose_cli
@@ -42,6 +42,7 @@ CASES: list[tuple[str, Audit, str, list[str]]] = [
     ("CFG-009", config_audit.external_network_defects, "monitoring", ["external"]),
     ("CFG-010", config_audit.alert_email_defects, "monitoring", ["smtp.example.com", "inline"]),
     ("CFG-011", config_audit.encryption_at_rest_defects, "app", ["MINIO_KMS_AUTO_ENCRYPTION"]),
+    ("CFG-015", turn_relays.relay_holding_defects, "app", ["turn-server: its health check"]),
 ]
 
 
