@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
-from hypothesis.stateful import initialize, invariant, precondition, rule
+from hypothesis.stateful import initialize, invariant, rule
 
 from harness.checks.library.stateful import ModelMachine, begin_run
 from harness.clients.realtime import Chat
@@ -70,7 +70,6 @@ class ChatMachine(ModelMachine):
         assert answer is not None
         self.sent[key] = Sent(sender, word, answer.json()["message_id"])
 
-    @precondition(lambda self: self.sent)
     @rule(pick=st.integers(0, 63), fault=st.sampled_from(CHAT_FAULTS))
     def resend(self, pick: int, fault: str | None) -> None:
         """A client that never saw its answer sends again with the same key."""
@@ -87,7 +86,6 @@ class ChatMachine(ModelMachine):
         found = answer.json()["message_id"]
         self.expect(found == kept.message_id, f"re-send made {found}, not {kept.message_id}")
 
-    @precondition(lambda self: self.sent)
     @rule(
         who=st.sampled_from(PEOPLE),
         pick=st.integers(0, 63),

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import rule
+from hypothesis.stateful import precondition, rule
 
 from harness.checks.library import stateful
 from harness.errors import Inconclusive
@@ -55,3 +55,39 @@ def test_without_a_broken_invariant_an_unreplayable_run_is_unknown() -> None:
     context = _context()
     with pytest.raises(Inconclusive):
         stateful.run_machine(changeable(None), context, seed=1)
+
+
+def acknowledging(guarded: bool) -> type[stateful.ModelMachine]:
+    """A machine whose model keeps what the system acknowledged (one call in three), with
+    the rule that acts on it guarded by a precondition or returning when there is none."""
+
+    class Acknowledging(stateful.ModelMachine):
+        calls = 0
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.kept: list[int] = []
+
+        @rule()
+        def create(self) -> None:
+            Acknowledging.calls += 1
+            if Acknowledging.calls % 3 == 0:
+                self.kept.append(Acknowledging.calls)
+
+        @precondition(lambda self: self.kept or not guarded)
+        @rule(pick=st.integers(0, 9))
+        def use(self, pick: int) -> None:
+            if self.kept:
+                self.kept.pop(pick % len(self.kept))
+
+    return Acknowledging
+
+
+def test_a_precondition_on_what_was_acknowledged_makes_the_run_unreplayable() -> None:
+    with pytest.raises(Inconclusive, match="FlakyStrategyDefinition"):
+        stateful.run_machine(acknowledging(guarded=True), _context(), seed=1)
+
+
+def test_a_rule_that_returns_when_there_is_nothing_replays_the_same_draws() -> None:
+    run = stateful.run_machine(acknowledging(guarded=False), _context(), seed=1)
+    assert run.failure is None
