@@ -57,8 +57,11 @@ def engine_available() -> bool:
 
 
 class HealthyAndReady(WaitStrategy):
-    """Docker reports the container healthy, then the host-side probe passes
-    (so the published port works too). A container that exits stops the wait."""
+    """The host-side probe passes (so the published port works too) and Docker reports
+    the container healthy, or not yet judged: its first health check runs an interval
+    after the start (10 s for a service, 30 s for coturn), and the probe asks what the
+    health check asks. Unhealthy is never ready; without a probe, only healthy is. A
+    container that exits stops the wait."""
 
     def __init__(self, probe: Callable[[], None] | None, deadline_s: float) -> None:
         super().__init__()
@@ -81,9 +84,10 @@ class HealthyAndReady(WaitStrategy):
 
     def _ready(self, state: dict[str, Any]) -> bool:
         health = state.get("Health") or {}
-        if health and health.get("Status") != "healthy":
+        judged = health.get("Status", "healthy")
+        if judged == "unhealthy" or (judged != "healthy" and self.probe is None):
             log = health.get("Log") or [{}]
-            self.last_error = f"health {health.get('Status')}: {log[-1].get('Output', '')[:200]}"
+            self.last_error = f"health {judged}: {log[-1].get('Output', '')[:200]}"
             return False
         if self.probe is None:
             return True

@@ -67,6 +67,8 @@ def test_every_setting_docker_enforces_is_the_shipped_one(
             assert spec.healthcheck is not None, name
             assert list(spec.healthcheck.test) == check["test"], name  # type: ignore[index]
             assert spec.healthcheck.start_period_s == seconds(check["start_period"]), name  # type: ignore[index]
+            interval = seconds(check.get("interval", "30s"))  # type: ignore[attr-defined]
+            assert spec.healthcheck.interval_s == interval, name
 
 
 def test_stores_run_as_compose_deploys_them(specs: dict[str, ContainerSpec]) -> None:
