@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
 from hypothesis.stateful import RuleBasedStateMachine
@@ -31,6 +31,8 @@ from harness.clients.api import ApiClient, Session
 from harness.errors import Inconclusive
 from harness.faults.injector import FaultInjector, FaultWindow
 from harness.waiting import eventually
+
+T = TypeVar("T")
 
 STATEFUL_SEED = 7_310_009
 #: How long a retried operation may take to be acknowledged or refused once its fault
@@ -168,6 +170,17 @@ class ModelMachine(RuleBasedStateMachine):
         if not holds:
             note_failure(self.context, message)
             raise AssertionError(message)
+
+    def checked(self, what: str, call: Callable[[], T]) -> T:
+        """A client call outside any fault (a run's set-up, an invariant's read) whose
+        own assertion fails the model like `expect`: recorded, so a run that Hypothesis
+        then cannot replay still reports what broke instead of proving nothing."""
+        try:
+            return call()
+        except (AssertionError, httpx.HTTPError) as exc:
+            message = f"{what}: {type(exc).__name__}: {exc}"
+            note_failure(self.context, message)
+            raise AssertionError(message) from exc
 
 
 def _settled(answer: httpx.Response | None) -> httpx.Response | None:

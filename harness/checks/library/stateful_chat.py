@@ -48,7 +48,9 @@ class ChatMachine(ModelMachine):
         self.names = {users[name].user_id: name for name in PEOPLE}
         # A group (a direct conversation is one per pair, and would carry earlier runs').
         group = (users["bob"], users["carol"])
-        self.conversation_id = self.chats["alice"].conversation(*group, title="model")
+        self.conversation_id = self.checked(
+            "set-up", lambda: self.chats["alice"].conversation(*group, title="model")
+        )
         #: Marks this run's words: search finds this conversation's messages only.
         self.tag = f"m{secrets.token_hex(4)}"
         self.sent: dict[str, Sent] = {}
@@ -128,7 +130,7 @@ class ChatMachine(ModelMachine):
     def history_matches_the_model(self) -> None:
         if not hasattr(self, "sent"):
             return
-        history = self.chats["bob"].history(self.conversation_id)
+        history = self.checked("history", lambda: self.chats["bob"].history(self.conversation_id))
         ids = [m["message_id"] for m in history]
         self.expect(len(ids) == len(set(ids)), f"a message listed twice: {ids}")
         by_key = {m["client_msg_id"]: m for m in history}

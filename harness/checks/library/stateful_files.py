@@ -24,14 +24,15 @@ class FileMachine(ModelMachine):
         begin_run(self.context)
         api = self.context.api
         #: A fresh owner per run: the quota starts at zero.
-        self.files = Files(api, api.new_session())
+        self.files = Files(api, self.checked("set-up", api.new_session))
         #: file id → its bytes, for every file the model says is available.
         self.stored: dict[str, bytes] = {}
         self.upload(SIZES[1], None)  # every run starts with a file to act on
 
     def _staged(self, size: int, data: bytes) -> str:
         """An upload URL (declaring `size`), the bytes PUT there; the file id."""
-        answer = self.files.stage(data, f"model-{secrets.token_hex(3)}.bin", size=size)
+        name = f"model-{secrets.token_hex(3)}.bin"
+        answer = self.checked("upload", lambda: self.files.stage(data, name, size=size))
         self.expect(answer.status_code == 201, f"upload-url: {answer.status_code}")
         return str(answer.json()["file_id"])
 

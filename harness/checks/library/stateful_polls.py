@@ -36,7 +36,9 @@ class PollMachine(ModelMachine):
         begin_run(self.context)
         users = self.context.users
         self.chats = {name: Chat(self.context.api, users[name]) for name in PEOPLE}
-        self.conversation_id = self.chats["alice"].conversation(users["bob"], users["carol"])
+        self.conversation_id = self.checked(
+            "set-up", lambda: self.chats["alice"].conversation(users["bob"], users["carol"])
+        )
         self.polls: list[Poll] = []
         self.create("alice", 3, False, None)  # every run starts with a poll to act on
 

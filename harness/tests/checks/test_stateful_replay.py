@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import precondition, rule
+from hypothesis.stateful import initialize, precondition, rule
 
 from harness.checks.library import stateful
 from harness.errors import Inconclusive
@@ -91,3 +91,33 @@ def test_a_precondition_on_what_was_acknowledged_makes_the_run_unreplayable() ->
 def test_a_rule_that_returns_when_there_is_nothing_replays_the_same_draws() -> None:
     run = stateful.run_machine(acknowledging(guarded=False), _context(), seed=1)
     assert run.failure is None
+
+
+def failing_client_once() -> type[stateful.ModelMachine]:
+    """A machine whose client asserts in its set-up once (the system answered 502 one
+    time), then never again: Hypothesis cannot replay the failing run."""
+
+    class FailingOnce(stateful.ModelMachine):
+        runs = 0
+
+        @initialize()
+        def set_up(self) -> None:
+            FailingOnce.runs += 1
+            self.checked("set-up", lambda: _create_conversation(FailingOnce.runs == 3))
+
+        @rule(pick=st.integers(0, 9))
+        def step(self, pick: int) -> None:
+            pass
+
+    return FailingOnce
+
+
+def _create_conversation(fails: bool) -> str:
+    assert not fails, "create conversation: 502"
+    return "id"
+
+
+def test_a_client_assertion_in_a_run_is_the_model_s_failure_even_unreplayed() -> None:
+    run = stateful.run_machine(failing_client_once(), _context(), seed=1)
+    assert run.failure is not None
+    assert "set-up: AssertionError: create conversation: 502" in run.failure
