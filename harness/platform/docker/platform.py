@@ -287,15 +287,11 @@ class DockerPlatform:
         self.start(component)
 
     def probe(self, component: str) -> None:
-        """The container runs (not paused), Docker's own health check does not call it
-        unhealthy, and its host-side probe passes."""
+        """The container runs (not paused) and its host-side probe passes. Docker's own
+        verdict is not asked: at the files' intervals it lags a recovery by up to 10 s."""
         state = self._container(component).attrs["State"]
         if not state["Running"] or state["Paused"] or state.get("Restarting"):
             raise ComponentError(f"{component} is {state['Status']}")
-        health = state.get("Health") or {}
-        if health.get("Status") == "unhealthy":
-            output = ((health.get("Log") or [{}])[-1].get("Output") or "").strip()
-            raise ComponentError(f"{component}: its health check fails: {output[:200]}")
         spec = self.specs[component]
         if spec.probe is not None:
             spec.probe()

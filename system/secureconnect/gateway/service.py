@@ -1,7 +1,10 @@
 """Proxying rules: rate limits, header hygiene, upstream timeouts and errors.
 
 A hung upstream is cut at the read timeout (504 upstream_timeout, counted
-in request_timeout_total); a refused connection is a 502; a service
+in request_timeout_total). An instance that cannot be connected to (refused,
+or its name gone with its container) has been sent nothing, so the request
+goes to the service's next instance (counted in
+gateway_upstream_failovers_total); when none can be, it is a 502. A service
 without a configured URL is a 503. Errors use the API error body.
 
 Bodies stream: a request body larger than BUFFERED_BODY_BYTES (or of unknown
@@ -24,12 +27,14 @@ from secureconnect.common.logging import request_id_var
 from secureconnect.common.metrics import REQUEST_TIMEOUTS
 from secureconnect.common.ratelimit import RateLimit, RateLimiter
 from secureconnect.common.tokens import TokenCodec
+from secureconnect.gateway.metrics import UPSTREAM_FAILOVERS
 from secureconnect.gateway.settings import RATE_LIMIT_WINDOW_S, GatewaySettings
 from secureconnect.gateway.transport import (
     KeepAlivePool,
     Timeouts,
     UpstreamBody,
     UpstreamRequest,
+    UpstreamResponse,
 )
 from secureconnect.gateway.upstreams import Upstream
 
@@ -108,6 +113,24 @@ def forwarded_headers(outgoing: Outgoing) -> list[tuple[bytes, bytes]]:
     return headers
 
 
+async def first_reachable(
+    pool: KeepAlivePool, upstream: Upstream, request: UpstreamRequest
+) -> UpstreamResponse:
+    """The first of the upstream's instances that can be connected to answers. A
+    ConnectError means nothing was sent, so even a streamed body is whole for the next."""
+    *others, last = upstream.candidates()
+    for origin in others:
+        try:
+            return await pool.exchange(origin, request)
+        except httpx.ConnectError as exc:
+            UPSTREAM_FAILOVERS.labels(upstream.name).inc()
+            log.warning(
+                "upstream instance unreachable, trying the next",
+                extra={"upstream": upstream.name, "error": repr(exc)},
+            )
+    return await pool.exchange(last, request)
+
+
 class GatewayService:
     def __init__(
         self,
@@ -147,7 +170,7 @@ class GatewayService:
             outgoing.length,
         )
         try:
-            response = await self.pool.exchange(upstream.pick(), request)
+            response = await first_reachable(self.pool, upstream, request)
         except httpx.TimeoutException as exc:
             raise self._timed_out(upstream, route, exc) from exc
         except httpx.TransportError as exc:

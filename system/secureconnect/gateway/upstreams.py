@@ -29,11 +29,13 @@ class Upstream:
 
     name: str
     urls: list[str]
+    _origins: list[Origin] = field(init=False, repr=False)
     _cycle: Iterator[Origin] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.urls = [url.rstrip("/") for url in self.urls]
-        self._cycle = itertools.cycle([Origin.parse(url) for url in self.urls])
+        self._origins = [Origin.parse(url) for url in self.urls]
+        self._cycle = itertools.cycle(self._origins)
 
     def pick(self) -> Origin:
         if not self.urls:
@@ -41,6 +43,11 @@ class Upstream:
                 503, "service_unavailable", f"the {self.name} service is not configured"
             )
         return next(self._cycle)
+
+    def candidates(self) -> list[Origin]:
+        """The next instance in turn, then the others: where to try a request, in order."""
+        first = self.pick()
+        return [first, *(origin for origin in self._origins if origin != first)]
 
 
 def upstreams_from(settings: GatewaySettings) -> dict[str, Upstream]:
