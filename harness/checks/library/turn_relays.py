@@ -24,8 +24,9 @@ def uclient_calls(text: str) -> list[list[str]]:
     calls = []
     for line in text.replace("\\\n", " ").splitlines():
         words = [] if line.lstrip().startswith("#") else line.split()
-        starts = [i for i, word in enumerate(words) if word.endswith(UCLIENT)]
-        calls += [words[i + 1 :] for i in starts[:1]]
+        start = next((i for i, word in enumerate(words) if word.endswith(UCLIENT)), None)
+        if start is not None:
+            calls.append(words[start + 1 :])
     return calls
 
 
