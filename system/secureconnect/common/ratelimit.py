@@ -7,6 +7,7 @@ counting in Redis agrees on it; `retry_after` is the time left in it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
 from secureconnect.common.errors import DomainError
@@ -27,9 +28,24 @@ class RateLimit:
         return f"rl:{self.scope}:{subject}:{index}", reset_in
 
 
+class WindowCounters(Protocol):
+    async def incr_many(self, counters: list[tuple[str, float]]) -> list[int]:
+        """Count one event in each (key, ttl_s): each window's count so far."""
+        ...
+
+
 class RateLimiter:
-    def __init__(self, redis: ResilientRedis, service: str, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self,
+        redis: ResilientRedis,
+        service: str,
+        clock: Clock = SYSTEM_CLOCK,
+        counters: WindowCounters | None = None,
+    ) -> None:
+        """`counters` count the hits (default: in Redis, one call per hit); `check`
+        reads Redis."""
         self.redis = redis
+        self.counters: WindowCounters = counters or redis
         self.service = service
         self.clock = clock
 
@@ -45,7 +61,7 @@ class RateLimiter:
         """Count one event against each (limit, subject): [(limit, reset_in, count)]."""
         now = self.clock.now()
         windows = [(limit, *limit.window(subject, now)) for limit, subject in checks]
-        counts = await self.redis.incr_many([(key, limit.window_s) for limit, key, _ in windows])
+        counts = await self.counters.incr_many([(key, limit.window_s) for limit, key, _ in windows])
         return [
             (limit, reset_in, count)
             for (limit, _, reset_in), count in zip(windows, counts, strict=True)

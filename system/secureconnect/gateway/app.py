@@ -1,4 +1,4 @@
-"""The gateway's app: upstream client, Redis-backed limits, probes."""
+"""The gateway's app: upstream client, rate limits synced through Redis, probes."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from secureconnect.common.probes import http_dependency, redis_dependency
 from secureconnect.common.ratelimit import RateLimiter
 from secureconnect.common.resilient_redis import ResilientRedis
 from secureconnect.common.tokens import TokenCodec
+from secureconnect.gateway.counters import SyncedCounters
 from secureconnect.gateway.deps import GatewayState
 from secureconnect.gateway.proxy import ROUTES, ProxyMiddleware
 from secureconnect.gateway.routes import router
@@ -74,11 +75,12 @@ def create_gateway_app(settings: GatewaySettings, clock: Clock = SYSTEM_CLOCK) -
         )
         probe_client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
         upstreams = upstreams_from(settings)
+        counters = SyncedCounters(redis, clock)
         service = GatewayService(
             settings,
             pool,
             upstreams,
-            RateLimiter(redis, name, clock),
+            RateLimiter(redis, name, clock, counters),
             TokenCodec(settings.jwt_key(), clock),
         )
         install_state(
@@ -89,6 +91,7 @@ def create_gateway_app(settings: GatewaySettings, clock: Clock = SYSTEM_CLOCK) -
         try:
             yield
         finally:
+            await counters.close()
             await pool.aclose()
             await probe_client.aclose()
             await redis.stop()
