@@ -61,6 +61,7 @@ def _model_holds(
     assert run.failure is None, (
         f"{run.machine}: {run.failure} (shortest failing sequence: {len(run.steps)} lines)"
     )
+    stateful.require_enough(context)
     if not any(w.proven for w in context.injector.windows):
         raise Inconclusive("no fault window touched traffic: the model held, the chaos is unproven")
 
@@ -70,9 +71,13 @@ def _record(run: stateful.MachineRun, context: stateful.Context, evidence: Evide
     evidence.note(
         "campaign",
         f"seed {stateful.STATEFUL_SEED}: {budget.examples} sequences of at most "
-        f"{budget.steps} steps, {budget.shrink_s:g} s of shrinking",
+        f"{budget.steps} steps, {budget.shrink_s:g} s of shrinking, {budget.wall_s:g} s in all",
     )
     evidence.number("sequences run (shrinking included)", context.runs)
+    if context.cut:
+        evidence.note(
+            "wall clock", f"the campaign's {budget.wall_s:g} s ran out: sequences stopped"
+        )
     evidence.number("operations sent", context.steps)
     evidence.number("operations retried after their fault", context.retried)
     evidence.number("time", run.seconds, "s")

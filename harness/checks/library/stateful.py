@@ -11,7 +11,8 @@ what the system answers. A failure is shrunk by Hypothesis to the shortest
 sequence of steps that still fails, kept as the lines Hypothesis prints for it.
 
 Runs are seeded (STATEFUL_SEED) and bounded per profile (STATEFUL_BUDGETS): runs,
-steps per run, and seconds of shrinking once a failure is found.
+steps per run, seconds of shrinking once a failure is found, and the wall clock of the
+whole campaign (past it no sequence starts; too few sequences run is unknown).
 """
 
 from __future__ import annotations
@@ -50,11 +51,19 @@ class StatefulBudget:
     steps: int
     #: Seconds of shrinking once a failure is found; then the shortest so far is kept.
     shrink_s: float
+    #: Seconds the whole campaign may take, sequences and shrinking: past them no new
+    #: sequence starts, except the final replay of a failure. Below pytest's timeout of
+    #: a check (600 s) with room for that replay, whose steps may each wait
+    #: RECOVERY_DEADLINE_S for a restart.
+    wall_s: float
+    #: Fewer sequences than this finished within wall_s, none failing: too little was
+    #: tried to call the model held (unknown).
+    enough: int
 
 
 STATEFUL_BUDGETS = {
-    "smoke": StatefulBudget(examples=8, steps=10, shrink_s=90.0),
-    "full": StatefulBudget(examples=15, steps=25, shrink_s=300.0),
+    "smoke": StatefulBudget(examples=8, steps=10, shrink_s=90.0, wall_s=240.0, enough=4),
+    "full": StatefulBudget(examples=15, steps=25, shrink_s=300.0, wall_s=420.0, enough=8),
 }
 
 FaultStarter = Callable[[FaultInjector], contextlib.AbstractContextManager[FaultWindow]]
@@ -101,6 +110,10 @@ class Context:
     first_failure_at: float | None = None
     #: What broke the model first (kept: a replay that goes differently loses it).
     first_failure: str | None = None
+    started_at: float | None = None
+    #: Sequences not started because the campaign's wall clock had run out.
+    cut: int = 0
+    clock: Callable[[], float] = time.monotonic
 
     def call(self, send: Callable[[], httpx.Response]) -> httpx.Response | None:
         try:
@@ -116,9 +129,25 @@ class Context:
         with FAULTS[name](self.injector) as window:
             yield window
 
+    def wall_spent(self) -> bool:
+        started = self.started_at
+        return started is not None and self.clock() - started > self.budget.wall_s
+
     def shrinking_spent(self) -> bool:
-        started = self.first_failure_at
-        return started is not None and time.monotonic() - started > self.budget.shrink_s
+        """The shrinking budget or the campaign's wall clock is spent, once a failure
+        was found."""
+        failed = self.first_failure_at
+        if failed is None:
+            return False
+        return self.clock() - failed > self.budget.shrink_s or self.wall_spent()
+
+
+class OutOfTime(Exception):  # noqa: N818 (a stop, not an error)
+    """The campaign's wall clock ran out with nothing failed: no sequence starts.
+
+    Raised in every run past the clock (a rejection would only make Hypothesis draw
+    more). Hypothesis then ends with it, or, when the stop cut short a sequence it had
+    drawn before, with Flaky: with nothing failed, either is the clock's stop."""
 
 
 class ModelMachine(RuleBasedStateMachine):
@@ -218,18 +247,31 @@ def run_machine(machine: type[ModelMachine], context: Context, seed: int) -> Mac
         print_blob=False,
         report_multiple_bugs=False,
     )
-    started = time.monotonic()
+    context.started_at = started = context.clock()
     result = MachineRun(machine.__name__)
     try:
         run_state_machine_as_test(with_seed(seed)(machine), settings=config)
+    except OutOfTime:
+        pass
     except (AssertionError, httpx.HTTPError, TimeoutError) as exc:
         result.failure = f"{type(exc).__name__}: {exc}"[:600]
         lines = [line for note in getattr(exc, "__notes__", []) for line in note.splitlines()]
         result.steps = [line.strip() for line in lines if line.strip().startswith("state")]
     except Flaky as exc:
-        result.failure = _unreplayed(context, exc)
-    result.seconds = time.monotonic() - started
+        if not (context.cut and context.first_failure is None):
+            result.failure = _unreplayed(context, exc)
+    result.seconds = context.clock() - started
     return result
+
+
+def require_enough(context: Context) -> None:
+    """Unknown when the wall clock cut the campaign before `enough` sequences ran."""
+    budget = context.budget
+    if context.cut and context.runs < budget.enough:
+        raise Inconclusive(
+            f"{context.runs} of {budget.examples} sequences ran in the campaign's "
+            f"{budget.wall_s:g} s (at least {budget.enough} are needed to call the model held)"
+        )
 
 
 def _unreplayed(context: Context, exc: BaseException) -> str:
@@ -250,19 +292,23 @@ def _unreplayed(context: Context, exc: BaseException) -> str:
 def note_failure(context: Context, message: str) -> None:
     """Call when an invariant or a rule fails: shrinking starts its clock."""
     if context.first_failure_at is None:
-        context.first_failure_at = time.monotonic()
+        context.first_failure_at = context.clock()
         context.first_failure = message
 
 
 def begin_run(context: Context) -> None:
-    """Call at the start of every run: past the shrinking budget, runs are skipped
-    (Hypothesis keeps the shortest failure found so far), except its final replay."""
+    """Call at the start of every run: past the shrinking budget or the wall clock, runs
+    are skipped (Hypothesis keeps the shortest failure found so far), except its final
+    replay."""
     from hypothesis import reject
     from hypothesis.control import current_build_context
 
-    context.runs += 1
+    if context.first_failure_at is None and context.wall_spent():
+        context.cut += 1
+        raise OutOfTime
     if context.shrinking_spent() and not current_build_context().is_final:
         reject()
+    context.runs += 1
 
 
 def summary(context: Context) -> list[list[Any]]:

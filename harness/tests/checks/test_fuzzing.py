@@ -91,7 +91,7 @@ class Counter(ModelMachine):
 
 
 def test_a_lost_write_is_shrunk_to_its_shortest_sequence():
-    budget = StatefulBudget(examples=30, steps=10, shrink_s=30.0)
+    budget = StatefulBudget(examples=30, steps=10, shrink_s=30.0, wall_s=120.0, enough=1)
     context = Context(cast(Any, None), cast(Any, None), {}, budget)
     run = run_machine(Counter, context, seed=1)
     assert run.failure is not None and "lost" in run.failure

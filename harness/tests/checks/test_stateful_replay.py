@@ -13,7 +13,7 @@ from hypothesis.stateful import initialize, precondition, rule
 from harness.checks.library import stateful
 from harness.errors import Inconclusive
 
-BUDGET = stateful.StatefulBudget(examples=20, steps=5, shrink_s=5.0)
+BUDGET = stateful.StatefulBudget(examples=20, steps=5, shrink_s=5.0, wall_s=60.0, enough=1)
 
 
 def _context() -> stateful.Context:
@@ -121,3 +121,61 @@ def test_a_client_assertion_in_a_run_is_the_model_s_failure_even_unreplayed() ->
     run = stateful.run_machine(failing_client_once(), _context(), seed=1)
     assert run.failure is not None
     assert "set-up: AssertionError: create conversation: 502" in run.failure
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def slow(clock: FakeClock, seconds_per_step: float) -> type[stateful.ModelMachine]:
+    """A machine that holds whose every step takes `seconds_per_step` of `clock`."""
+
+    class Slow(stateful.ModelMachine):
+        @initialize()
+        def set_up(self) -> None:
+            stateful.begin_run(self.context)
+
+        @rule(pick=st.integers(0, 9))
+        def step(self, pick: int) -> None:
+            clock.now += seconds_per_step
+
+    return Slow
+
+
+def _timed_context(clock: FakeClock, wall_s: float, enough: int) -> stateful.Context:
+    budget = stateful.StatefulBudget(
+        examples=20, steps=5, shrink_s=5.0, wall_s=wall_s, enough=enough
+    )
+    none = cast(Any, None)
+    return stateful.Context(none, none, {}, budget, clock=clock)
+
+
+def test_the_campaign_stops_at_its_wall_clock() -> None:
+    clock = FakeClock()
+    context = _timed_context(clock, wall_s=30.0, enough=2)
+    run = stateful.run_machine(slow(clock, 2.0), context, seed=1)
+    assert run.failure is None
+    assert context.cut and 2 <= context.runs < 20
+    assert clock.now <= 30.0 + 5 * 2.0  # the run under way when the clock ran out ends
+    stateful.require_enough(context)
+
+
+def test_too_few_sequences_in_the_wall_clock_is_unknown() -> None:
+    clock = FakeClock()
+    context = _timed_context(clock, wall_s=30.0, enough=10)
+    stateful.run_machine(slow(clock, 10.0), context, seed=1)
+    with pytest.raises(Inconclusive, match="sequences ran"):
+        stateful.require_enough(context)
+
+
+def test_no_time_at_all_is_unknown() -> None:
+    clock = FakeClock()
+    context = _timed_context(clock, wall_s=-1.0, enough=1)
+    run = stateful.run_machine(slow(clock, 1.0), context, seed=1)
+    assert run.failure is None and context.runs == 0
+    with pytest.raises(Inconclusive):
+        stateful.require_enough(context)
