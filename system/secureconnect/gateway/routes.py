@@ -16,13 +16,14 @@ async def _relay_to(
 ) -> None:
     try:
         await service.admit(client, websocket.headers.get("authorization"))
-        base = service.upstreams[upstream_name].pick().url
+        instances = service.upstreams[upstream_name].candidates()
     except DomainError as exc:
         await websocket.accept()
         await websocket.close(code=CLOSE_POLICY_VIOLATION, reason=exc.message[:120])
         return
     query = websocket.scope.get("query_string", b"").decode("latin-1")
-    await relay(websocket, upstream_ws_url(base, websocket.url.path, query), client)
+    urls = [upstream_ws_url(i.url, websocket.url.path, query) for i in instances]
+    await relay(websocket, upstream_name, urls, client)
 
 
 @router.websocket("/ws")

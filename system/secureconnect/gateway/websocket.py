@@ -2,7 +2,10 @@
 
 The upstream connection is opened first; only then is the client's
 handshake accepted, so an unreachable service is a prompt close with 1013
-(try again later) and an upstream refusal (e.g. bad token) a 1008.
+(try again later) and an upstream refusal (e.g. bad token) a 1008. An
+instance that cannot be connected to (refused, or its name gone with its
+container) is passed over for the service's next one, as HTTP requests are
+(counted in gateway_upstream_failovers_total); 1013 only when none can be.
 """
 
 from __future__ import annotations
@@ -10,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import suppress
+from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from secureconnect.common.logging import request_id_var
+from secureconnect.gateway.metrics import UPSTREAM_FAILOVERS
 
 log = logging.getLogger(__name__)
 
@@ -37,28 +42,60 @@ def upstream_ws_url(base_http_url: str, path: str, query: str) -> str:
     return base + path + (f"?{query}" if query else "")
 
 
-async def relay(websocket: WebSocket, url: str, client: str) -> None:
+async def relay(websocket: WebSocket, upstream_name: str, urls: list[str], client: str) -> None:
+    """Relay the client's socket to the first of `urls` (a service's instances, in
+    turn) that can be connected to."""
     headers = [(k, websocket.headers[k]) for k in FORWARDED_WS_HEADERS if k in websocket.headers]
     headers += [("x-forwarded-for", client), ("x-request-id", request_id_var.get())]
     try:
-        upstream = await connect(
-            url,
-            additional_headers=headers,
-            open_timeout=WS_OPEN_TIMEOUT_S,
-            max_size=WS_MAX_MESSAGE_BYTES,
-        )
+        upstream = await open_first_reachable(upstream_name, urls, headers)
     except InvalidStatus as exc:
         await _refuse(
             websocket, CLOSE_POLICY_VIOLATION, f"upstream refused: {exc.response.status_code}"
         )
         return
     except (OSError, TimeoutError, InvalidHandshake) as exc:
-        log.warning("websocket upstream unreachable", extra={"url": url, "error": repr(exc)})
+        log.warning(
+            "websocket upstream unreachable",
+            extra={"upstream": upstream_name, "error": repr(exc)},
+        )
         await _refuse(websocket, CLOSE_TRY_AGAIN_LATER, "service unavailable")
         return
     async with upstream:
         await websocket.accept(subprotocol=upstream.subprotocol)
         await _pump_both(websocket, upstream)
+
+
+async def open_first_reachable(
+    upstream_name: str, urls: list[str], headers: list[tuple[str, str]]
+) -> ClientConnection:
+    *others, last = urls
+    for url in others:
+        try:
+            return await _open(url, headers)
+        except TimeoutError:  # an instance that is there but slow: no second wait
+            raise
+        except OSError as exc:  # nothing reached the instance: the next one may answer
+            UPSTREAM_FAILOVERS.labels(upstream_name).inc()
+            log.warning(
+                "websocket upstream instance unreachable, trying the next",
+                # The instance only: the query string may carry the client's token.
+                extra={
+                    "upstream": upstream_name,
+                    "instance": urlsplit(url).netloc,
+                    "error": repr(exc),
+                },
+            )
+    return await _open(last, headers)
+
+
+async def _open(url: str, headers: list[tuple[str, str]]) -> ClientConnection:
+    return await connect(
+        url,
+        additional_headers=headers,
+        open_timeout=WS_OPEN_TIMEOUT_S,
+        max_size=WS_MAX_MESSAGE_BYTES,
+    )
 
 
 async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:

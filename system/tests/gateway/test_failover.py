@@ -1,5 +1,6 @@
-"""A service with several instances: a request the gateway could not connect to one
-of them with (nothing was sent) goes to the next; 502 only when none can be reached."""
+"""A service with several instances: a request or a WebSocket the gateway could not
+connect to one of them with (nothing was sent) goes to the next; 502 (or a 1013 close)
+only when none can be reached."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from prometheus_client import REGISTRY
 from secureconnect.gateway.service import first_reachable
 from secureconnect.gateway.transport import KeepAlivePool, UpstreamRequest
 from secureconnect.gateway.upstreams import Upstream
+from secureconnect.gateway.websocket import open_first_reachable
+from websockets.asyncio.server import ServerConnection, serve
 
 from harness.platform.ports import free_port
 from tests.gateway.test_transport import BIG, TIMEOUTS, StreamingServer
@@ -58,3 +61,23 @@ async def test_no_instance_reachable_is_the_connect_error(pool: KeepAlivePool) -
     upstream = Upstream("chat", [_dead(), _dead()])
     with pytest.raises(httpx.ConnectError):
         await first_reachable(pool, upstream, UpstreamRequest("GET", b"/", [], b""))
+
+
+async def test_a_websocket_goes_to_the_next_instance_when_one_is_refused() -> None:
+    async def hello(connection: ServerConnection) -> None:
+        await connection.send("live")
+
+    async with serve(hello, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        urls = [_dead().replace("http", "ws"), f"ws://127.0.0.1:{port}/ws"]
+        before = _failovers("ws-failover-test")
+        upstream = await open_first_reachable("ws-failover-test", urls, [])
+        async with upstream:
+            assert await upstream.recv() == "live"
+        assert _failovers("ws-failover-test") == before + 1
+
+
+async def test_no_websocket_instance_reachable_is_the_connect_error() -> None:
+    urls = [_dead().replace("http", "ws"), _dead().replace("http", "ws")]
+    with pytest.raises(OSError):
+        await open_first_reachable("chat", urls, [])
