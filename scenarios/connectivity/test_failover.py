@@ -1,12 +1,13 @@
 """A service with two instances keeps answering when one of them dies.
 
-Steady state: chat runs as two instances behind the gateway, a user with a conversation.
-Fault: one chat instance killed (SIGKILL; it restarts by itself, so the requests go out
-at once). Expectation: every request sent meanwhile is answered by the other instance:
-none gets a 502 from the gateway, which takes turns between the instances. Proof: the
-gateway counted requests it moved off the dead instance, or a 502 shows requests still
-reached it; with neither, the instance was back before any request went to it, and the
-check is unknown.
+Steady state: chat runs as two instances behind the gateway, a signed-in user.
+Fault: one chat instance killed (SIGKILL; it restarts by itself, so the traffic goes out
+at once). Expectation: every request and every `/ws` socket opened meanwhile is served by
+the other instance: no request gets a 502 from the gateway, which takes turns between the
+instances, and every socket answers a ping (a socket the gateway could not connect
+upstream is closed with 1013). Proof, for requests and sockets each: the gateway counted
+some it moved off the dead instance, or a 502 (a 1013) shows some still went to it; with
+neither, the instance was back before any went to it, and the check is unknown.
 """
 
 from __future__ import annotations
@@ -23,23 +24,26 @@ from harness import (
     metric_sample,
     require_components,
 )
-from harness.checks import components
+from harness.checks import components, connectivity
 
-#: Requests sent while an instance is down: with two instances in turn, half go to it.
-REQUESTS = 12
+#: Requests and sockets sent while an instance is down, taking turns: with two instances
+#: in turn, half of each go to it.
+ROUNDS = 12
 FAILOVERS = "gateway_upstream_failovers_total"
+#: How long a socket is given to open and answer a ping, seconds.
+SOCKET_DEADLINE_S = 5.0
 
 
 @check(
     "CONN-011",
     "With one of two chat instances killed, the gateway sends its share to the other: "
-    "no request fails",
+    "no request or socket fails",
     category="connectivity",
     severity="HIGH",
     finding="Inter-service connectivity: a scaled service must survive one instance",
     fix="When the gateway cannot connect to an instance (refused, or its name gone with its "
-    "container), nothing was sent: send the request to the next instance; 502 only when "
-    "none can be reached.",
+    "container), nothing was sent: send the request or the socket to the next instance; "
+    "502 (a 1013 close) only when none can be reached.",
     impact="Every crash or restart of one instance fails the share of users' requests the "
     "gateway sends it, although another instance could answer them.",
 )
@@ -52,15 +56,27 @@ def test_the_gateway_fails_over_to_a_live_instance(
         raise Inconclusive(f"chat runs as {len(chats)} instance(s): no other to fail over to")
     alice = api.new_session()
     gateway = stack.endpoint("gateway").url or ""
-    before = metric_sample(gateway, FAILOVERS, upstream="chat")
+    requests, sockets, moved = Counter[str](), Counter[str](), Counter[str]()
     faults.kill(chats[0])
-    statuses = Counter(
-        api.http.get("/api/v1/conversations", headers=alice.headers).status_code
-        for _ in range(REQUESTS)
-    )
-    moved = metric_sample(gateway, FAILOVERS, upstream="chat") - before
-    evidence.table("answers while it was down", ["status", "requests"], sorted(statuses.items()))
-    evidence.number("requests the gateway moved to the other instance", moved)
-    if not moved and not statuses[502]:
-        raise Inconclusive(f"{chats[0]} was back before a request went to it")
-    assert set(statuses) == {200}, f"with {chats[0]} down: {dict(statuses)}"
+    counted = metric_sample(gateway, FAILOVERS, upstream="chat")
+    for _ in range(ROUNDS):
+        status = api.http.get("/api/v1/conversations", headers=alice.headers).status_code
+        requests[str(status)] += 1
+        counted, moved["requests"] = _moved(gateway, counted, moved["requests"])
+        answer = connectivity.chat_socket_answers(gateway, alice.access_token, SOCKET_DEADLINE_S)
+        sockets[answer] += 1
+        counted, moved["sockets"] = _moved(gateway, counted, moved["sockets"])
+    evidence.table("answers while it was down", ["status", "requests"], sorted(requests.items()))
+    evidence.table("sockets while it was down", ["outcome", "sockets"], sorted(sockets.items()))
+    evidence.table("moved to the other instance", ["kind", "count"], sorted(moved.items()))
+    failed = [f"requests {dict(requests)}"] if set(requests) != {"200"} else []
+    failed += [f"sockets {dict(sockets)}"] if set(sockets) != {"pong"} else []
+    assert not failed, f"with {chats[0]} down: {'; '.join(failed)}"
+    if not moved["requests"] or not moved["sockets"]:
+        raise Inconclusive(f"{chats[0]} was back before every kind of traffic went to it: {moved}")
+
+
+def _moved(gateway: str, counted: float, moved: int) -> tuple[float, int]:
+    """The gateway's failover count now, and `moved` plus what it grew by."""
+    now = metric_sample(gateway, FAILOVERS, upstream="chat")
+    return now, moved + int(now - counted)

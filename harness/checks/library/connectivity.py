@@ -1,12 +1,16 @@
-"""Bounded answers: a request must end, with an expected status, within a budget."""
+"""Bounded answers: a request must end, with an expected status, within a budget; and
+whether a socket through the gateway reaches a live chat instance."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
 
 import httpx
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
 
 from harness.checks.evidence import EvidenceLog
 
@@ -71,3 +75,21 @@ def assert_answered(
     )
     assert elapsed <= budget_s * slack, f"{label}: took {elapsed:.1f}s, budget {budget_s:.1f}s"
     return response
+
+
+def chat_socket_answers(gateway_url: str, access_token: str, deadline_s: float) -> str:
+    """Open `/ws` through the gateway and ping the chat instance behind it: "pong" when
+    it answered, else what the socket did (a close's code, a refusal, silence)."""
+    url = gateway_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/ws"
+    headers = {"Authorization": f"Bearer {access_token}"}
+    try:
+        with connect(url, additional_headers=headers, open_timeout=deadline_s) as socket:
+            socket.send(json.dumps({"type": "ping"}))
+            frame = json.loads(socket.recv(timeout=deadline_s))
+            return "pong" if frame.get("type") == "pong" else f"frame {frame.get('type')!r}"
+    except InvalidStatus as exc:
+        return f"refused {exc.response.status_code}"
+    except ConnectionClosed as exc:
+        return f"closed {exc.rcvd.code if exc.rcvd is not None else 'without a code'}"
+    except TimeoutError:
+        return "silent"
