@@ -73,7 +73,7 @@ class SyncedCounters:
             window.unsent += 1
             counts.append(window.count)
         self._due.set()
-        if self._task is None:
+        if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._sync_forever(), name="rate-limit-sync")
         return counts
 
