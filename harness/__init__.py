@@ -37,6 +37,7 @@ from harness.platform.components.services import (
 from harness.platform.probes import turn_allocate
 from harness.platform.runtime import SECRET_NAMES
 from harness.redaction import RUN_SECRETS
+from harness.toxiproxy.client import FLAKY_REROLL_S
 from harness.waiting import eventually
 
 #: A fixture that maps a component name to (host, port).
@@ -56,6 +57,7 @@ __all__ = [
     "ConfigError",
     "EventListener",
     "EvidenceLog",
+    "FLAKY_REROLL_S",
     "FaultError",
     "FaultInjector",
     "FaultWindow",

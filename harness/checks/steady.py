@@ -12,7 +12,10 @@ calls `restore_steady_state`:
    what its stack file grants is used: a component it grants no control of
    cannot be repaired, and the reason names the missing grant.
 3. Every SecureConnect service reports `/ready` with status `ok`: no
-   dependency degraded or down, no fallback serving, no breaker open.
+   dependency degraded or down, no fallback serving, no breaker open; and
+   its `/health` answers 200 (the backup scheduler's is 503 while its
+   backups are stale, as after an outage of S3 or PostgreSQL, until the next
+   good one).
 
 A check that judges a component on its own (a data store's authentication, the
 TURN server's) marks itself `@pytest.mark.steady_state(services=False)`: only
@@ -124,16 +127,28 @@ def ready_state(url: str) -> str:
     return f"{status} ({', '.join(sick)})" if status != "ok" and sick else status
 
 
+def service_state(url: str) -> str:
+    """`ok` when /ready says so and /health answers 200; else what is not."""
+    ready = ready_state(url)
+    if ready != "ok":
+        return ready
+    try:
+        status = httpx.get(f"{url}/health", timeout=READY_TIMEOUT_S).status_code
+    except httpx.HTTPError as exc:
+        return f"/health: {type(exc).__name__}"
+    return "ok" if status == 200 else f"/health: HTTP {status}"
+
+
 def _settle_services(platform: Platform) -> list[str]:
     """Wait until every service says `ok`; name the ones that needed waiting for."""
     urls = {name: platform.endpoint(name).url for name in services_of(platform)}
-    pending = {name: ready_state(url) for name, url in urls.items() if url}
+    pending = {name: service_state(url) for name, url in urls.items() if url}
     pending = {name: state for name, state in pending.items() if state != "ok"}
     first_seen = dict(pending)
     deadline = time.monotonic() + SETTLE_DEADLINE_S
     while pending and time.monotonic() < deadline:
         time.sleep(SETTLE_POLL_S)
-        states = {name: ready_state(urls[name] or "") for name in pending}
+        states = {name: service_state(urls[name] or "") for name in pending}
         pending = {name: state for name, state in states.items() if state != "ok"}
     if pending:
         states = ", ".join(f"{n}: {s}" for n, s in sorted(pending.items()))

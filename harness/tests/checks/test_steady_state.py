@@ -109,3 +109,37 @@ def test_a_check_of_a_component_alone_runs_whatever_state_the_services_are_in(
     statuses = {check_id: r["status"] for check_id, r in recorded.items()}
     assert statuses == {"T-011": "pass", "T-012": "pass", "T-013": "unknown"}
     assert "auth" in recorded["T-013"]["message"], recorded["T-013"]["message"]
+
+
+BACKUP_SCENARIO = (
+    PREAMBLE
+    + """
+from harness import eventually
+
+
+def health(stack):
+    return httpx.get(stack.endpoint("backup").url + "/health", timeout=2).status_code
+
+
+@marked("T-021")
+def test_leaves_backups_stale(stack):
+    stack.toxiproxy.set_enabled("postgres", False)
+    eventually(lambda: health(stack) == 503, 60, 0.5, what="backups to go stale")
+
+
+@marked("T-022")
+def test_starts_with_current_backups(stack):
+    assert health(stack) == 200
+"""
+)
+
+
+def test_a_service_whose_health_is_503_is_waited_for(pytester: pytest.Pytester) -> None:
+    """The backup scheduler's /health is 503 while its backups are stale (an earlier
+    check's database outage), /ready ok as soon as the database answers: the next check
+    waits for a good backup."""
+    recorded = run_checks(pytester, BACKUP_SCENARIO, "--readiness-services=backup")
+    statuses = {check_id: r["status"] for check_id, r in recorded.items()}
+    assert statuses == {"T-021": "pass", "T-022": "pass"}, recorded
+    repaired = " ".join(recorded["T-022"]["evidence"][0]["value"])
+    assert "backup" in repaired, repaired
