@@ -10,7 +10,6 @@ and any extra middleware (e.g. CORS on the gateway).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -25,6 +24,7 @@ from secureconnect.common.metrics import REQUEST_TIMEOUTS, publish_periods
 from secureconnect.common.middleware import BoundaryMiddleware, EdgeMiddleware
 from secureconnect.common.openapi import document_errors
 from secureconnect.common.settings import ServiceSettings
+from secureconnect.common.tasks import stop
 
 #: Probe routes never run long enough to time out; no series for them.
 QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
@@ -119,6 +119,4 @@ async def running(jobs: Mapping[str, Coroutine[Any, Any, None]]) -> AsyncIterato
         yield
     finally:
         for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop(task)

@@ -20,9 +20,10 @@ while the previous call was out, so nothing waits on a clock.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
+
+from secureconnect.common.tasks import stop
 
 I = TypeVar("I")  # noqa: E741 (an item)
 R = TypeVar("R")
@@ -53,11 +54,8 @@ class Coalescer(Generic[I, R]):
         return await future
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
 
     async def _send_forever(self) -> None:
         while True:

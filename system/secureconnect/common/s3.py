@@ -61,6 +61,7 @@ from secureconnect.common.errors import DomainError
 from secureconnect.common.health import Dependency, DependencyState
 from secureconnect.common.metrics import LATENCY_BUCKETS_S, publish_periods
 from secureconnect.common.settings import S3Settings
+from secureconnect.common.tasks import stop
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -244,10 +245,7 @@ class ResilientS3:
         self._prober = asyncio.create_task(self._probe_loop(), name=f"s3-prober-{self.service}")
 
     async def close(self) -> None:
-        if self._prober is not None:
-            self._prober.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._prober
+        await stop(self._prober)
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _probe_loop(self) -> None:

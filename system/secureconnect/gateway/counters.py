@@ -18,11 +18,11 @@ stay here and are added when it answers again, as long as their window lasts.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
 from secureconnect.common.resilient_redis import ResilientRedis
+from secureconnect.common.tasks import stop
 
 #: Longest a count stays in this instance only, while Redis answers.
 SYNC_INTERVAL_S = 0.1
@@ -107,11 +107,8 @@ class SyncedCounters:
 
     async def close(self) -> None:
         """Stop syncing, sending what is left once."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop(self._task)
+        self._task = None
         await self.sync()
 
     def _forget_ended(self) -> None:
