@@ -32,7 +32,6 @@ SYNC_INTERVAL_S = 0.1
 class Window:
     #: Monotonic time at which the window (and its Redis key) is over.
     ends_at: float
-    ttl_s: float
     #: Every instance's count, as of the last sync.
     total: int = 0
     #: Counted here, not yet sent.
@@ -69,7 +68,7 @@ class SyncedCounters:
         for key, ttl_s in counters:
             window = self.windows.get(key)
             if window is None:
-                window = self.windows[key] = Window(now + ttl_s, ttl_s)
+                window = self.windows[key] = Window(now + ttl_s)
             window.unsent += 1
             counts.append(window.count)
         self._due.set()
