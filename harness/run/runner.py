@@ -158,6 +158,9 @@ def run_checks(
         # Plugins this process already imported (anyio...) cannot be assertion-rewritten.
         "-W",
         "ignore::pytest.PytestAssertRewriteWarning",
+        # pyproject.toml's own setting, for scenario folders outside the repository too.
+        "-o",
+        "asyncio_default_fixture_loop_scope=function",
         "-q",
         *extra_args,
     ]
