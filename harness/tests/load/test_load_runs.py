@@ -181,7 +181,10 @@ def test_the_cli_uses_the_running_stack_and_faults_it_through_its_state_file(
     assert "during s3-down:" in result.stderr
     summary = json.loads(next((tmp_path / "reports").glob("*/load/summary.json")).read_text())
     assert summary["fault"]["scenario"] == "s3-down"
-    assert summary["phases"]["during"]["files"]["failures"] > 0
+    # What the cut did is proven at the proxy; whether two file users with 3-8 s
+    # pauses reach S3 inside a 6 s window is chance (the 12 s test above asserts it).
+    assert summary["inert_fault"] is None
+    assert any("dropped by the cut" in line for line in summary["fault_proof"])
     assert load_stack.toxiproxy.proxy("s3").enabled, "the cut was not undone"
 
 
