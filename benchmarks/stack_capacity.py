@@ -14,7 +14,10 @@ the users are spawned and have signed up (their argon2 sign-up burst is what
 the SLO runs judge): throughput and errors from the cumulative counts of
 Locust's history, p95 as the worst of its rolling 10 s windows in that phase
 (stricter than one p95 over the phase).
-The CPU share of the gateway process during each step is printed beside it.
+The CPU share of the gateway process during each step is printed beside it, and
+under each step of the whole stack every component's share and the machine's
+(what is left of the machine's is Locust and anything else running): where the
+CPU of a journey goes, before anything is optimised.
 Journey users think for seconds between tasks, so their steps are user
 counts; gateway users never wait, so their user count is the concurrency.
 The per-address rate limit of both gateways is lifted: all load comes from
@@ -29,7 +32,8 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
@@ -69,8 +73,12 @@ class Step:
     p95_ms: float
     error_ratio: float
     load_average: tuple[float, float, float]
-    #: The gateway process's CPU over the step, percent of one core.
-    gateway_cpu: float = 0.0
+    #: CPU over the step by component (and "machine": every process), percent of one core.
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def gateway_cpu(self) -> float:
+        return self.cpu.get("gateway", 0.0)
 
     @property
     def met(self) -> bool:
@@ -113,20 +121,51 @@ def steady_step(users: int, history: list[HistoryRow], steady_from: float) -> St
     return Step(users, rps, p95, failures / requests if requests else 1.0, load)
 
 
-def _cpu_s(pid: int) -> float:
+#: A meter reads the CPU seconds something has used so far.
+Meters = dict[str, Callable[[], float]]
+
+
+def process_cpu_s(pid: int) -> float:
     times = psutil.Process(pid).cpu_times()
     return float(times.user + times.system)
 
 
+def machine_cpu_s() -> float:
+    """CPU seconds every core has spent busy since boot (idle and I/O wait excluded)."""
+    times = psutil.cpu_times()
+    return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
+
+
+def stack_meters(stack: LocalPlatform) -> Meters:
+    """One meter per running component of the stack (its processes and their children)."""
+
+    def meter(name: str) -> Callable[[], float]:
+        return lambda: stack.stats(name).cpu_seconds
+
+    return {name: meter(name) for name in stack.names() if stack.endpoint(name).pid}
+
+
+def shares(meters: Meters, since: dict[str, float], seconds: float) -> dict[str, float]:
+    return {name: 100 * (read() - since[name]) / seconds for name, read in meters.items()}
+
+
+def breakdown(step: Step) -> str:
+    """The step's CPU by component, largest first, percent of one core."""
+    ranked = sorted(step.cpu.items(), key=lambda item: -item[1])
+    return "         cpu %: " + "  ".join(f"{name} {share:.0f}" for name, share in ranked)
+
+
 def step_up(series: str, url: str, users: list[int], seconds: float, locustfile: Path,
-            out: Path, gateway_pid: int) -> list[Step]:  # fmt: skip
+            out: Path, meters: Meters) -> list[Step]:  # fmt: skip
     steps = []
+    meters = {**meters, "machine": machine_cpu_s}
     for count in users:
-        cpu, started = _cpu_s(gateway_pid), time.monotonic()
+        since, started = {name: read() for name, read in meters.items()}, time.monotonic()
         step = run_step(url, count, seconds, locustfile, out / f"{series}-{count}")
-        share = 100 * (_cpu_s(gateway_pid) - cpu) / (time.monotonic() - started)
-        step = replace(step, gateway_cpu=share)
+        step = replace(step, cpu=shares(meters, since, time.monotonic() - started))
         print(step.line(series), flush=True)
+        if len(meters) > 2:
+            print(breakdown(step), flush=True)
         steps.append(step)
         if not step.met:
             break
@@ -200,13 +239,14 @@ def main() -> None:
         try:
             seconds, out = args.step_seconds, args.out
             alone_file, alone_s = HERE / "locust_gateway.py", args.gateway_step_seconds
+            alone_meters: Meters = {"gateway": lambda: process_cpu_s(helpers[1].pid)}
             gateway_steps = step_up(
-                "gateway", alone_url, args.gateway_users, alone_s, alone_file, out, helpers[1].pid
+                "gateway", alone_url, args.gateway_users, alone_s, alone_file, out, alone_meters
             )
-            stack_pid = stack.endpoint("gateway").pid or 0
             stack_steps = step_up(
-                "stack", stack_url, args.stack_users, seconds, DEFAULT_LOCUSTFILE, out, stack_pid
-            )
+                "stack", stack_url, args.stack_users, seconds, DEFAULT_LOCUSTFILE, out,
+                stack_meters(stack),
+            )  # fmt: skip
         finally:
             for process in helpers:
                 process.terminate()
