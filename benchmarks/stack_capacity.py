@@ -14,7 +14,7 @@ the users are spawned and have signed up (their argon2 sign-up burst is what
 the SLO runs judge): throughput and errors from the cumulative counts of
 Locust's history, p95 as the worst of its rolling 10 s windows in that phase
 (stricter than one p95 over the phase).
-The CPU share of the gateway process during each step is printed beside it, and
+The CPU share of the gateway process over each steady phase is printed beside it, and
 under each step of the whole stack every component's share and the machine's
 (what is left of the machine's is Locust and anything else running): where the
 CPU of a journey goes, before anything is optimised.
@@ -64,6 +64,9 @@ JOURNEY_RAMP_S = 10.0
 WARMUP_S = {"journeys": 20.0, "gateway": 5.0}
 #: Locust's rolling percentile window: a window judged lies wholly in the steady phase.
 ROLLING_WINDOW_S = 10.0
+#: The stack's CPU with no load at all is measured over this many seconds first: what
+#: its periodic work (probes, sweeps, scrapes) costs whatever the traffic.
+IDLE_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -94,33 +97,6 @@ class Step:
         )
 
 
-def run_step(url: str, users: int, seconds: float, locustfile: Path, out: Path) -> Step:
-    journeys = locustfile == DEFAULT_LOCUSTFILE
-    rate = max(1.0, users / JOURNEY_RAMP_S) if journeys else float(users)
-    plan = LocustPlan(url, users, rate, seconds, out, locustfile=locustfile)
-    with LocustProcesses(plan) as locust:
-        started = locust.wait_started()
-        locust.wait_finished()
-    ramp = JOURNEY_RAMP_S if journeys else 0.0
-    steady_from = started + ramp + WARMUP_S["journeys" if journeys else "gateway"]
-    return steady_step(users, read_stats(plan.csv_prefix).history, steady_from)
-
-
-def steady_step(users: int, history: list[HistoryRow], steady_from: float) -> Step:
-    """Throughput, errors and worst rolling p95 of the Aggregated rows after `steady_from`."""
-    load = os.getloadavg()
-    rows = [r for r in history if r.name == AGGREGATED and r.timestamp >= steady_from]
-    if len(rows) < 2 or rows[-1].timestamp <= rows[0].timestamp:
-        return Step(users, 0.0, float("inf"), 1.0, load)
-    first, last = rows[0], rows[-1]
-    requests = last.total_requests - first.total_requests
-    failures = last.total_failures - first.total_failures
-    windows = [r.p95_ms for r in rows if r.timestamp >= steady_from + ROLLING_WINDOW_S]
-    p95 = max((w for w in windows if w is not None), default=float("inf"))
-    rps = requests / (last.timestamp - first.timestamp)
-    return Step(users, rps, p95, failures / requests if requests else 1.0, load)
-
-
 #: A meter reads the CPU seconds something has used so far.
 Meters = dict[str, Callable[[], float]]
 
@@ -145,8 +121,50 @@ def stack_meters(stack: LocalPlatform) -> Meters:
     return {name: meter(name) for name in stack.names() if stack.endpoint(name).pid}
 
 
-def shares(meters: Meters, since: dict[str, float], seconds: float) -> dict[str, float]:
-    return {name: 100 * (read() - since[name]) / seconds for name, read in meters.items()}
+Reading = tuple[dict[str, float], float]
+
+
+def reading(meters: Meters) -> Reading:
+    """Every meter's CPU seconds now, and when."""
+    return {name: read() for name, read in meters.items()}, time.monotonic()
+
+
+def shares(meters: Meters, since: Reading) -> dict[str, float]:
+    """Each meter's CPU since `since`, percent of one core."""
+    seconds = time.monotonic() - since[1]
+    return {name: 100 * (read() - since[0][name]) / seconds for name, read in meters.items()}
+
+
+def run_step(url: str, users: int, seconds: float, locustfile: Path, out: Path,
+             meters: Meters) -> Step:  # fmt: skip
+    """One Locust run of `users`, judged (and its CPU metered) over its steady phase."""
+    journeys = locustfile == DEFAULT_LOCUSTFILE
+    rate = max(1.0, users / JOURNEY_RAMP_S) if journeys else float(users)
+    plan = LocustPlan(url, users, rate, seconds, out, locustfile=locustfile)
+    ramp = JOURNEY_RAMP_S if journeys else 0.0
+    with LocustProcesses(plan) as locust:
+        steady_from = locust.wait_started() + ramp + WARMUP_S["journeys" if journeys else "gateway"]
+        locust.wait_until(steady_from)
+        since = reading(meters)
+        locust.wait_finished()
+        cpu = shares(meters, since)
+    step = steady_step(users, read_stats(plan.csv_prefix).history, steady_from)
+    return replace(step, cpu=cpu)
+
+
+def steady_step(users: int, history: list[HistoryRow], steady_from: float) -> Step:
+    """Throughput, errors and worst rolling p95 of the Aggregated rows after `steady_from`."""
+    load = os.getloadavg()
+    rows = [r for r in history if r.name == AGGREGATED and r.timestamp >= steady_from]
+    if len(rows) < 2 or rows[-1].timestamp <= rows[0].timestamp:
+        return Step(users, 0.0, float("inf"), 1.0, load)
+    first, last = rows[0], rows[-1]
+    requests = last.total_requests - first.total_requests
+    failures = last.total_failures - first.total_failures
+    windows = [r.p95_ms for r in rows if r.timestamp >= steady_from + ROLLING_WINDOW_S]
+    p95 = max((w for w in windows if w is not None), default=float("inf"))
+    rps = requests / (last.timestamp - first.timestamp)
+    return Step(users, rps, p95, failures / requests if requests else 1.0, load)
 
 
 def breakdown(step: Step) -> str:
@@ -155,14 +173,22 @@ def breakdown(step: Step) -> str:
     return "         cpu %: " + "  ".join(f"{name} {share:.0f}" for name, share in ranked)
 
 
+def idle(meters: Meters, seconds: float = IDLE_S) -> None:
+    """Print what the stack's components use with no traffic."""
+    meters = {**meters, "machine": machine_cpu_s}
+    since = reading(meters)
+    time.sleep(seconds)
+    step = Step(0, 0.0, 0.0, 0.0, os.getloadavg(), shares(meters, since))
+    print(f"stack       idle for {seconds:.0f} s", flush=True)
+    print(breakdown(step), flush=True)
+
+
 def step_up(series: str, url: str, users: list[int], seconds: float, locustfile: Path,
             out: Path, meters: Meters) -> list[Step]:  # fmt: skip
     steps = []
     meters = {**meters, "machine": machine_cpu_s}
     for count in users:
-        since, started = {name: read() for name, read in meters.items()}, time.monotonic()
-        step = run_step(url, count, seconds, locustfile, out / f"{series}-{count}")
-        step = replace(step, cpu=shares(meters, since, time.monotonic() - started))
+        step = run_step(url, count, seconds, locustfile, out / f"{series}-{count}", meters)
         print(step.line(series), flush=True)
         if len(meters) > 2:
             print(breakdown(step), flush=True)
@@ -243,6 +269,7 @@ def main() -> None:
             gateway_steps = step_up(
                 "gateway", alone_url, args.gateway_users, alone_s, alone_file, out, alone_meters
             )
+            idle(stack_meters(stack))
             stack_steps = step_up(
                 "stack", stack_url, args.stack_users, seconds, DEFAULT_LOCUSTFILE, out,
                 stack_meters(stack),
