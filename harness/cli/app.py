@@ -30,6 +30,7 @@ from harness.cli.options import (
     Profile,
     ReportRoot,
     Scenario,
+    SelftestShard,
     Services,
     StackFile,
     StateFile,
@@ -45,7 +46,7 @@ from harness.report.publish import rerender
 from harness.run.chaos import HELD, INERT, REFUTED
 from harness.run.chaos_catalogue import validate_scenario
 from harness.run.runner import RunOptions, new_run_id, run_suite
-from harness.selftest.catalogue import DEFECTS_DIR, load_catalogue, select
+from harness.selftest.catalogue import DEFECTS_DIR, Shard, load_catalogue, select
 from harness.selftest.engine import Selftest
 from harness.selftest.outcome import write as write_outcome
 from harness.selftest.view import SelftestProgress, print_catalogue, print_outcome
@@ -203,6 +204,7 @@ def selftest(
     ] = None,
     fast: Annotated[bool, typer.Option(help="Only the fast subset (what make test runs).")] = False,
     list_only: Annotated[bool, typer.Option("--list", help="List the catalogue and exit.")] = False,
+    shard: SelftestShard = None,
     report_root: Annotated[
         Path, typer.Option(help="Where the self-test folder goes.", file_okay=False)
     ] = Path("reports"),
@@ -211,7 +213,8 @@ def selftest(
     ] = DEFECTS_DIR,
 ) -> None:
     """Apply each seeded defect to a copy of the system and show the checks catch it."""
-    chosen = select(load_catalogue(catalogue), defect or [], fast)
+    part = Shard.parse(shard) if shard else None
+    chosen = select(load_catalogue(catalogue), defect or [], fast, part)
     if list_only:
         print_catalogue(console, chosen)
         return

@@ -20,6 +20,7 @@ from harness.errors import ConfigError
 from harness.platform.backends import BACKENDS
 from harness.platform.components.services import BACKENDS as SERVICES
 from harness.run.chaos_catalogue import check_scenario_form
+from harness.selftest.catalogue import Shard
 
 _DURATION = re.compile(
     r"(?:(?P<h>\d+(?:\.\d+)?)h)?(?:(?P<m>\d+(?:\.\d+)?)m)?(?:(?P<s>\d+(?:\.\d+)?)s)?"
@@ -85,6 +86,12 @@ def refusing(check: Callable[[str], str]) -> Callable[[str | None], str | None]:
     return callback
 
 
+def shard_form(text: str) -> str:
+    """`text` when it names a part of a selection (`2/3`); ConfigError otherwise."""
+    Shard.parse(text)
+    return text
+
+
 def _duration(help_text: str) -> typer.models.OptionInfo:
     return typer.Option(help=f"{help_text} ({DURATION_FORMS}).", parser=parse_duration)
 
@@ -135,3 +142,11 @@ FaultScenario = Annotated[
 ChaosDuration = Annotated[float, _duration("How long the fault lasts")]
 LoadDuration = Annotated[float, _duration("How long the load lasts")]
 FaultDuration = Annotated[float, _duration("How long the mid-run fault lasts")]
+SelftestShard = Annotated[
+    str | None,
+    typer.Option(
+        help="Only part K of N of the selection, e.g. 2/3: the parts are disjoint and together "
+        "the whole (a CI matrix runs one each).",
+        callback=refusing(shard_form),
+    ),
+]

@@ -215,8 +215,31 @@ def load_catalogue(directory: Path = DEFECTS_DIR) -> list[Defect]:
     return sorted(defects, key=lambda d: d.id)
 
 
-def select(defects: list[Defect], ids: list[str], fast: bool) -> list[Defect]:
-    """The defects named (all when none are), only the fast ones with `fast`."""
+@dataclass(frozen=True)
+class Shard:
+    """Part `index` of `count` of a selection (`--shard 2/3`): every count-th defect by id
+    from the index-th, so the parts are disjoint, together the whole selection, and each
+    holds a share of every area. A CI matrix (or a machine at a time) runs one part each."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        index, slash, count = text.partition("/")
+        if slash and index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count):
+            return cls(int(index), int(count))
+        raise ConfigError(f"{text!r} is not a part like 2/3 (the second of three)")
+
+    def of(self, defects: list[Defect]) -> list[Defect]:
+        return defects[self.index - 1 :: self.count]
+
+
+def select(
+    defects: list[Defect], ids: list[str], fast: bool, shard: Shard | None = None
+) -> list[Defect]:
+    """The defects named (all when none are), only the fast ones with `fast`, and of
+    those only the part `shard` names."""
     known = {d.id for d in defects}
     unknown = [i for i in ids if i not in known]
     if unknown:
@@ -224,6 +247,8 @@ def select(defects: list[Defect], ids: list[str], fast: bool) -> list[Defect]:
             f"--defect {unknown[0]!r} is not in the catalogue; see `readiness selftest --list`"
         )
     chosen = [d for d in defects if (not ids or d.id in ids) and (d.fast or not fast)]
+    if shard is not None:
+        chosen = shard.of(chosen)
     if not chosen:
         raise ConfigError("no defect matches the selection")
     return chosen

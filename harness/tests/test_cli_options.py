@@ -40,6 +40,7 @@ BAD_VALUES = {
     "slo": "/nonexistent/slo.yaml",
     "target": "ftp://example.org",
     "defect": "DEF-NOT-IN-THE-CATALOGUE",
+    "shard": "4/3",
     "catalogue": __file__,
     "host": "not an address",
     "port": "70000",

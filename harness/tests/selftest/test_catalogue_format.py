@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ConfigError
-from harness.selftest.catalogue import load_catalogue, load_defect, select
+from harness.selftest.catalogue import Shard, load_catalogue, load_defect, select
 
 GOOD = """\
 id: DEF-TEST-GOOD
@@ -89,6 +89,20 @@ def test_selection_refuses_unknown_ids(tmp_path: Path) -> None:
         select(defects, ["DEF-NOPE-X"], fast=False)
     with pytest.raises(ConfigError, match="no defect matches"):
         select(defects, [], fast=True)
+
+
+def test_shards_are_disjoint_and_together_the_whole_catalogue() -> None:
+    catalogue = load_catalogue()
+    parts = [select(catalogue, [], False, Shard(k, 3)) for k in (1, 2, 3)]
+    ids = [d.id for part in parts for d in part]
+    assert sorted(ids) == sorted(d.id for d in catalogue) and len(set(ids)) == len(ids)
+    assert max(map(len, parts)) - min(map(len, parts)) <= 1
+
+
+@pytest.mark.parametrize("text", ["0/3", "4/3", "1/0", "2", "a/b", "1/3/5", "-1/3", ""])
+def test_a_shard_is_a_part_of_a_whole(text: str) -> None:
+    with pytest.raises(ConfigError, match="is not a part like 2/3"):
+        Shard.parse(text)
 
 
 def readiness(*args: str) -> subprocess.CompletedProcess[str]:
