@@ -4,6 +4,7 @@ gateway alone in front of a trivial backend, measured in one run, and the ratio.
 
     .venv/bin/python benchmarks/stack_capacity.py [--step-seconds 60] [--gateway-step-seconds 30]
         [--stack-users 20,40,80,160,240,320,400,480] [--gateway-users 1,4,16,32,64,128,256]
+        [--profile chat-1]
 
 Starts its own local stack, plus a second gateway process (same settings,
 same Redis) whose every route points at benchmarks/trivial_backend.py. Each
@@ -17,7 +18,9 @@ Locust's history, p95 as the worst of its rolling 10 s windows in that phase
 The CPU share of the gateway process over each steady phase is printed beside it, and
 under each step of the whole stack every component's share and the machine's
 (what is left of the machine's is Locust and anything else running): where the
-CPU of a journey goes, before anything is optimised.
+CPU of a journey goes, before anything is optimised. `--profile COMPONENT` also
+samples that component with py-spy over each steady phase and prints its top
+frames (the collapsed stacks stay in the step's folder, for a flame graph).
 Journey users think for seconds between tasks, so their steps are user
 counts; gateway users never wait, so their user count is the concurrency.
 The per-address rate limit of both gateways is lifted: all load comes from
@@ -48,6 +51,9 @@ from harness.platform.local import LocalPlatform, default_components  # noqa: E4
 from harness.platform.ports import LOOPBACK, free_port  # noqa: E402
 from harness.waiting import eventually  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from profile_hot_path import record, show, top_frames  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 P95_TARGET_MS = 200.0
 #: The performance table's target for the whole stack (benchmarks/README.md); the user
@@ -64,6 +70,8 @@ JOURNEY_RAMP_S = 10.0
 WARMUP_S = {"journeys": 20.0, "gateway": 5.0}
 #: Locust's rolling percentile window: a window judged lies wholly in the steady phase.
 ROLLING_WINDOW_S = 10.0
+#: How long py-spy may take to write its profile after a step, seconds.
+PROFILE_GRACE_S = 60.0
 #: The stack's CPU with no load at all is measured over this many seconds first: what
 #: its periodic work (probes, sweeps, scrapes) costs whatever the traffic.
 IDLE_S = 20.0
@@ -135,21 +143,61 @@ def shares(meters: Meters, since: Reading) -> dict[str, float]:
     return {name: 100 * (read() - since[0][name]) / seconds for name, read in meters.items()}
 
 
-def run_step(url: str, users: int, seconds: float, locustfile: Path, out: Path,
-             meters: Meters) -> Step:  # fmt: skip
-    """One Locust run of `users`, judged (and its CPU metered) over its steady phase."""
-    journeys = locustfile == DEFAULT_LOCUSTFILE
-    rate = max(1.0, users / JOURNEY_RAMP_S) if journeys else float(users)
-    plan = LocustPlan(url, users, rate, seconds, out, locustfile=locustfile)
-    ramp = JOURNEY_RAMP_S if journeys else 0.0
+@dataclass(frozen=True)
+class Series:
+    """A stepped series: what its users drive, and what is watched while they do."""
+
+    name: str
+    url: str
+    locustfile: Path
+    step_seconds: float
+    out: Path
+    meters: Meters
+    #: A process py-spy samples over each step's steady phase (--profile), if any.
+    profiled: int | None = None
+
+    @property
+    def journeys(self) -> bool:
+        return self.locustfile == DEFAULT_LOCUSTFILE
+
+
+def run_step(series: Series, users: int) -> Step:
+    """One Locust run of `users`, judged (CPU metered, a process profiled) over its steady
+    phase."""
+    rate = max(1.0, users / JOURNEY_RAMP_S) if series.journeys else float(users)
+    out = series.out / f"{series.name}-{users}"
+    plan = LocustPlan(
+        series.url, users, rate, series.step_seconds, out, locustfile=series.locustfile
+    )
+    settle_s = JOURNEY_RAMP_S + WARMUP_S["journeys"] if series.journeys else WARMUP_S["gateway"]
     with LocustProcesses(plan) as locust:
-        steady_from = locust.wait_started() + ramp + WARMUP_S["journeys" if journeys else "gateway"]
+        steady_from = locust.wait_started() + settle_s
         locust.wait_until(steady_from)
-        since = reading(meters)
+        since = reading(series.meters)
+        spy = _profile(series, out, series.step_seconds - settle_s)
         locust.wait_finished()
-        cpu = shares(meters, since)
+        cpu = shares(series.meters, since)
+    if spy is not None:
+        _show_profile(spy, out / "profile.txt")
     step = steady_step(users, read_stats(plan.csv_prefix).history, steady_from)
     return replace(step, cpu=cpu)
+
+
+def _profile(series: Series, out: Path, seconds: float) -> subprocess.Popen[bytes] | None:
+    if series.profiled is None:
+        return None
+    out.mkdir(parents=True, exist_ok=True)
+    return record(series.profiled, max(1.0, seconds), out / "profile.txt")
+
+
+def _show_profile(spy: subprocess.Popen[bytes], collapsed: Path) -> None:
+    """The profiled process's top frames over the step (self time), after py-spy ends."""
+    _, err = spy.communicate(timeout=PROFILE_GRACE_S)
+    if not collapsed.exists():
+        print(f"         py-spy recorded nothing: {err.decode(errors='replace')[-300:]}")
+        return
+    own, _, total = top_frames(collapsed)
+    show(f"         profile, self time ({collapsed})", own, total)
 
 
 def steady_step(users: int, history: list[HistoryRow], steady_from: float) -> Step:
@@ -183,14 +231,13 @@ def idle(meters: Meters, seconds: float = IDLE_S) -> None:
     print(breakdown(step), flush=True)
 
 
-def step_up(series: str, url: str, users: list[int], seconds: float, locustfile: Path,
-            out: Path, meters: Meters) -> list[Step]:  # fmt: skip
+def step_up(series: Series, users: list[int]) -> list[Step]:
     steps = []
-    meters = {**meters, "machine": machine_cpu_s}
+    series = replace(series, meters={**series.meters, "machine": machine_cpu_s})
     for count in users:
-        step = run_step(url, count, seconds, locustfile, out / f"{series}-{count}", meters)
-        print(step.line(series), flush=True)
-        if len(meters) > 2:
+        step = run_step(series, count)
+        print(step.line(series.name), flush=True)
+        if len(series.meters) > 2:
             print(breakdown(step), flush=True)
         steps.append(step)
         if not step.met:
@@ -252,6 +299,9 @@ def main() -> None:
     parser.add_argument("--stack-users", type=_ints, default=[20, 40, 80, 160, 240, 320, 400, 480])
     parser.add_argument("--gateway-users", type=_ints, default=[1, 4, 16, 32, 64, 128, 256])
     parser.add_argument("--out", type=Path, default=Path("reports") / "stack-capacity")
+    parser.add_argument(
+        "--profile", metavar="COMPONENT", help="py-spy this stack component in each step"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     components = default_components()
@@ -263,17 +313,16 @@ def main() -> None:
         stack_url = stack.endpoint("gateway").url or ""
         alone_url, helpers = start_gateway_alone(stack, args.out)
         try:
-            seconds, out = args.step_seconds, args.out
-            alone_file, alone_s = HERE / "locust_gateway.py", args.gateway_step_seconds
-            alone_meters: Meters = {"gateway": lambda: process_cpu_s(helpers[1].pid)}
-            gateway_steps = step_up(
-                "gateway", alone_url, args.gateway_users, alone_s, alone_file, out, alone_meters
-            )
-            idle(stack_meters(stack))
-            stack_steps = step_up(
-                "stack", stack_url, args.stack_users, seconds, DEFAULT_LOCUSTFILE, out,
-                stack_meters(stack),
-            )  # fmt: skip
+            alone = Series("gateway", alone_url, HERE / "locust_gateway.py",
+                           args.gateway_step_seconds, args.out,
+                           {"gateway": lambda: process_cpu_s(helpers[1].pid)})  # fmt: skip
+            gateway_steps = step_up(alone, args.gateway_users)
+            meters = stack_meters(stack)
+            idle(meters)
+            profiled = stack.endpoint(args.profile).pid if args.profile else None
+            whole = Series("stack", stack_url, DEFAULT_LOCUSTFILE, args.step_seconds, args.out,
+                           meters, profiled)  # fmt: skip
+            stack_steps = step_up(whole, args.stack_users)
         finally:
             for process in helpers:
                 process.terminate()
