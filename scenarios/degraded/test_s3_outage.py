@@ -1,12 +1,15 @@
 """Hypothesis: S3 faults stay inside storage — retried when transient, fenced off when not.
 
 Steady state: uploads work; auth works.
-Faults: half the S3 connections reset (flaky); S3 cut (down).
+Faults: half the S3 connections reset (flaky); S3 cut (down); S3 silent (it
+takes the requests and never answers: a frozen node, a half-dead path).
 Expectations: flaky uploads succeed with retries counted; with S3 down the
 first request answers 503 within a second (nothing listens: no retrying out
 the budget), the breaker opens (minio_circuit_breaker_open 1), storage then
 answers 503 in under 200 ms, auth is unharmed, MinIOCircuitBreakerOpen reaches Alertmanager; when
-S3 returns the breaker closes by itself and uploads work again.
+S3 returns the breaker closes by itself and uploads work again. With S3 silent,
+storage's own read timeout ends each call: 503 within its budget (a call left to
+the budget answers 504), and the breaker opens as for a cut.
 Proof: storage's own S3 attempts failed (or were refused by its breaker) in
 the fault window; backup's traffic through the same proxy proves nothing about
 storage, so without that the check is unknown, never judged.
@@ -16,14 +19,17 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from harness import (
+    BACKEND_BUDGET_S,
     FLAKY_REROLL_S,
     ApiClient,
     EvidenceLog,
     FaultInjector,
     Files,
     Platform,
+    Session,
     check,
     eventually,
     metric_sample,
@@ -44,6 +50,9 @@ FLAKY_UPLOADS = 10
 #: connection could be spared by both).
 MAX_FLAKY_UPLOADS = 40
 ALERT_DEADLINE_S = 45.0
+#: Completes sent at once into a silent S3: more than the failed operations in a row that
+#: open the breaker, so one round of them opens it.
+SILENT_COMPLETES = 8
 
 
 def _staged(files: Files, count: int) -> list[str]:
@@ -152,3 +161,53 @@ def test_s3_outage_is_fenced(
         )
     eventually(lambda: _breaker(storage) == 0, BREAKER_DEADLINE_S, what="breaker closing")
     assert files.complete(last).status_code == 200, "completes fail after S3 returned"
+
+
+def _timed_complete(gateway_url: str, session: Session, file_id: str) -> tuple[int, float]:
+    """One complete on a client of its own (they run concurrently): status and seconds."""
+    with ApiClient(gateway_url) as own:
+        started = time.monotonic()
+        status = Files(own, session).complete(file_id).status_code
+        return status, time.monotonic() - started
+
+
+@check(
+    "DEG-012",
+    "With S3 silent, storage answers 503 within its budget and opens its breaker",
+    category="degraded",
+    severity="HIGH",
+    finding="MinIO degraded mode: every S3 call bounded; MEDIUM-6: circuit breaker",
+    fix="Give every S3 exchange a read timeout below the request budget, count what it ends "
+    "as a failure toward the breaker, and answer 503 storage_unavailable.",
+    impact="An S3 that hangs instead of refusing holds every file request for its whole "
+    "budget and piles up threads and connections; the breaker never learns of it.",
+    profile="full",
+)
+def test_silent_s3_is_fenced(
+    stack: Platform, faults: FaultInjector, api: ApiClient, gateway_url: str,
+    evidence: EvidenceLog,
+) -> None:  # fmt: skip
+    require_components(stack.names(), "storage")
+    storage = stack.endpoint("storage").url or ""
+    session = api.new_session()
+    files = Files(api, session)
+    *silent, last = _staged(files, SILENT_COMPLETES + 1)
+    with faults.half_open("s3") as window, ThreadPoolExecutor(SILENT_COMPLETES) as pool:
+        view = storage_view.StorageView.watch(storage, window)
+        answers = list(pool.map(lambda f: _timed_complete(gateway_url, session, f), silent))
+        view.record()
+        faults.require_proof()  # a silence storage never met proves nothing
+        evidence.note("completes into the silence (status, seconds)", str(answers))
+        breaker = _breaker(storage)
+        started = time.monotonic()
+        refused = files.complete(last)
+        refused_s = time.monotonic() - started
+        evidence.http("complete once the breaker knows", refused)
+    slow = [a for a in answers if a[0] != 503 or a[1] >= BACKEND_BUDGET_S]
+    assert not slow, f"completes not answered 503 within {BACKEND_BUDGET_S}s: {slow}"
+    assert breaker == 1, "the breaker did not open after the silent calls failed"
+    assert refused.status_code == 503 and refused_s < FAST_503_S, (
+        f"with the breaker open storage answered {refused.status_code} after {refused_s:.2f}s"
+    )
+    eventually(lambda: _breaker(storage) == 0, BREAKER_DEADLINE_S, what="breaker closing")
+    assert files.complete(last).status_code == 200, "completes fail after S3 answers again"
