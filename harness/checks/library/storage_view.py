@@ -3,7 +3,8 @@
 The S3 proxy carries other traffic too: backups, video recordings, and the
 clients' own PUTs to presigned upload URLs. None of it proves that storage met
 the fault, so a check about storage requires storage's own attempts to have
-failed, or its breaker to have refused calls, while the fault held.
+failed, been abandoned (its request budget ended them: an S3 that never answers),
+or its breaker to have refused calls, while the fault held.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from harness.faults.injector import FaultWindow
 from harness.metrics import watch as metric_watch
 
 ATTEMPTS_FAILED = "storage S3 attempts failed"
+ATTEMPTS_ABANDONED = "storage S3 attempts abandoned by its request budget"
 CALLS_REFUSED = "storage S3 calls refused by its breaker"
 
 
@@ -24,6 +26,8 @@ def storage_s3_counters(storage: str) -> dict[str, Callable[[], float]]:
     name = "s3_request_duration_seconds_count"
     return {
         ATTEMPTS_FAILED: metric_watch(storage, name, service="storage", outcome="transient"),
+        # An attempt whose caller was cancelled (the request's budget ran out) ends "error".
+        ATTEMPTS_ABANDONED: metric_watch(storage, name, service="storage", outcome="error"),
         CALLS_REFUSED: metric_watch(storage, "s3_rejected_total", service="storage"),
     }
 
@@ -33,16 +37,18 @@ class StorageView:
     """Storage's S3 attempts that failed and calls its breaker refused, since `watch`."""
 
     window: FaultWindow
-    failed: Callable[[], float]
-    refused: Callable[[], float]
+    counters: dict[str, Callable[[], float]]
 
     @classmethod
     def watch(cls, storage: str, window: FaultWindow) -> StorageView:
         """Start counting; from now on only storage's view proves `window`."""
-        window.require(ATTEMPTS_FAILED, CALLS_REFUSED)
         counters = storage_s3_counters(storage)
-        return cls(window, counters[ATTEMPTS_FAILED], counters[CALLS_REFUSED])
+        window.require(*counters)
+        return cls(window, counters)
+
+    def failed(self) -> float:
+        return self.counters[ATTEMPTS_FAILED]()
 
     def record(self) -> None:
-        self.window.observe(ATTEMPTS_FAILED, self.failed())
-        self.window.observe(CALLS_REFUSED, self.refused())
+        for what, count in self.counters.items():
+            self.window.observe(what, count())
