@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from harness.keepalive import LIMITS
 from harness.redaction import RUN_SECRETS, register_body
 from harness.waiting import eventually
 
@@ -59,6 +60,7 @@ class ApiClient:
         self.http = httpx.Client(
             base_url=gateway_url,
             timeout=timeout_s,
+            limits=LIMITS,
             event_hooks={"request": [_note_request], "response": [_note_response]},
         )
 

@@ -32,6 +32,7 @@ from typing import Any, Literal
 import httpx
 
 from harness.errors import FaultError
+from harness.keepalive import LIMITS
 
 Stream = Literal["upstream", "downstream"]
 UPSTREAM: Stream = "upstream"  # client → server bytes
@@ -141,7 +142,7 @@ class ToxiproxyClient:
 
     def __init__(self, url: str, timeout_s: float = 5.0) -> None:
         self.url = url.rstrip("/")
-        self._http = httpx.Client(base_url=self.url, timeout=timeout_s)
+        self._http = httpx.Client(base_url=self.url, timeout=timeout_s, limits=LIMITS)
 
     def close(self) -> None:
         self._http.close()

@@ -31,6 +31,7 @@ from harness.checks.library.contract import (
     MinimalRequests,
     Operation,
 )
+from harness.keepalive import LIMITS
 
 ROLES = ("anonymous", "outsider", "owner")
 #: What a caller without a token is answered on a route that takes one.
@@ -199,7 +200,9 @@ class AuthorizationAudit:
         for role, headers in (("anonymous", {}), ("outsider", self.cast.outsider.headers)):
             answer, sent = send_request(self.http, operation, minimal, {}, headers)
             self._judge(row, role, answer, sent, GATEWAY_HIDES, where="gateway")
-        with httpx.Client(base_url=operation.service_url, timeout=self.http.timeout) as direct:
+        with httpx.Client(
+            base_url=operation.service_url, timeout=self.http.timeout, limits=LIMITS
+        ) as direct:
             answer, sent = send_request(direct, operation, minimal, {}, self.cast.owner.headers)
         self._judge(row, "owner", answer, sent, SERVICE_REFUSES_USERS, where=operation.service)
         row.cells["owner"] += " (user token)"

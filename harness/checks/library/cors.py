@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 import httpx
 
 from harness.checks.evidence import EvidenceLog
+from harness.keepalive import LIMITS
 
 FOREIGN_ORIGIN = "https://attacker.example"
 PREFLIGHT_METHOD = "POST"
@@ -81,7 +82,7 @@ def cors_defects(
 ) -> list[str]:
     """Every path of one service: foreign origins refused, allowed ones served."""
     defects = []
-    with httpx.Client(base_url=url, timeout=TIMEOUT_S) as client:
+    with httpx.Client(base_url=url, timeout=TIMEOUT_S, limits=LIMITS) as client:
         for path in paths:
             where = f"{name} {path}"
             asked = preflight(client, path, FOREIGN_ORIGIN)

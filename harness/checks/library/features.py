@@ -8,6 +8,7 @@ import uuid
 import httpx
 
 from harness.checks.evidence import EvidenceLog
+from harness.keepalive import LIMITS
 
 PATH_PARAMETER = re.compile(r"\{[^}]+\}")
 PROBED_METHODS = ("get", "post", "put", "patch", "delete")
@@ -32,7 +33,7 @@ def route_defects(name: str, base_url: str, evidence: EvidenceLog) -> list[str]:
     defects = []
     routes = documented_routes(base_url)
     evidence.number(f"{name} routes probed", len(routes))
-    with httpx.Client(base_url=base_url, timeout=10) as client:
+    with httpx.Client(base_url=base_url, timeout=10, limits=LIMITS) as client:
         for method, path in routes:
             concrete = PATH_PARAMETER.sub(str(uuid.uuid4()), path)
             body = {} if method in ("POST", "PUT", "PATCH") else None

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from harness.keepalive import CLIENT_KEEPALIVE_EXPIRY_S
+
 LOGIN = "/api/v1/auth/login"
 ME = "/api/v1/auth/me"
 #: Requests after each unusual one, as a signed-in user (200): an answer left behind
@@ -61,7 +63,9 @@ def exchanges(gateway_url: str, access_token: str) -> list[Exchange]:
         },
     }
     seen: list[Exchange] = []
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    limits = httpx.Limits(
+        max_connections=1, max_keepalive_connections=1, keepalive_expiry=CLIENT_KEEPALIVE_EXPIRY_S
+    )
     with httpx.Client(base_url=gateway_url, limits=limits, timeout=10) as client:
         for name, request in unusual.items():
             seen.append(_exchange(name, 401, lambda r=request: client.post(LOGIN, **r)))

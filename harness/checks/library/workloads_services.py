@@ -26,6 +26,7 @@ from harness.checks.invariants import (
 )
 from harness.checks.library.workloads import Team, at_once, race
 from harness.clients.api import ApiClient, Session
+from harness.keepalive import LIMITS
 from harness.platform.base import Platform
 
 #: Bytes of each uploaded file.
@@ -193,7 +194,7 @@ class Revocations:
 
 def _get(base_url: str, path: str, session: Session):  # type: ignore[no-untyped-def]
     def send() -> httpx.Response:
-        with httpx.Client(base_url=base_url, timeout=10) as client:
+        with httpx.Client(base_url=base_url, timeout=10, limits=LIMITS) as client:
             return client.get(path, headers=session.headers)
 
     return send

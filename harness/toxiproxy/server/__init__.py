@@ -21,6 +21,10 @@ from harness.toxiproxy.server.collection import ProxyCollection
 __all__ = ["VERSION", "EmbeddedToxiproxy"]
 
 
+#: How long the API keeps an idle client connection, seconds.
+API_KEEPALIVE_S = 120
+
+
 class _ApiServer(uvicorn.Server):
     """uvicorn without its signal handling: the process owner decides when to stop."""
 
@@ -64,6 +68,9 @@ class EmbeddedToxiproxy:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            # Toxiproxy's own API keeps idle connections open; uvicorn's 5 s default
+            # would race clients that keep theirs as long (harness/keepalive.py).
+            timeout_keep_alive=API_KEEPALIVE_S,
         )
         self._api = _ApiServer(settings)
         self._serving = asyncio.get_running_loop().create_task(self._api.serve(sockets=[sock]))
