@@ -6,6 +6,7 @@ line on stderr with exit code 2.
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -244,6 +245,10 @@ def toxiproxy(
 
 
 def main() -> None:
+    # SIGTERM (a CI job cancelled, `kill`) stops every command as Ctrl-C does: the stack
+    # is taken down and nothing it started is left running. Python's default would end
+    # the process at once, leaving PostgreSQL (started as another user) behind.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         # Without standalone mode click returns a command's typer.Exit code instead of exiting.
         code = app(standalone_mode=False)

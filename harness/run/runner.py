@@ -170,6 +170,8 @@ def run_checks(
     # secret of the run; the components' logs are the product's own output, kept as
     # written (SEC-007 and SEC-010 judge them).
     redact_tree(run_dir, keep=(COMPONENT_LOGS,))
+    if code == pytest.ExitCode.INTERRUPTED:
+        raise KeyboardInterrupt  # a run stopped part-way has no verdict
     if code in PYTEST_BROKEN:
         raise HarnessError(
             f"the scenario suite could not run (pytest exit {int(code)}); "
