@@ -215,9 +215,9 @@ def steady_step(users: int, history: list[HistoryRow], steady_from: float) -> St
     return Step(users, rps, p95, failures / requests if requests else 1.0, load)
 
 
-def breakdown(step: Step) -> str:
-    """The step's CPU by component, largest first, percent of one core."""
-    ranked = sorted(step.cpu.items(), key=lambda item: -item[1])
+def breakdown(cpu: dict[str, float]) -> str:
+    """CPU by component, largest first, percent of one core."""
+    ranked = sorted(cpu.items(), key=lambda item: -item[1])
     return "         cpu %: " + "  ".join(f"{name} {share:.0f}" for name, share in ranked)
 
 
@@ -226,9 +226,8 @@ def idle(meters: Meters, seconds: float = IDLE_S) -> None:
     meters = {**meters, "machine": machine_cpu_s}
     since = reading(meters)
     time.sleep(seconds)
-    step = Step(0, 0.0, 0.0, 0.0, os.getloadavg(), shares(meters, since))
     print(f"stack       idle for {seconds:.0f} s", flush=True)
-    print(breakdown(step), flush=True)
+    print(breakdown(shares(meters, since)), flush=True)
 
 
 def step_up(series: Series, users: list[int]) -> list[Step]:
@@ -238,7 +237,7 @@ def step_up(series: Series, users: list[int]) -> list[Step]:
         step = run_step(series, count)
         print(step.line(series.name), flush=True)
         if len(series.meters) > 2:
-            print(breakdown(step), flush=True)
+            print(breakdown(step.cpu), flush=True)
         steps.append(step)
         if not step.met:
             break
