@@ -22,8 +22,9 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-from sqlalchemy import URL, MetaData, text
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+import asyncpg
+from sqlalchemy import URL, MetaData, event, text
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -32,6 +33,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import await_
 
 from secureconnect.common.deadline import drain, run_within
 from secureconnect.common.errors import DomainError
@@ -99,20 +102,58 @@ def create_engine(
         },
         "ssl": ssl_context(str(settings.db_ssl_ca_file)) if settings.db_ssl_ca_file else False,
     }
-    return create_async_engine(
+    engine = create_async_engine(
         database_url(settings),
         connect_args=connect_args,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_s,
         pool_recycle=POOL_RECYCLE_S,
-        # A round trip per checkout, kept for transactions: under a flaky link the ping
-        # takes the reset instead of the request (a check of the socket's state alone let
-        # chat's sends fail several times more often), and a transaction cut short is not
-        # safely replayed. A read is: its pool retries instead (9 % of auth's CPU on /me).
-        pool_pre_ping=not reads,
         **({"isolation_level": "AUTOCOMMIT"} if reads else {}),
     )
+    # A round trip per checkout, kept for transactions: under a flaky link the ping
+    # takes the reset instead of the request (a check of the socket's state alone let
+    # chat's sends fail several times more often), and a transaction cut short is not
+    # safely replayed. A read is: its pool retries instead (9 % of auth's CPU on /me).
+    if not reads:
+        ping_on_checkout(engine)
+    return engine
+
+
+#: A pool entry's info key: its connection was just opened, a ping would tell nothing.
+_FRESH = "secureconnect.fresh"
+
+
+def ping_on_checkout(engine: AsyncEngine) -> None:
+    """SQLAlchemy's `pool_pre_ping` in one round trip instead of three: its asyncpg
+    ping wraps the `;` in BEGIN and ROLLBACK (for pgbouncer's transaction mode, which
+    this product does not run). Same rules otherwise: a connection fresh from connect
+    is not pinged, and a ping that finds the connection lost invalidates the pool, whose
+    checkout then retries on a new connection; any other failure is the caller's."""
+    pool = engine.sync_engine.pool
+
+    @event.listens_for(pool, "connect")
+    def fresh(_dbapi_connection: Any, entry: ConnectionPoolEntry) -> None:
+        entry.info[_FRESH] = True
+
+    @event.listens_for(pool, "checkout")
+    def ping(dbapi_connection: Any, entry: ConnectionPoolEntry, _proxy: Any) -> None:
+        if entry.info.pop(_FRESH, False):
+            return
+        try:
+            await_(dbapi_connection.driver_connection.fetchrow(";"))
+        except (OSError, asyncpg.InterfaceError, asyncpg.PostgresError) as exc:
+            if not connection_lost(exc):
+                raise
+            raise InvalidatePoolError(f"pre-ping: {type(exc).__name__}") from exc
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """The driver's (asyncpg's) own error says the connection is gone."""
+    if isinstance(exc, OSError | asyncpg.InterfaceError):
+        return True
+    sqlstate = getattr(exc, "sqlstate", None) or ""
+    return sqlstate.startswith(CONNECTION_LOST_SQLSTATES)
 
 
 class Database:

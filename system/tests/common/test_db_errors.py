@@ -117,6 +117,21 @@ async def test_connections_closed_while_idle_are_replaced_on_checkout(
     assert errors_counted(database.service, CONNECTION_LOST) == before
 
 
+async def test_the_checkout_ping_is_one_statement_and_no_transaction(database: Database) -> None:
+    # SQLAlchemy's own asyncpg pre-ping is three round trips: BEGIN, ';' and ROLLBACK.
+    statements: list[str] = []
+
+    async def log_statements(session: AsyncSession) -> None:
+        raw = await (await session.connection()).get_raw_connection()
+        raw.driver_connection.add_query_logger(lambda record: statements.append(record.query))
+
+    await database.run("log", log_statements)  # the pool's one connection, logged from now on
+    statements.clear()
+    await database.run("pinged", _select_one)
+    assert statements[0] == ";"
+    assert not any(s.upper().startswith("ROLLBACK") for s in statements)
+
+
 async def _select_one_read(connection: AsyncConnection) -> int:
     return int((await connection.execute(text("SELECT 1"))).scalar_one())
 
