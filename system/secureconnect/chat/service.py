@@ -143,21 +143,13 @@ class ChatService:
         before: uuid.UUID | None,
         limit: int,
     ) -> MessagePage:
-        found = await self.messages.history(user_id, conversation_id, before, limit)
-        if found is None:
+        page = await self.messages.history(user_id, conversation_id, before, limit)
+        if page is None:
             raise not_found("conversation")
-        more = len(found) == limit
-        return await self._with_reactions(user_id, found, found[-1].id if more else None)
+        return page
 
     async def search(self, user_id: uuid.UUID, terms: str, limit: int) -> MessagePage:
-        found = await self.messages.search(user_id, terms, limit)
-        return await self._with_reactions(user_id, found)
-
-    async def _with_reactions(
-        self, user_id: uuid.UUID, found: list[Message], next_before: uuid.UUID | None = None
-    ) -> MessagePage:
-        reactions = await self.messages.reactions(user_id, [m.id for m in found])
-        return MessagePage(found, reactions, next_before)
+        return await self.messages.search(user_id, terms, limit)
 
     # -- reactions -------------------------------------------------------------
 

@@ -11,7 +11,6 @@ the only one. The queries here still name the user explicitly where they mean
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -264,10 +263,11 @@ class MessageStore:
         conversation_id: uuid.UUID,
         before: uuid.UUID | None,
         limit: int,
-    ) -> list[Message] | None:
-        """Newest first; None when the conversation is not the user's."""
+    ) -> MessagePage | None:
+        """Newest first, with their reactions, in one transaction; None when the
+        conversation is not the user's."""
 
-        async def work(session: AsyncSession) -> list[Message] | None:
+        async def work(session: AsyncSession) -> MessagePage | None:
             visible = select(conversations.c.id).where(
                 conversations.c.id == conversation_id,
                 conversations.c.member_ids.contains([user_id]),
@@ -286,12 +286,15 @@ class MessageStore:
                     )
                 query = query.where(messages.c.seq < seq)
             rows = await session.execute(query.order_by(messages.c.seq.desc()).limit(limit))
-            return [_message(r) for r in rows]
+            found = [_message(r) for r in rows]
+            more = len(found) == limit
+            return await _page(session, found, found[-1].id if more else None)
 
         return await self.scope.run(user_id, "message_history", work)
 
-    async def search(self, user_id: uuid.UUID, terms: str, limit: int) -> list[Message]:
-        """Best matches first (ts_rank), only from the user's conversations."""
+    async def search(self, user_id: uuid.UUID, terms: str, limit: int) -> MessagePage:
+        """Best matches first (ts_rank), only from the user's conversations, with their
+        reactions, in one transaction."""
         query_vector = func.websearch_to_tsquery(SEARCH_CONFIG, terms)
         mine = select(conversation_participants.c.conversation_id).where(
             conversation_participants.c.user_id == user_id
@@ -304,32 +307,10 @@ class MessageStore:
             .limit(limit)
         )
 
-        async def work(session: AsyncSession) -> list[Message]:
-            return [_message(r) for r in await session.execute(query)]
+        async def work(session: AsyncSession) -> MessagePage:
+            return await _page(session, [_message(r) for r in await session.execute(query)])
 
         return await self.scope.run(user_id, "message_search", work)
-
-    async def reactions(
-        self, user_id: uuid.UUID, message_ids: Sequence[uuid.UUID]
-    ) -> dict[uuid.UUID, dict[str, list[uuid.UUID]]]:
-        """message id → emoji → users who reacted, in reaction order."""
-        if not message_ids:
-            return {}
-        r = message_reactions
-        query = (
-            select(r.c.message_id, r.c.emoji, func.array_agg(r.c.user_id).label("users"))
-            .where(r.c.message_id.in_(list(message_ids)))
-            .group_by(r.c.message_id, r.c.emoji)
-            .order_by(r.c.message_id, func.min(r.c.created_at))
-        )
-
-        async def work(session: AsyncSession) -> dict[uuid.UUID, dict[str, list[uuid.UUID]]]:
-            found: dict[uuid.UUID, dict[str, list[uuid.UUID]]] = {}
-            for row in await session.execute(query):
-                found.setdefault(row.message_id, {})[row.emoji] = list(row.users)
-            return found
-
-        return await self.scope.run(user_id, "reaction_list", work)
 
     async def react(
         self, user_id: uuid.UUID, message_id: uuid.UUID, emoji: str, add: bool
@@ -361,3 +342,22 @@ class MessageStore:
             return ReactionChange(found.conversation_id, tuple(found.member_ids), changed)
 
         return await self.scope.run(user_id, "reaction_add" if add else "reaction_remove", work)
+
+
+async def _page(
+    session: AsyncSession, found: list[Message], next_before: uuid.UUID | None = None
+) -> MessagePage:
+    """The messages found with their reactions: message id → emoji → users who
+    reacted, in reaction order."""
+    reactions: dict[uuid.UUID, dict[str, list[uuid.UUID]]] = {}
+    if found:
+        r = message_reactions
+        query = (
+            select(r.c.message_id, r.c.emoji, func.array_agg(r.c.user_id).label("users"))
+            .where(r.c.message_id.in_([m.id for m in found]))
+            .group_by(r.c.message_id, r.c.emoji)
+            .order_by(r.c.message_id, func.min(r.c.created_at))
+        )
+        for row in await session.execute(query):
+            reactions.setdefault(row.message_id, {})[row.emoji] = list(row.users)
+    return MessagePage(found, reactions, next_before)
