@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import delete, func, select, text, true, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from secureconnect.chat.models import (
@@ -84,45 +84,73 @@ _POLL_COLUMNS = (
 )
 
 
-def _poll(row: Any, options: tuple[PollOption, ...]) -> Poll:
+def _poll(row: Any) -> Poll:
     m = row._mapping
     fields = {c.name: m[c.name] for c in _POLL_COLUMNS}
+    options = tuple(
+        PollOption(*o) for o in zip(m["option_ids"] or (), m["option_texts"] or (), strict=True)
+    )
     return Poll(**fields, options=options, member_ids=tuple(m["member_ids"]))
 
 
+def _options(column: Any, label: str) -> Any:
+    """One column of the poll's options, in their order, as an array."""
+    o = poll_options
+    ordered = aggregate_order_by(column, o.c.position)
+    return (
+        select(func.array_agg(ordered))
+        .where(o.c.poll_id == polls.c.id)
+        .scalar_subquery()
+        .label(label)
+    )
+
+
 async def _load(session: AsyncSession, poll_id: uuid.UUID, user_id: uuid.UUID) -> Poll | None:
+    """The poll with its options, in one statement; None when it is not visible to the user."""
     query = (
-        select(*_POLL_COLUMNS, conversations.c.member_ids)
+        select(
+            *_POLL_COLUMNS,
+            conversations.c.member_ids,
+            _options(poll_options.c.id, "option_ids"),
+            _options(poll_options.c.text, "option_texts"),
+        )
         .join(conversations, conversations.c.id == polls.c.conversation_id)
         .where(polls.c.id == poll_id, conversations.c.member_ids.contains([user_id]))
     )
     row = (await session.execute(query)).first()
-    if row is None:
-        return None
-    option_rows = await session.execute(
-        select(poll_options.c.id, poll_options.c.text)
-        .where(poll_options.c.poll_id == poll_id)
-        .order_by(poll_options.c.position)
-    )
-    return _poll(row, tuple(PollOption(r.id, r.text) for r in option_rows))
+    return None if row is None else _poll(row)
 
 
 async def _tally(session: AsyncSession, poll: Poll) -> PollTally:
+    """Voters by option and the number of ballots, in one statement (one row per option
+    voted for, or a single row without an option when nobody has voted)."""
     v = poll_votes
-    rows = await session.execute(
+    ballots = (
+        select(func.count().label("total"))
+        .select_from(poll_ballots)
+        .where(poll_ballots.c.poll_id == poll.id)
+        .subquery()
+    )
+    by_option = (
         select(v.c.option_id, func.array_agg(v.c.user_id).label("users"))
         .where(v.c.poll_id == poll.id)
         .group_by(v.c.option_id)
+        .subquery()
+        .lateral()
     )
-    voters = {row.option_id: sorted(row.users) for row in rows}
-    total = await session.execute(
-        select(func.count()).select_from(poll_ballots).where(poll_ballots.c.poll_id == poll.id)
-    )
+    rows = (
+        await session.execute(
+            select(ballots.c.total, by_option.c.option_id, by_option.c.users).select_from(
+                ballots.outerjoin(by_option, true())
+            )
+        )
+    ).all()
+    voters = {row.option_id: sorted(row.users) for row in rows if row.option_id is not None}
     return PollTally(
         poll,
         votes={o.id: len(voters.get(o.id, [])) for o in poll.options},
         voters=voters,
-        total_voters=int(total.scalar_one()),
+        total_voters=int(rows[0].total),
     )
 
 
