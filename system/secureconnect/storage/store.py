@@ -4,7 +4,8 @@ Every query that reads or changes one file names its owner too, so a file of
 someone else is indistinguishable from one that does not exist (no IDOR).
 Reservations are serialised per owner with a transaction-scoped advisory
 lock, so two concurrent upload-url requests cannot both squeeze under the
-quota.
+quota. A read of one statement runs outside a transaction (`Database.read`:
+one round trip); these tables have no row-level security.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, insert, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from secureconnect.common.db import Database
 from secureconnect.common.errors import DomainError
@@ -87,11 +88,11 @@ class FileStore:
         await self.db.run("file_reserve", work)
 
     async def usage(self, owner_id: uuid.UUID, now: datetime) -> Usage:
-        async def work(session: AsyncSession) -> Usage:
-            used, reserved = (await session.execute(_usage_query(owner_id, now))).one()
+        async def work(connection: AsyncConnection) -> Usage:
+            used, reserved = (await connection.execute(_usage_query(owner_id, now))).one()
             return Usage(int(used), int(reserved))
 
-        return await self.db.run("file_usage", work)
+        return await self.db.read("file_usage", work)
 
     async def get(self, file_id: uuid.UUID, owner_id: uuid.UUID | None) -> FileRecord | None:
         """The file, if it exists and (when `owner_id` is given) belongs to that owner."""
@@ -99,11 +100,11 @@ class FileStore:
         if owner_id is not None:
             query = query.where(files.c.owner_id == owner_id)
 
-        async def work(session: AsyncSession) -> FileRecord | None:
-            row = (await session.execute(query)).first()
+        async def work(connection: AsyncConnection) -> FileRecord | None:
+            row = (await connection.execute(query)).first()
             return _record(row) if row else None
 
-        return await self.db.run("file_get", work)
+        return await self.db.read("file_get", work)
 
     async def list(self, owner_id: uuid.UUID) -> list[FileRecord]:
         query = select(files).where(files.c.owner_id == owner_id).order_by(files.c.created_at)
@@ -162,10 +163,10 @@ class FileStore:
         return await self.db.run(operation, work)
 
     async def _records(self, operation: str, query: Any) -> list[FileRecord]:
-        async def work(session: AsyncSession) -> list[FileRecord]:
-            return [_record(row) for row in await session.execute(query)]
+        async def work(connection: AsyncConnection) -> list[FileRecord]:
+            return [_record(row) for row in await connection.execute(query)]
 
-        return await self.db.run(operation, work)
+        return await self.db.read(operation, work)
 
     async def delete(self, file_id: uuid.UUID, owner_id: uuid.UUID) -> bool:
         statement = (
