@@ -143,12 +143,12 @@ def ping_on_checkout(engine: AsyncEngine) -> None:
         try:
             await_(dbapi_connection.driver_connection.fetchrow(";"))
         except (OSError, asyncpg.InterfaceError, asyncpg.PostgresError) as exc:
-            if not connection_lost(exc):
+            if not _driver_connection_lost(exc):
                 raise
             raise InvalidatePoolError(f"pre-ping: {type(exc).__name__}") from exc
 
 
-def connection_lost(exc: BaseException) -> bool:
+def _driver_connection_lost(exc: BaseException) -> bool:
     """The driver's (asyncpg's) own error says the connection is gone."""
     if isinstance(exc, OSError | asyncpg.InterfaceError):
         return True
