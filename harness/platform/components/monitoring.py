@@ -25,9 +25,9 @@ ALERTMANAGER_CONFIG = alertmanager_config(REPO_ROOT)
 SCRAPE_INTERVAL = "1s"
 #: How often the rules are evaluated. Not every second: their windows keep production's
 #: length (rate over 5 minutes), which at one sample a second is 300 per series, and
-#: evaluated every second they took 15-20 % of a core on two cores from the fifth minute
-#: of a run on, CPU that the load checks' SLOs then had to share. Every 5 s, an alert
-#: still fires 6-11 s after its condition starts to hold (two evaluations, `for:` apart).
+#: evaluated every second they took 13-19 % of a core from the fifth minute of a run on
+#: (measured on two cores), CPU that the load checks' SLOs then had to share; every 5 s,
+#: ~5 %. An alert now needs two evaluations `for:` apart, 5-10 s after its condition holds.
 RULE_INTERVAL = "5s"
 ALERT_GROUP_WAIT = "1s"
 #: Every rule's `for:` in the local stack, so an alert fires within a check's deadline.
