@@ -1,8 +1,8 @@
-"""Call recording: the SFU's tracks into files (aiortc MediaRecorder), files into S3.
+"""Call recording: the SFU's tracks into files (MediaFile), files into S3.
 
 Only calls placed with `record: true` (mode sfu) are recorded. Each time a
-participant's offer brings tracks, one MediaRecorder writes them (audio and
-video together) to an MP4 in the spool directory. When that participant
+participant's offer brings tracks, one MediaFile (media_file.py) writes them
+(audio and video together) to an MP4 in the spool directory. When that participant
 leaves, or the call ends, the recorder is stopped, the file is uploaded to
 `recordings/<call id>/<recording id>.mp4` with the shared S3 client (retries
 and circuit breaker) and listed in `call_recordings`; then the local file is
@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
-from aiortc.contrib.media import MediaRecorder
 from minio import Minio
 
 from secureconnect.common.clock import Clock
 from secureconnect.common.errors import DomainError
 from secureconnect.common.s3 import ResilientS3
+from secureconnect.video.media_file import MediaFile
 from secureconnect.video.metrics import RECORDINGS
 from secureconnect.video.sfu import SfuRoom, Source
 from secureconnect.video.store import CallRecord, CallStore, Recording, utc
@@ -46,7 +46,7 @@ class ActiveRecording:
     call_id: uuid.UUID
     user_id: uuid.UUID
     path: Path
-    recorder: MediaRecorder
+    recorder: MediaFile
     has_video: bool
 
 
@@ -105,10 +105,8 @@ class CallRecorder:
         directory = self.spool_dir / str(room.call_id)
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{recording_id}.mp4"
-        recorder = MediaRecorder(str(path))
-        for source in sources:
-            recorder.addTrack(room.relay.subscribe(source.track))
-        await recorder.start()
+        recorder = MediaFile(path, [room.relay.subscribe(s.track) for s in sources])
+        recorder.start()
         has_video = any(s.track.kind == "video" for s in sources)
         recordings.active.append(
             ActiveRecording(recording_id, room.call_id, user_id, path, recorder, has_video)
@@ -140,9 +138,18 @@ class CallRecorder:
 
     async def _stop(self, recording: ActiveRecording) -> bool:
         try:
-            await recording.recorder.stop()
-        except Exception as exc:  # nothing was received: the encoder has nothing to flush
-            log.warning("recording had no media", extra={"error": repr(exc)})
+            stats = await recording.recorder.close()
+        except (av.error.FFmpegError, ValueError) as exc:  # the file's end could not be written
+            log.warning("recording not finished", extra={"error": repr(exc)})
+        else:
+            log.info(
+                "recording stopped",
+                extra={
+                    "recording": str(recording.id),
+                    "frames": stats.frames,
+                    "dropped": stats.dropped,
+                },
+            )
         if not recording.path.exists() or recording.path.stat().st_size == 0:
             RECORDINGS.labels(self.service, "empty").inc()
             recording.path.unlink(missing_ok=True)
