@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from harness.platform.certs import generate
 from harness.platform.ports import free_port
 
 LOGIN, PASSWORD = "alertmanager@secureconnect.io", "relay-password"
+SOCKET_CLOSE_DEADLINE_S = 10.0
 
 
 @pytest.fixture
@@ -45,34 +48,42 @@ def _message() -> EmailMessage:
     return message
 
 
-async def _send(port: int, ca: Path, **options: object) -> None:
-    await aiosmtplib.send(
-        _message(), hostname="localhost", port=port, cert_bundle=str(ca), timeout=10, **options
-    )
+@contextlib.asynccontextmanager
+async def _session(port: int, ca: Path, start_tls: bool) -> AsyncIterator[aiosmtplib.SMTP]:
+    """A client of the relay that QUITs on the way out and waits until its socket is closed:
+    a TLS transport closes it only after the TLS shutdown, and one still closing when the
+    test's loop ends is a ResourceWarning in whatever test runs next (seen under load)."""
+    client = aiosmtplib.SMTP(hostname="localhost", port=port, cert_bundle=str(ca), timeout=10)
+    await client.connect(start_tls=start_tls)
+    assert client.transport is not None
+    sock = client.transport.get_extra_info("socket")
+    try:
+        yield client
+    finally:
+        await client.quit()
+        async with asyncio.timeout(SOCKET_CLOSE_DEADLINE_S):
+            while sock.fileno() != -1:  # noqa: ASYNC110 - a socket has no event to await
+                await asyncio.sleep(0.01)
 
 
 async def test_mail_over_starttls_with_the_login_is_captured(
     relay: tuple[int, Path, Store],
 ) -> None:
     port, ca, store = relay
-    await _send(port, ca, start_tls=True, username=LOGIN, password=PASSWORD)
+    async with _session(port, ca, start_tls=True) as client:
+        await client.login(LOGIN, PASSWORD)
+        await client.send_message(_message())
     assert [m["subject"] for m in store.messages] == ["hi"]
 
 
 async def _refused(port: int, ca: Path, start_tls: bool, attempt: str) -> None:
-    """Connect, make the `attempt` the relay must refuse, and QUIT: a client that is
-    closed mid-session (as `aiosmtplib.send` does on an error) leaves its TLS transport
-    closing after the test's loop ended, a ResourceWarning in whatever test runs next."""
-    client = aiosmtplib.SMTP(hostname="localhost", port=port, cert_bundle=str(ca), timeout=10)
-    await client.connect(start_tls=start_tls)
-    try:
+    """Connect, make the `attempt` the relay must refuse, and QUIT."""
+    async with _session(port, ca, start_tls) as client:
         with pytest.raises(aiosmtplib.SMTPException):
             if attempt == "login":
                 await client.login(LOGIN, "wrong")
             else:
                 await client.send_message(_message())
-    finally:
-        await client.quit()
 
 
 async def test_a_wrong_password_is_refused(relay: tuple[int, Path, Store]) -> None:
@@ -90,10 +101,6 @@ async def test_plain_text_mail_is_refused(relay: tuple[int, Path, Store]) -> Non
 async def test_only_plain_login_is_offered(relay: tuple[int, Path, Store]) -> None:
     """aiosmtpd's LOGIN challenges are not the `Username:` Alertmanager expects."""
     port, ca, _store = relay
-    client = aiosmtplib.SMTP(hostname="localhost", port=port, cert_bundle=str(ca), timeout=10)
-    await client.connect(start_tls=True)
-    try:
+    async with _session(port, ca, start_tls=True) as client:
         await client.ehlo()
         assert client.server_auth_methods == ["plain"]
-    finally:
-        await client.quit()
