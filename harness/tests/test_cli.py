@@ -94,6 +94,7 @@ def test_ctrl_c_on_a_foreground_stack_tears_it_down(tmp_path: Path) -> None:
         proc.wait(timeout=60)
     finally:
         proc.kill()
+        proc.wait()  # reaped here, or its ResourceWarning fails whatever test runs next
     assert _alive(pids) == []
     assert not state.exists()
 
