@@ -72,7 +72,6 @@ class MediaFile:
     """Record `tracks` into `path` (MP4: H.264 video, AAC audio) until `close()`."""
 
     def __init__(self, path: Path, tracks: list[MediaStreamTrack]) -> None:
-        self.path = path
         self._container = av.open(str(path), mode="w")
         self._tracks = [_Track(t, self._add_stream(t.kind)) for t in tracks]
         self._waiting: list[av.Packet] = []
@@ -103,10 +102,11 @@ class MediaFile:
                 self._flush()
         finally:
             self._container.close()
-        return MediaFileStats(
-            frames={e.track.kind: e.frames for e in self._tracks},
-            dropped={e.track.kind: e.dropped for e in self._tracks},
-        )
+        stats = MediaFileStats()
+        for e in self._tracks:  # two tracks of one kind (a camera and a screen) add up
+            stats.frames[e.track.kind] = stats.frames.get(e.track.kind, 0) + e.frames
+            stats.dropped[e.track.kind] = stats.dropped.get(e.track.kind, 0) + e.dropped
+        return stats
 
     async def _read(self, entry: _Track) -> None:
         while True:
