@@ -6,6 +6,7 @@ line on stderr with exit code 2.
 
 from __future__ import annotations
 
+import faulthandler
 import signal
 import sys
 from pathlib import Path
@@ -249,6 +250,8 @@ def main() -> None:
     # is taken down and nothing it started is left running. Python's default would end
     # the process at once, leaving PostgreSQL (started as another user) behind.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # `kill -USR1 PID` prints every thread's stack to stderr: where a stuck run waits.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         # Without standalone mode click returns a command's typer.Exit code instead of exiting.
         code = app(standalone_mode=False)

@@ -125,11 +125,16 @@ class LocalPlatform:
         return self.info()
 
     def down(self) -> None:
-        """Stop every component, newest first, and remove the run directory if ours."""
+        """Stop every component, dependents before what they depend on, and remove the run
+        directory if ours. The members of a wave stop together, so a teardown takes one
+        grace period per wave at worst, not one per component."""
         if self.watchdog is not None:
             self.watchdog.stop()
-        for name in reversed(list(self.processes)):
-            self.processes[name].stop()
+        for wave in reversed(self._waves()):
+            running = [self.processes[c.name] for c in wave if c.name in self.processes]
+            if running:
+                with ThreadPoolExecutor(max_workers=len(running)) as pool:
+                    list(pool.map(ManagedProcess.stop, running))
         self.processes.clear()
         if self._toxiproxy is not None:
             self._toxiproxy.close()

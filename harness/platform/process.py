@@ -10,6 +10,7 @@ spawner thread rather than from whichever thread asked.
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import shutil
@@ -29,6 +30,8 @@ from harness.errors import ComponentError, StartupError
 STOP_GRACE_S = 10.0
 SIGNAL_SETTLE_S = 2.0
 LOG_TAIL_LINES = 40
+
+log = logging.getLogger("harness.platform")
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,7 @@ class ManagedProcess:
             try:
                 self._popen.wait(timeout=grace_s)
             except subprocess.TimeoutExpired:
+                log.warning("%s still running %.0fs after SIGTERM: killed", self.name, grace_s)
                 _killpg_quietly(self._popen.pid, signal.SIGKILL)
                 self._popen.wait(timeout=STOP_GRACE_S)
         # Stray members of the group (worker processes) go with their leader.

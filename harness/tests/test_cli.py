@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from harness.platform.base import StackInfo
 
@@ -91,12 +92,22 @@ def test_ctrl_c_on_a_foreground_stack_tears_it_down(tmp_path: Path) -> None:
             time.sleep(0.2)
         pids = _stack_pids(StackInfo.read(state))
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
+        _wait_or_dump(proc, log, timeout_s=60)
     finally:
         proc.kill()
         proc.wait()  # reaped here, or its ResourceWarning fails whatever test runs next
     assert _alive(pids) == []
     assert not state.exists()
+
+
+def _wait_or_dump(proc: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
+    """Wait for the CLI to exit; if it does not, fail with its threads' stacks (SIGUSR1)."""
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(1)
+        pytest.fail(f"still running {timeout_s:.0f}s after SIGINT:\n{log.read_text()[-6000:]}")
 
 
 def test_down_without_a_stack_is_a_one_line_error(tmp_path: Path) -> None:
