@@ -40,10 +40,13 @@ def create_app(
     extra_middleware: Sequence[Middleware] = (),
     inner_middleware: Sequence[Middleware] = (),
     periods: Mapping[str, float] | None = None,
+    unwinds_at_once: bool = False,
 ) -> FastAPI:
     """`extra_middleware` goes between the edge and the boundary (CORS), `inner_middleware`
     inside the boundary (an app of its own in front of the router: the gateway's proxy);
-    `periods`: the service's own policy periods, exposed as policy_period_seconds."""
+    `periods`: the service's own policy periods, exposed as policy_period_seconds;
+    `unwinds_at_once`: no request's work shields its cleanup from a cancel (no database),
+    so the request budget cancels it in place instead of abandoning a task of its own."""
     app = FastAPI(
         title=f"SecureConnect {settings.service_name}",
         lifespan=lifespan,
@@ -70,7 +73,10 @@ def create_app(
     for middleware in extra_middleware:
         app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.add_middleware(
-        EdgeMiddleware, service=settings.service_name, budget_s=settings.request_timeout_s
+        EdgeMiddleware,
+        service=settings.service_name,
+        budget_s=settings.request_timeout_s,
+        detach_work=not unwinds_at_once,
     )
     return app
 

@@ -52,24 +52,37 @@ class Lift:
                 self._deadline.reschedule(None)
 
 
-async def run_within(seconds: float, work: Coroutine[Any, Any, T], lift: Lift | None = None) -> T:
+async def run_within(
+    seconds: float,
+    work: Coroutine[Any, Any, T],
+    lift: Lift | None = None,
+    *,
+    detach: bool = True,
+) -> T:
     """Await `work`, but give up on it after `seconds` without waiting for it to unwind
-    (unless `lift` is set first)."""
-    task = asyncio.ensure_future(work)
+    (unless `lift` is set first). `detach=False` is for work known to unwind at once
+    when cancelled (no database, no shielded cleanup): it is awaited in the caller's
+    task, cancelled there at the deadline, which saves a task and a shield per call."""
+    task = asyncio.ensure_future(work) if detach else None
     deadline = asyncio.timeout(None if lift is not None and lift.is_set() else seconds)
     if lift is not None:
         lift.bind(deadline)
     try:
         async with deadline:
-            return await asyncio.shield(task)
+            return await (work if task is None else asyncio.shield(task))
     except TimeoutError:
         if not deadline.expired():
             raise
-        abandon(task)
+        _abandon_detached(task)
         raise DeadlineExceeded(f"gave up after {seconds:g}s") from None
     except asyncio.CancelledError:
-        abandon(task)
+        _abandon_detached(task)
         raise
+
+
+def _abandon_detached(task: asyncio.Task[Any] | None) -> None:
+    if task is not None:
+        abandon(task)
 
 
 def abandon(task: asyncio.Task[Any]) -> None:

@@ -64,15 +64,21 @@ class EdgeMiddleware:
 
     The budget wins even over an app slow to unwind: the app runs under
     `run_within`, and once the budget is spent it is abandoned (cancelled,
-    left to finish its cleanup in the background, its late writes dropped).
+    left to finish its cleanup in the background, its late writes dropped);
+    an app that unwinds at once (`detach_work=False`) is cancelled in place.
     A response that has started (a streamed download) is no longer under the
     budget: each of its reads has its own timeout.
     """
 
-    def __init__(self, app: ASGIApp, service: str, budget_s: float) -> None:
+    def __init__(
+        self, app: ASGIApp, service: str, budget_s: float, detach_work: bool = True
+    ) -> None:
         self.app = app
         self.service = service
         self.budget_s = budget_s
+        #: False for an app whose work unwinds at once when cancelled (the gateway's
+        #: proxy): the budget then cancels it in place (see `run_within`).
+        self.detach_work = detach_work
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -107,7 +113,7 @@ class EdgeMiddleware:
 
         try:
             work = self.app(scope, receive, send_unless_abandoned)
-            await run_within(self.budget_s, work, lift=response_started)
+            await run_within(self.budget_s, work, lift=response_started, detach=self.detach_work)
         except DeadlineExceeded:
             abandoned = True
             REQUEST_TIMEOUTS.labels(self.service, route_of(scope)).inc()

@@ -105,4 +105,7 @@ def create_gateway_app(settings: GatewaySettings, clock: Clock = SYSTEM_CLOCK) -
         routers=[router],
         extra_middleware=cors(settings),
         inner_middleware=[Middleware(ProxyMiddleware)],
+        # Its proxy closes the upstream connection when cancelled, and it has no
+        # database: no task per request to keep the budget (benchmarks/README.md).
+        unwinds_at_once=True,
     )

@@ -52,3 +52,33 @@ async def test_a_cancelled_caller_abandons_the_work():
         await caller
     await drain(UNWIND_S * 4)
     assert unwound == ["done"]
+
+
+async def test_undetached_work_is_cancelled_in_place_at_the_deadline():
+    cancelled: list[str] = []
+
+    async def prompt() -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.append("in place")
+            raise
+
+    async def answer() -> int:
+        return 42
+
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(DeadlineExceeded):
+        await run_within(0.05, prompt(), detach=False)
+    assert loop.time() - started < UNWIND_S / 2
+    assert cancelled == ["in place"]
+    assert await run_within(1.0, answer(), detach=False) == 42
+
+
+async def test_undetached_work_is_waited_for_when_slow_to_unwind():
+    # The price of detach=False: the caller waits for the unwinding.
+    unwound: list[str] = []
+    with pytest.raises(DeadlineExceeded):
+        await run_within(0.05, _slow_to_unwind(unwound), detach=False)
+    assert unwound == ["done"]
