@@ -15,6 +15,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.telemetry import TelemetryConfig
 from starlette.middleware import Middleware
 from starlette.routing import WebSocketRoute
 
@@ -28,6 +29,15 @@ from secureconnect.common.tasks import stop
 
 #: Probe routes never run long enough to time out; no series for them.
 QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
+
+#: FastAPI's own OpenTelemetry off: the services' metrics are Prometheus (/metrics), and
+#: with it on, every request asks whether a tracer or meter has been configured since.
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -53,6 +63,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None if not settings.is_local else "/openapi.json",
+        telemetry=NO_TELEMETRY,
     )
     app.state.settings = settings
     app.state.dependencies = []
