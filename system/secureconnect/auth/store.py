@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -23,6 +23,9 @@ from secureconnect.auth.models import email_verification_tokens, users
 from secureconnect.common.db import Database
 from secureconnect.common.errors import DomainError
 from secureconnect.common.resilient_redis import ResilientRedis
+
+#: Built once: building the statement and its cache key per call cost ~28 us of /me.
+_USER_BY_ID = select(users).where(users.c.id == bindparam("user_id"))
 
 
 def token_hash(token: str) -> str:
@@ -84,7 +87,7 @@ class UserStore:
         """Every authenticated /me: one statement, outside a transaction."""
 
         async def work(connection: AsyncConnection) -> User | None:
-            row = (await connection.execute(select(users).where(users.c.id == user_id))).first()
+            row = (await connection.execute(_USER_BY_ID, {"user_id": user_id})).first()
             return _user(row) if row else None
 
         return await self.db.read("user_by_id", work)
