@@ -5,7 +5,9 @@ measured side by side in one run, and login p95 at 10 concurrent clients.
 
 Starts its own stack on the harness's local platform (the data stores behind
 Toxiproxy, auth, the gateway with its rate limits lifted). Rounds
-alternate direct and gateway so both see the same machine state. Latency is
+alternate direct and gateway so both see the same machine state; the
+yardstick and the floor of the gateway's architecture (floor_proxy.py: uvicorn
+and the gateway's upstream pool, nothing else) are measured in the same rounds. Latency is
 measured unloaded (1 client) and under load (10 clients); throughput under
 load. The load generator is a minimal keep-alive HTTP/1.1 client on raw
 asyncio streams so that it takes as little of the two cores as possible.
@@ -210,18 +212,21 @@ async def settle(processes: dict[str, psutil.Process]) -> None:
 
 
 @contextlib.contextmanager
-def yardstick() -> Iterator[tuple[str, psutil.Process]]:
-    """reference_app.py served as the services serve (one uvicorn worker, no access log)."""
+def served(
+    app: str, probe: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, psutil.Process]]:
+    """An app of this directory served as the services serve (one uvicorn worker, no
+    access log): reference_app.py (the yardstick), floor_proxy.py."""
     port = free_port()
     argv = [
         sys.executable, "-m", "uvicorn", "--app-dir", os.path.dirname(__file__),
-        "reference_app:app", "--host", LOOPBACK, "--port", str(port),
+        app, "--host", LOOPBACK, "--port", str(port),
         "--log-level", "warning", "--no-access-log", "--no-server-header",
     ]  # fmt: skip
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, env={**os.environ, **(env or {})})
     url = f"http://{LOOPBACK}:{port}"
     try:
-        eventually(lambda: httpx.get(f"{url}/plain").status_code == 200, 30, what="yardstick")
+        eventually(lambda: httpx.get(f"{url}{probe}").status_code < 500, 30, what=app)
         yield url, psutil.Process(process.pid)
     finally:
         process.terminate()
@@ -229,7 +234,11 @@ def yardstick() -> Iterator[tuple[str, psutil.Process]]:
 
 
 async def measure(
-    stack: LocalPlatform, plain: tuple[str, psutil.Process], seconds: float, rounds: int
+    stack: LocalPlatform,
+    plain: tuple[str, psutil.Process],
+    floor: tuple[str, psutil.Process],
+    seconds: float,
+    rounds: int,
 ) -> tuple[dict[str, Sample], Sample]:
     """Samples of every configuration, rounds alternating, then the login burst."""
     gateway, auth = stack.endpoint("gateway").url or "", stack.endpoint("auth").url or ""
@@ -238,14 +247,14 @@ async def measure(
         for name in ("gateway", "auth")
         if (pid := stack.endpoint(name).pid) is not None
     }
-    processes["yardstick"] = plain[1]
+    processes["yardstick"], processes["floor"] = plain[1], floor[1]
     emails, tokens = await sign_up(gateway, LOGIN_CLIENTS)
     me = [get_request("/api/v1/auth/me", token) for token in tokens]
     plain_raw = [b"GET /plain HTTP/1.1\r\nHost: bench\r\n\r\n"] * LOAD_CLIENTS
-    await settle({k: v for k, v in processes.items() if k != "yardstick"})
-    await closed_loop(auth, me, 1.0, processes)  # warm-up: pools, caches
-    await closed_loop(gateway, me, 1.0, processes)
-    keys = ("direct-1", "gateway-1", "direct-10", "gateway-10", "yardstick-10")
+    await settle({k: v for k, v in processes.items() if k in ("gateway", "auth")})
+    for url in (auth, gateway, floor[0]):  # warm-up: pools, caches
+        await closed_loop(url, me, 1.0, processes)
+    keys = ("direct-1", "gateway-1", "direct-10", "gateway-10", "yardstick-10", "floor-10")
     results = {key: Sample() for key in keys}
     for _ in range(rounds):
         for target, url in (("direct", auth), ("gateway", gateway)):
@@ -253,6 +262,8 @@ async def measure(
             loaded = await closed_loop(url, me[:LOAD_CLIENTS], seconds, processes)
             results[f"{target}-10"].merge(loaded)
         results["yardstick-10"].merge(await closed_loop(plain[0], plain_raw, seconds, processes))
+        floored = await closed_loop(floor[0], me[:LOAD_CLIENTS], seconds, processes)
+        results["floor-10"].merge(floored)
     return results, await login_burst(gateway, emails)
 
 
@@ -264,6 +275,7 @@ def report(results: dict[str, Sample], login: Sample) -> list[tuple[str, bool]]:
     print(row(f"direct, {LOAD_CLIENTS} clients", results["direct-10"]))
     print(row(f"gateway, {LOAD_CLIENTS} clients", results["gateway-10"]))
     print(row(f"yardstick, {LOAD_CLIENTS} clients", results["yardstick-10"]))
+    print(row(f"floor proxy, {LOAD_CLIENTS} cl.", results["floor-10"]))
     p50_ratio = results["gateway-1"].pct(0.5) / results["direct-1"].pct(0.5)
     p50_ratio_loaded = results["gateway-10"].pct(0.5) / results["direct-10"].pct(0.5)
     throughput_ratio = results["gateway-10"].throughput / results["direct-10"].throughput
@@ -279,6 +291,12 @@ def report(results: dict[str, Sample], login: Sample) -> list[tuple[str, bool]]:
     print(
         f"  yardstick: a plain FastAPI JSON endpoint costs {plain_us:.0f} us here "
         f"({YARDSTICK_US:.0f} us where the targets were set): CPU and login targets x{scale:.2f}"
+    )
+    floor_us = results["floor-10"].cpu_us_per_request("floor")
+    print(
+        f"  floor: uvicorn and the gateway's upstream pool alone (floor_proxy.py) cost "
+        f"{floor_us:.0f} us = {floor_us / plain_us:.1f} yardsticks; the gateway "
+        f"{results['gateway-10'].cpu_us_per_request('gateway') - floor_us:.0f} us above it"
     )
     # Auth's cost judged where it is highest (alone or behind the gateway); the gateway's
     # is its own process's CPU per proxied request.
@@ -348,8 +366,10 @@ def main() -> int:
     print(
         f"load average before: {os.getloadavg()[0]:.2f} (other work on the machine skews figures)"
     )
-    with benchmark_stack() as stack, yardstick() as plain:
-        results, login = asyncio.run(measure(stack, plain, args.seconds, args.rounds))
+    with benchmark_stack() as stack, served("reference_app:app", "/plain") as plain:
+        upstream = {"FLOOR_UPSTREAM": stack.endpoint("auth").url or ""}
+        with served("floor_proxy:app", "/api/v1/auth/me", upstream) as floor:
+            results, login = asyncio.run(measure(stack, plain, floor, args.seconds, args.rounds))
     ok = judge(report(results, login))
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0 if ok else 1

@@ -37,7 +37,7 @@ SHARES = {
     "event loop internals (uvloop: epoll, socket I/O)": ("Runner.run (",),
     "FastAPI routing and dependencies": ("solve_dependencies", "Router.__call__"),
     "rate limit (a Redis round trip)": ("RateLimiter.hit",),
-    "upstream exchange (the gateway's transport)": ("KeepAliveTransport",),
+    "upstream exchange (the gateway's transport)": ("KeepAlivePool.exchange",),
     "token check (JWT and revocation list)": ("TokenVerifier.verify",),
     "database (SQLAlchemy and asyncpg)": ("greenlet_spawn",),
     "database pool pre-ping": ("_async_ping",),
