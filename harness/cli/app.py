@@ -251,7 +251,8 @@ def main() -> None:
     # the process at once, leaving PostgreSQL (started as another user) behind.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     # `kill -USR1 PID` prints every thread's stack to stderr: where a stuck run waits.
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    # The process's own stderr: sys.stderr may be a stand-in without a descriptor.
+    faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
     try:
         # Without standalone mode click returns a command's typer.Exit code instead of exiting.
         code = app(standalone_mode=False)
