@@ -250,6 +250,10 @@ def main() -> None:
     # is taken down and nothing it started is left running. Python's default would end
     # the process at once, leaving PostgreSQL (started as another user) behind.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # A shell starts a background job (`cmd &` in a script, a CI step) with SIGINT
+    # ignored, and Python keeps an ignored SIGINT ignored: Ctrl-C (or `kill -INT`)
+    # would then not stop the stack at all.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     # `kill -USR1 PID` prints every thread's stack to stderr: where a stuck run waits.
     # The process's own stderr: sys.stderr may be a stand-in without a descriptor.
     faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)

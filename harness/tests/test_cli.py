@@ -79,9 +79,19 @@ def test_up_detach_then_down_leaves_nothing_running(tmp_path: Path) -> None:
     assert not state.exists()
 
 
+#: Starts the rest of argv with SIGINT ignored, as a shell starts a background job.
+SIGINT_IGNORED = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "os.execv(sys.argv[1], sys.argv[1:])",
+]
+
+
 def test_ctrl_c_on_a_foreground_stack_tears_it_down(tmp_path: Path) -> None:
+    # Even when it inherited SIGINT ignored (started by `make test &`, a CI step).
     state, log = tmp_path / "stack.json", tmp_path / "up.log"
-    argv = [sys.executable, "-m", "harness.cli", "up", "--service", "auth"]
+    argv = [*SIGINT_IGNORED, sys.executable, "-m", "harness.cli", "up", "--service", "auth"]
     argv += ["--state-file", str(state)]
     with log.open("wb") as stderr:
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=stderr)
