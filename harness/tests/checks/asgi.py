@@ -22,9 +22,15 @@ def served(app: Any) -> Iterator[str]:
     config = uvicorn.Config(app, host=LOOPBACK, port=port, log_level="error", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"asgi-{port}", daemon=True)
+
+    def started() -> bool:
+        if not thread.is_alive():  # uvicorn logged why (a port taken, an import error)
+            raise RuntimeError(f"the test app on port {port} stopped before it started")
+        return server.started
+
     thread.start()
     try:
-        eventually(lambda: server.started or None, STARTUP_DEADLINE_S, what="the test app")
+        eventually(started, STARTUP_DEADLINE_S, what=f"the test app on port {port}")
         yield f"http://{LOOPBACK}:{port}"
     finally:
         server.should_exit = True
