@@ -23,14 +23,14 @@ def served(app: Any) -> Iterator[str]:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"asgi-{port}", daemon=True)
 
-    def started() -> bool:
-        if not thread.is_alive():  # uvicorn logged why (a port taken, an import error)
-            raise RuntimeError(f"the test app on port {port} stopped before it started")
-        return server.started
+    def up_or_gone() -> bool:
+        return server.started or not thread.is_alive()
 
     thread.start()
     try:
-        eventually(started, STARTUP_DEADLINE_S, what=f"the test app on port {port}")
+        eventually(up_or_gone, STARTUP_DEADLINE_S, what=f"the test app on port {port}")
+        if not server.started:  # uvicorn logged why (a port taken, an import error)
+            raise RuntimeError(f"the test app on port {port} stopped before it started")
         yield f"http://{LOOPBACK}:{port}"
     finally:
         server.should_exit = True
