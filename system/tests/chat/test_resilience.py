@@ -57,9 +57,12 @@ async def send_until_acknowledged(
             if response.status_code == 201:
                 return response.json()["message_id"], attempts
             assert response.status_code in (502, 503, 504), response.text
-        except httpx.TransportError:
-            pass  # the answer was lost: the message may or may not be stored
-        assert time.monotonic() < end, f"{key} not acknowledged within {SEND_DEADLINE_S}s"
+            last = f"{response.status_code} {response.text[:200]}"
+        except httpx.TransportError as exc:
+            last = repr(exc)  # the answer was lost: the message may or may not be stored
+        assert time.monotonic() < end, (
+            f"{key} not acknowledged within {SEND_DEADLINE_S}s ({attempts} attempts, last: {last})"
+        )
         await asyncio.sleep(0.05)  # a retry pause, not a wait for a condition
 
 
