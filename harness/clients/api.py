@@ -56,11 +56,18 @@ class ApiClient:
     """Every secret it sends or receives is registered as one of the run's secrets
     (harness.redaction), so nothing the harness writes carries it."""
 
-    def __init__(self, gateway_url: str, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(
+        self,
+        gateway_url: str,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        local_address: str | None = None,
+    ) -> None:
+        """`local_address`: the loopback address to connect from (a client of its own to
+        the product's per-address throttles); default the harness's own."""
         self.http = httpx.Client(
             base_url=gateway_url,
             timeout=timeout_s,
-            limits=LIMITS,
+            transport=httpx.HTTPTransport(limits=LIMITS, local_address=local_address),
             event_hooks={"request": [_note_request], "response": [_note_response]},
         )
 

@@ -10,6 +10,7 @@ load generators.
 
 from __future__ import annotations
 
+import ipaddress
 import random
 import time
 from collections.abc import Iterator
@@ -34,6 +35,17 @@ def stranger_address() -> str:
     """A loopback address other than the harness's own (all of 127/8 is local on Linux)."""
     rng = random.SystemRandom()
     return f"127.{rng.randint(1, 254)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+
+
+def user_address(gateway_url: str) -> str | None:
+    """Where one user of the gateway connects from: a stranger's loopback address when
+    the gateway is on loopback, else None (the machine's own route to it)."""
+    host = httpx.URL(gateway_url).host
+    try:
+        on_loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        on_loopback = host == "localhost"
+    return stranger_address() if on_loopback else None
 
 
 @contextmanager
