@@ -103,8 +103,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "check(check): a readiness check (see harness.checks)")
     config.addinivalue_line(
         "markers",
-        "steady_state(services=False): before this check, verify Toxiproxy and the "
-        "components but not the services (see harness.checks.steady)",
+        "steady_state(services=False, judges=()): before this check, verify Toxiproxy and "
+        "the components but not the services; or the services but for the dependencies it "
+        "judges (see harness.checks.steady)",
     )
     config.stash[RESULTS_KEY] = {}
     config.stash[CLOCK_KEY] = FixtureClock()
@@ -224,7 +225,8 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
     if platform is not None and check_of(item) is not None and "stack" in item.fixturenames:
         scope = item.get_closest_marker("steady_state")
         services = scope is None or bool(scope.kwargs.get("services", True))
-        item.stash[REPAIRS_KEY] = restore_steady_state(platform, services=services)
+        judged = () if scope is None else tuple(scope.kwargs.get("judges", ()))
+        item.stash[REPAIRS_KEY] = restore_steady_state(platform, services, judged)
     return (yield)
 
 

@@ -22,7 +22,10 @@ TURN server's) marks itself `@pytest.mark.steady_state(services=False)`: only
 Toxiproxy and the components other than the services are verified. The defect
 such a check guards against (Redis or S3 refusing the services' credentials, a
 database refusing their TLS) leaves the services degraded, and must not make
-the check unknown.
+the check unknown. A check that judges one dependency of the services through
+them marks itself `@pytest.mark.steady_state(judges=("turn",))`: the services
+must be ready but for that dependency, which is the check's to judge (TURN
+credentials coturn refuses leave video degraded with `turn: down`).
 
 What had to be repaired is returned, for the check's evidence. A stack that
 cannot be repaired within the deadlines raises `UnhealthyStack`: the check is
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Collection
 
 import httpx
 
@@ -46,9 +50,12 @@ SETTLE_POLL_S = 0.2
 READY_TIMEOUT_S = 2.0
 
 
-def restore_steady_state(platform: Platform, services: bool = True) -> list[str]:
+def restore_steady_state(
+    platform: Platform, services: bool = True, judged: Collection[str] = ()
+) -> list[str]:
     """Verify the steady state, repair what is broken; the repairs made, in order.
-    `services=False`: leave the SecureConnect services out of it."""
+    `services=False`: leave the SecureConnect services out of it; `judged`: the
+    services' dependencies the check judges itself, not required ready."""
     repairs = _clean_toxiproxy(platform)
     left_out = set() if services else set(services_of(platform))
     for component in platform.names():
@@ -56,7 +63,7 @@ def restore_steady_state(platform: Platform, services: bool = True) -> list[str]
         if problem is not None:
             repairs.append(_repair(platform, component, problem))
     if services:
-        repairs += _settle_services(platform)
+        repairs += _settle_services(platform, judged)
     return repairs
 
 
@@ -110,8 +117,9 @@ def _repair(platform: Platform, component: str, problem: str) -> str:
     return f"{component} restarted ({problem})"
 
 
-def ready_state(url: str) -> str:
-    """`ok`, or what is not: "degraded (turn: down)", "HTTP 503", "ConnectError"."""
+def ready_state(url: str, judged: Collection[str] = ()) -> str:
+    """`ok`, or what is not: "degraded (turn: down)", "HTTP 503", "ConnectError".
+    Dependencies in `judged` do not count: a service unwell for them alone is `ok`."""
     try:
         answer = httpx.get(f"{url}/ready", timeout=READY_TIMEOUT_S)
         body = answer.json()
@@ -119,17 +127,16 @@ def ready_state(url: str) -> str:
         return type(exc).__name__
     status = str(body.get("status", f"HTTP {answer.status_code}"))
     dependencies = body.get("dependencies") or {}
-    sick = [
-        f"{name}: {state.get('state')}"
-        for name, state in dependencies.items()
-        if isinstance(state, dict) and state.get("state") != "ok"
-    ]
+    states = {n: str(s.get("state")) for n, s in dependencies.items() if isinstance(s, dict)}
+    sick = [f"{n}: {state}" for n, state in states.items() if state != "ok" and n not in judged]
+    if status != "ok" and not sick and any(states.get(n, "ok") != "ok" for n in judged):
+        return "ok"
     return f"{status} ({', '.join(sick)})" if status != "ok" and sick else status
 
 
-def service_state(url: str) -> str:
-    """`ok` when /ready says so and /health answers 200; else what is not."""
-    ready = ready_state(url)
+def service_state(url: str, judged: Collection[str] = ()) -> str:
+    """`ok` when /ready says so (but for `judged`) and /health answers 200; else what is not."""
+    ready = ready_state(url, judged)
     if ready != "ok":
         return ready
     try:
@@ -139,16 +146,16 @@ def service_state(url: str) -> str:
     return "ok" if status == 200 else f"/health: HTTP {status}"
 
 
-def _settle_services(platform: Platform) -> list[str]:
+def _settle_services(platform: Platform, judged: Collection[str]) -> list[str]:
     """Wait until every service says `ok`; name the ones that needed waiting for."""
     urls = {name: platform.endpoint(name).url for name in services_of(platform)}
-    pending = {name: service_state(url) for name, url in urls.items() if url}
+    pending = {name: service_state(url, judged) for name, url in urls.items() if url}
     pending = {name: state for name, state in pending.items() if state != "ok"}
     first_seen = dict(pending)
     deadline = time.monotonic() + SETTLE_DEADLINE_S
     while pending and time.monotonic() < deadline:
         time.sleep(SETTLE_POLL_S)
-        states = {name: service_state(urls[name] or "") for name in pending}
+        states = {name: service_state(urls[name] or "", judged) for name in pending}
         pending = {name: state for name, state in states.items() if state != "ok"}
     if pending:
         states = ", ".join(f"{n}: {s}" for n, s in sorted(pending.items()))
