@@ -105,7 +105,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "steady_state(services=False, judges=()): before this check, verify Toxiproxy and "
         "the components but not the services; or the services but for the dependencies it "
-        "judges (see harness.checks.steady)",
+        'judges, and their /health when it judges "/health" (see harness.checks.steady)',
     )
     config.stash[RESULTS_KEY] = {}
     config.stash[CLOCK_KEY] = FixtureClock()

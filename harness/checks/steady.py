@@ -15,7 +15,11 @@ calls `restore_steady_state`:
    dependency degraded or down, no fallback serving, no breaker open; and
    its `/health` answers 200 (the backup scheduler's is 503 while its
    backups are stale, as after an outage of S3 or PostgreSQL, until the next
-   good one).
+   good one). And none is still in a recovery regime: for a while after it
+   starts or Redis comes back, a service double-checks every token in
+   PostgreSQL (`revocation_recovery_grace_seconds` above 0), so a check that
+   faults PostgreSQL then would stall every request at its token check, not
+   at the writes it means to fault.
 
 A check that judges a component on its own (a data store's authentication, the
 TURN server's) marks itself `@pytest.mark.steady_state(services=False)`: only
@@ -25,7 +29,11 @@ database refusing their TLS) leaves the services degraded, and must not make
 the check unknown. A check that judges one dependency of the services through
 them marks itself `@pytest.mark.steady_state(judges=("turn",))`: the services
 must be ready but for that dependency, which is the check's to judge (TURN
-credentials coturn refuses leave video degraded with `turn: down`).
+credentials coturn refuses leave video degraded with `turn: down`). A check
+that judges the services' own liveness marks itself `judges=("/health",)`: they
+must be ready, and what their `/health` answers is the check's to judge (a
+backup scheduler that ages its last backup wrongly answers 503 right after a
+good one, the defect HEALTH-001 must fail on, not be unknown about).
 
 What had to be repaired is returned, for the check's evidence. A stack that
 cannot be repaired within the deadlines raises `UnhealthyStack`: the check is
@@ -41,8 +49,13 @@ from collections.abc import Collection
 import httpx
 
 from harness.errors import HarnessError, UnhealthyStack
+from harness.metrics import sample as metric_sample
 from harness.platform.base import Platform, services_of
 
+#: In a check's `judges`: the services' `/health` answers are the check's to judge.
+HEALTH_ROUTE = "/health"
+#: What a service publishes while it double-checks tokens in PostgreSQL (tokens.py).
+GRACE_METRIC = "revocation_recovery_grace_seconds"
 #: How long services may take to report `ok` after a repair (Redis health checks run every
 #: 0.5 s, breakers half-open after seconds, pools reconnect at once).
 SETTLE_DEADLINE_S = 30.0
@@ -55,7 +68,8 @@ def restore_steady_state(
 ) -> list[str]:
     """Verify the steady state, repair what is broken; the repairs made, in order.
     `services=False`: leave the SecureConnect services out of it; `judged`: the
-    services' dependencies the check judges itself, not required ready."""
+    services' dependencies the check judges itself, not required ready, and
+    HEALTH_ROUTE when it judges their /health."""
     repairs = _clean_toxiproxy(platform)
     left_out = set() if services else set(services_of(platform))
     for component in platform.names():
@@ -135,15 +149,28 @@ def ready_state(url: str, judged: Collection[str] = ()) -> str:
 
 
 def service_state(url: str, judged: Collection[str] = ()) -> str:
-    """`ok` when /ready says so (but for `judged`) and /health answers 200; else what is not."""
+    """`ok` when /ready says so (but for `judged`) and /health answers 200 (unless the
+    check judges HEALTH_ROUTE itself); else what is not."""
     ready = ready_state(url, judged)
     if ready != "ok":
         return ready
+    grace = recovery_state(url)
+    if grace != "ok" or HEALTH_ROUTE in judged:
+        return grace
     try:
         status = httpx.get(f"{url}/health", timeout=READY_TIMEOUT_S).status_code
     except httpx.HTTPError as exc:
         return f"/health: {type(exc).__name__}"
     return "ok" if status == 200 else f"/health: HTTP {status}"
+
+
+def recovery_state(url: str) -> str:
+    """`ok` once the service's recovery regime is over (or it publishes none)."""
+    try:
+        left = metric_sample(url, GRACE_METRIC)
+    except httpx.HTTPError as exc:
+        return f"/metrics: {type(exc).__name__}"
+    return "ok" if left <= 0 else f"recovering ({left:.1f} s of token double-checks left)"
 
 
 def _settle_services(platform: Platform, judged: Collection[str]) -> list[str]:

@@ -8,10 +8,15 @@ about a component that flaps or crash-loops.
 
 from __future__ import annotations
 
+import pytest
+
 from harness import EvidenceLog, Platform, check
 from harness.checks import container
 
 
+#: The services' /health is what this check judges: a service that answers 503 there
+#: fails it; the steady state before it asks only that they be ready.
+@pytest.mark.steady_state(judges=("/health",))
 @check(
     "HEALTH-001",
     "Every component passes its health probes, liveness and readiness, throughout a window",

@@ -7,7 +7,10 @@ Redis, and a check made from it would never take their path.
 Fault: the Redis proxy is cut for REDIS_OUTAGE_S.
 Expectations: the steady state holds during the outage; auth's
 redis_degraded_mode gauge is 1 within 2 s of the cut and 0 within 5 s of the
-restore; a token revoked during the outage stays revoked after recovery.
+restore; a token revoked during the outage stays revoked after recovery, right
+after it and once auth's recovery grace is over: for a while after Redis returns,
+auth also looks every token up in PostgreSQL, which would hide a revocation the
+recovery failed to write back to Redis.
 Proof: auth itself saw Redis go (its health checks failed, its operations were
 served from memory) while it had been healthy before the cut; other services'
 connections through the proxy prove nothing about auth, so without that the
@@ -27,12 +30,13 @@ from harness import (
     EvidenceLog,
     FaultInjector,
     FaultWindow,
+    Inconclusive,
     Platform,
     check,
     metric_sample,
     metric_watch,
 )
-from harness.checks import auth_abuse
+from harness.checks import auth_abuse, recovery
 
 REDIS_OUTAGE_S = 30.0
 DEGRADED_WITHIN_S = 2.0
@@ -41,6 +45,8 @@ GAUGE_POLL_S = 0.1
 #: What proves the cut reached auth: auth's own view of it.
 HEALTH_CHECKS_FAILED = "auth Redis health checks failed"
 SERVED_FROM_MEMORY = "auth operations served from memory"
+#: The revoked token's step once auth's recovery grace is over.
+ONCE_REDIS_DECIDES = "revoked token once Redis alone decides"
 #: Stands in for the token a failed login did not give (an empty bearer is not sendable).
 NO_TOKEN = "no-token"
 
@@ -57,6 +63,8 @@ class Outage:
     faults: list[FaultWindow] = field(default_factory=list)
     #: Wall-clock time of the gauge's second 0, to place the cut on its timeline.
     started_at: float = 0.0
+    #: Seconds from recovery until Redis alone decides on tokens again (None: never).
+    grace_over_after_s: float | None = None
 
     def record_proof(self, evidence: EvidenceLog) -> None:
         for window in self.faults:
@@ -145,6 +153,9 @@ def outage(stack: Platform, gateway_url: str) -> Iterator[Outage]:
         with _a_user(gateway_url) as api:
             result.steps_after["revoked token after recovery"] = api.me(revoked).status_code
             _auth_round_trip(api, result.steps_after)
+        result.grace_over_after_s = recovery.grace_over(auth)
+        with _a_user(gateway_url) as api:
+            result.steps_after[ONCE_REDIS_DECIDES] = api.me(revoked).status_code
         yield result
     finally:
         injector.restore()
@@ -217,7 +228,14 @@ def test_degraded_gauge_follows_redis(outage: Outage, evidence: EvidenceLog) -> 
 def test_revocation_survives_recovery(outage: Outage, evidence: EvidenceLog) -> None:
     outage.record_proof(evidence)
     evidence.note("statuses after recovery", str(outage.steps_after))
+    evidence.number("recovery grace over after", outage.grace_over_after_s or -1, "s")
     assert outage.steps_after.get("revoked token after recovery") == 401, (
         "a token logged out during the outage is accepted again after recovery"
+    )
+    if outage.grace_over_after_s is None:
+        raise Inconclusive("auth's recovery grace did not end: the write-back cannot be judged")
+    assert outage.steps_after.get(ONCE_REDIS_DECIDES) == 401, (
+        "a token logged out during the outage is accepted again once Redis alone decides: "
+        "the recovery did not write the revocation back"
     )
     assert outage.steps_after.get("login") == 200, "login fails after Redis returns"

@@ -55,6 +55,12 @@ DB_ERRORS = Counter(
     "Database calls that failed and were answered 503, by kind (connection_lost, timeout, other)",
     ["service", "kind"],
 )
+REVOCATION_GRACE = Gauge(
+    "revocation_recovery_grace_seconds",
+    "Seconds left in which a token Redis calls unrevoked is also looked up in the durable"
+    " copy (after start-up or a Redis recovery); 0 once Redis alone decides",
+    ["service"],
+)
 RATE_LIMITED = Counter("rate_limited_total", "Requests refused with 429", ["service", "scope"])
 POLICY_PERIODS = Gauge(
     "policy_period_seconds",

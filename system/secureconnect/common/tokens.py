@@ -26,6 +26,7 @@ import jwt
 
 from secureconnect.common.clock import SYSTEM_CLOCK, Clock
 from secureconnect.common.errors import DomainError
+from secureconnect.common.metrics import REVOCATION_GRACE
 from secureconnect.common.resilient_redis import ResilientRedis
 
 log = logging.getLogger(__name__)
@@ -186,6 +187,7 @@ class RevocationList:
         self.clock = clock
         if durable is not None:
             redis.on_recovery(self._restore_durable)
+            REVOCATION_GRACE.labels(redis.service).set_function(self.recovery_grace_left_s)
 
     async def _restore_durable(self, redis: ResilientRedis) -> None:
         """A Redis that lost its data (restart without persistence) gets them back."""
@@ -243,11 +245,15 @@ class RevocationList:
             return False
         return durable
 
+    def recovery_grace_left_s(self) -> float:
+        """Seconds until Redis alone decides (RECOVERY_GRACE_S while it is degraded)."""
+        healthy_for = self.redis.healthy_for_s
+        return RECOVERY_GRACE_S if healthy_for is None else max(0.0, RECOVERY_GRACE_S - healthy_for)
+
     def _durable_decides(self, found: bool | None) -> bool:
         """Redis could not answer, or it has not been healthy long enough to hold what
         other instances acknowledged while they were degraded."""
-        healthy_for = self.redis.healthy_for_s
-        return found is None or healthy_for is None or healthy_for < RECOVERY_GRACE_S
+        return found is None or self.recovery_grace_left_s() > 0
 
 
 class TokenVerifier:

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from prometheus_client import REGISTRY
 from secureconnect.common.clock import SYSTEM_CLOCK, ManualClock
 from secureconnect.common.db import Database
 from secureconnect.common.errors import DomainError
@@ -33,6 +34,10 @@ from tests.helpers import database_settings
 from tests.stores import settings_for
 
 TOKEN_TTL_S = 600
+
+
+def grace_published(service: str) -> float | None:
+    return REGISTRY.get_sample_value("revocation_recovery_grace_seconds", {"service": service})
 
 
 @pytest.fixture
@@ -116,9 +121,11 @@ async def test_a_revocation_acknowledged_only_durably_holds_after_redis_returns(
         assert await revocations.is_revoked(token_id) is True
         assert await revocations.is_revoked(uuid.uuid4().hex) is False
         assert durable.lookups == 2
+        assert grace_published("unit-grace") == RECOVERY_GRACE_S  # the harness waits it out
         clock.advance(RECOVERY_GRACE_S + 1)  # by now every instance wrote back to Redis
         assert await revocations.is_revoked(uuid.uuid4().hex) is False
         assert durable.lookups == 2, "Redis alone decides once the grace is over"
+        assert grace_published("unit-grace") == 0
     finally:
         await redis.stop()
         await db.close()
