@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from harness.literals import Literals
+
 REDACTED = "<redacted>"
 #: Shorter values are not secrets (and would redact half the report).
 SHORTEST_SECRET = 8
@@ -60,31 +62,30 @@ class SecretRegistry:
     def __init__(self) -> None:
         self._values: set[str] = set()
         self._lock = threading.Lock()
-        self._pattern: re.Pattern[str] | None = None
+        self._literals: Literals | None = None
 
     def add(self, *values: object) -> None:
         fresh = {v for v in values if isinstance(v, str) and len(v) >= SHORTEST_SECRET}
         with self._lock:
             if not fresh <= self._values:
                 self._values |= fresh
-                self._pattern = None
+                self._literals = None
 
     def values(self) -> list[str]:
         with self._lock:
             return sorted(self._values, key=len, reverse=True)  # longest first
 
-    def pattern(self) -> re.Pattern[str] | None:
-        """One alternation of every value, longest first (one pass over a large log)."""
+    def literals(self) -> Literals:
+        """Every value, found in one pass over a text however many there are."""
         with self._lock:
-            if self._pattern is None and self._values:
-                ordered = sorted(self._values, key=len, reverse=True)
-                self._pattern = re.compile("|".join(map(re.escape, ordered)))
-            return self._pattern
+            if self._literals is None:
+                self._literals = Literals(self._values)
+            return self._literals
 
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
-            self._pattern = None
+            self._literals = None
 
 
 RUN_SECRETS = SecretRegistry()
@@ -92,13 +93,8 @@ RUN_SECRETS = SecretRegistry()
 
 def redact_text(text: str, secrets: Iterable[str] | None = None) -> str:
     """`text` without the run's secrets (or `secrets`, when given) and secret patterns."""
-    if secrets is None:
-        known = RUN_SECRETS.pattern()
-        if known is not None:
-            text = known.sub(REDACTED, text)
-    else:
-        for value in sorted(secrets, key=len, reverse=True):
-            text = text.replace(value, REDACTED)
+    known = RUN_SECRETS.literals() if secrets is None else Literals(secrets)
+    text = known.sub(REDACTED, text)
     text = JWT.sub(REDACTED, text)
     text = BEARER.sub(rf"\g<1>{REDACTED}", text)
     text = JSON_FIELD.sub(rf"\g<1>{REDACTED}\g<3>", text)

@@ -14,7 +14,6 @@ were handed or sent (RUN_SECRETS), the stack's secrets, and any JWT.
 
 from __future__ import annotations
 
-import re
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator
@@ -24,6 +23,7 @@ from typing import Any
 
 from harness.checks.model import CheckResult
 from harness.checks.scoring import DEFAULT_POLICY, Policy
+from harness.literals import Literals
 from harness.redaction import JWT, REDACTED, redact_text
 from harness.report.publish import render_run
 from harness.report.run import RunRecord
@@ -95,22 +95,38 @@ def component_logs(logs: dict[str, str]) -> Iterator[Artifact]:
 
 def scan(artifacts: Iterable[Artifact], secrets: Iterable[str]) -> tuple[list[Leak], int]:
     """Every line of every artifact holding a secret or a JWT; how many artifacts."""
-    values = sorted({s for s in secrets if s and s != REDACTED}, key=len, reverse=True)
-    parts = [JWT.pattern, *map(re.escape, values)]
-    pattern = re.compile("|".join(parts))
+    literals = Literals(s for s in secrets if s != REDACTED)
     leaks, count = [], 0
     for artifact in artifacts:
         count += 1
-        for number, line in enumerate(artifact.text.splitlines(), 1):
-            match = pattern.search(line)
-            if match is not None:
-                leaks.append(Leak(artifact.name, number, _excerpt(line, match, pattern)))
+        leaks += _leaks(artifact, literals)
     return leaks, count
 
 
-def _excerpt(line: str, match: re.Match[str], pattern: re.Pattern[str]) -> str:
-    start = max(0, match.start() - EXCERPT_CHARS // 2)
-    return pattern.sub(REDACTED, line[start : start + EXCERPT_CHARS])
+def _leaks(artifact: Artifact, literals: Literals) -> list[Leak]:
+    """One leak per line of `artifact` holding a match, from one pass over its text."""
+    text = artifact.text
+    starts = sorted([s for s, _ in literals.spans(text)] + [m.start() for m in JWT.finditer(text)])
+    leaks: list[Leak] = []
+    number, counted_to, line_end = 1, 0, -1
+    for start in starts:
+        if start < line_end:
+            continue  # this line has its leak
+        number += text.count("\n", counted_to, start)
+        counted_to = start
+        line_start = text.rfind("\n", 0, start) + 1
+        newline = text.find("\n", start)
+        line_end = len(text) if newline < 0 else newline
+        line = text[line_start:line_end]
+        leaks.append(Leak(artifact.name, number, _excerpt(line, start - line_start, literals)))
+    return leaks
+
+
+def _excerpt(line: str, at: int, literals: Literals) -> str:
+    """The line around offset `at` (its first match: nothing before it is replaced)."""
+    cleaned = JWT.sub(REDACTED, literals.sub(REDACTED, line))
+    start = max(0, at - EXCERPT_CHARS // 2)
+    return cleaned[start : start + EXCERPT_CHARS]
 
 
 def secret_journey(api: Any, gateway_url: str, capture_url: str | None) -> list[str]:

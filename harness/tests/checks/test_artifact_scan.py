@@ -21,7 +21,7 @@ from harness.checks.library.artifacts import (
     scan,
 )
 from harness.checks.model import Check, CheckResult, Evidence, Severity, Status
-from harness.redaction import RUN_SECRETS, register_body
+from harness.redaction import REDACTED, RUN_SECRETS, register_body
 
 REFRESH = "live-refresh-token-0123456789"
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
@@ -59,6 +59,14 @@ def test_a_component_log_holding_a_secret_is_found_and_the_excerpt_hides_it():
 def test_any_jwt_is_found_even_unregistered():
     leaks, _ = scan([Artifact("pytest.log", f"Authorization: {JWT}")], [])
     assert len(leaks) == 1
+
+
+def test_each_line_holding_secrets_is_one_leak_at_its_line_number():
+    text = f"clean\n{REFRESH} and {JWT}\nclean\r\nlast: {REFRESH}"
+    leaks, _ = scan([Artifact("logs/chat.log", text)], [REFRESH])
+    assert [k.line for k in leaks] == [2, 4]
+    assert leaks[0].excerpt == f"{REDACTED} and {REDACTED}"
+    assert leaks[1].excerpt == f"last: {REDACTED}"
 
 
 def test_evidence_is_recorded_redacted():
